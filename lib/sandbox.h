@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "macro.h"
+
+/* Where declarations live, highest priority first; a file in an earlier directory masks the same name in
+ * a later one, as for unit files. Drop-ins (NAME.sandbox.d/ *.conf) are collected from all of them. */
+#define SANDY_SEARCH_PATH_DEFAULT "/etc/sandy.d:/run/sandy.d:/usr/lib/sandy.d"
+#define SANDBOX_SUFFIX ".sandbox"
+/* HOST_NAME_MAX, the limit machined puts on machine names. */
+#define SANDBOX_NAME_MAX 64
+
+typedef enum NetworkMode {
+        NETWORK_LENIENT,
+        NETWORK_STRICT,
+        NETWORK_NONE,
+        NETWORK_HOST,
+        _NETWORK_MODE_MAX,
+} NetworkMode;
+
+typedef enum ImageSourceType {
+        IMAGE_SOURCE_DOCKER,        /* docker://REF, fetched with skopeo */
+        IMAGE_SOURCE_OCI,           /* oci:PATH[:REF], an OCI layout directory */
+        IMAGE_SOURCE_OCI_ARCHIVE,   /* oci-archive:PATH[:REF] */
+        IMAGE_SOURCE_DOCKER_ARCHIVE,/* docker-archive:PATH[:REF], `docker save` output */
+        IMAGE_SOURCE_DEBOOTSTRAP,   /* debootstrap:SUITE */
+        _IMAGE_SOURCE_MAX,
+} ImageSourceType;
+
+typedef struct Credential {
+        char *id;
+        char *path;
+} Credential;
+
+typedef struct PortForward {
+        uint16_t host;
+        uint16_t container;
+} PortForward;
+
+/* Where an assignment came from, for messages about combinations of keys. */
+typedef struct Location {
+        const char *file; /* points into Sandbox.files */
+        unsigned line;
+} Location;
+
+typedef struct Sandbox {
+        char *name;
+        char **files; /* the main file, then the drop-ins, in the order applied */
+
+        /* [Sandbox] */
+        char *description;
+        char *user;
+        char *workspace;
+        bool ephemeral;
+        bool boot;
+        char **command;
+        char **environment; /* KEY=VALUE; a later assignment of KEY replaces an earlier one */
+        Credential *credentials;
+        size_t n_credentials;
+        bool autostart;
+        bool persist_home;
+
+        /* [Image] */
+        char *from;
+        ImageSourceType from_type;
+        char **packages;
+        char *setup;
+
+        /* [Network] */
+        NetworkMode network_mode;
+        char **allow_domains;
+        char **allow_addresses; /* normalised "ADDRESS[/PREFIX][:PORT]", IPv6 as "[ADDR]/P:PORT" */
+        uint16_t *allow_host_ports;
+        size_t n_allow_host_ports;
+        PortForward *ports;
+        size_t n_ports;
+
+        /* [Resources]: already validated against systemd's grammar, written as given */
+        char *memory_max;
+        char *cpu_quota;
+        char *tasks_max;
+
+        Location loc_from, loc_command, loc_workspace, loc_mode, loc_allow_domain, loc_allow_address,
+                loc_port, loc_persist_home;
+} Sandbox;
+
+Sandbox *sandbox_free(Sandbox *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sandbox *, sandbox_free);
+#define _cleanup_sandbox_free_ _cleanup_(sandbox_freep)
+
+bool sandbox_name_is_valid(const char *name);
+/* "/etc/sandy.d/foo.sandbox" -> "foo"; -EINVAL if the file name does not make a valid sandbox name. */
+int sandbox_name_from_path(const char *path, char **ret);
+
+/* Parse one declaration: the main file and drop-in paths (applied in the order given). Every problem is
+ * logged as file:line. Unknown keys only warn. Returns -EINVAL if anything was invalid. */
+int sandbox_load_files(const char *name, const char *main_file, char *const *dropins, Sandbox **ret);
+/* Parse from a memory buffer (tests, fuzzing); label is used as the file name in messages. */
+int sandbox_load_string(const char *name, const char *label, const char *text, size_t size, Sandbox **ret);
+
+/* Search path handling. search_path is ':'-separated; NULL means $SANDY_SEARCH_PATH or the default. */
+char **sandbox_search_path(const char *search_path);
+/* Find NAME.sandbox and its drop-ins. -ENOENT if not declared; -ENXIO if masked (symlink to /dev/null or
+ * empty file). */
+int sandbox_find(char *const *dirs, const char *name, char **ret_main, char ***ret_dropins);
+/* All names declared in the search path, sorted, each once. Invalid file names are warned about. */
+int sandbox_list_names(char *const *dirs, char ***ret);
+/* Convenience: find and load. */
+int sandbox_load(char *const *dirs, const char *name, Sandbox **ret);
+
+const char *network_mode_to_string(NetworkMode m);
+const char *image_source_type_to_string(ImageSourceType t);
+
+/* Check a drop-in on its own: syntax and each value, not the whole-declaration rules. */
+int sandbox_check_dropin(const char *path);
+/* The effective declaration in canonical .sandbox syntax; parsing it again gives the same Sandbox. */
+int sandbox_format(const Sandbox *s, FILE *f);

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+
+#include "util.h"
+#include "validate.h"
+
+static bool all_chars_in(const char *s, const char *extra) {
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr(extra, *s))
+                        return false;
+        return true;
+}
+
+bool user_name_is_valid(const char *s) {
+        /* The portable subset useradd accepts; root is refused: the agent must not be root inside. */
+        if (isempty(s) || strlen(s) > 31 || streq(s, "root"))
+                return false;
+        if (!(islower((unsigned char) s[0]) || s[0] == '_'))
+                return false;
+        for (const char *c = s; *c; c++)
+                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '_' && *c != '-')
+                        return false;
+        return true;
+}
+
+bool env_name_is_valid(const char *s) {
+        if (isempty(s) || strlen(s) > 255 || isdigit((unsigned char) s[0]))
+                return false;
+        return all_chars_in(s, "_");
+}
+
+bool credential_id_is_valid(const char *s) {
+        if (isempty(s) || strlen(s) > 255 || s[0] == '.')
+                return false;
+        return all_chars_in(s, "_.-@");
+}
+
+bool package_name_is_valid(const char *s) {
+        const char *eq;
+
+        /* name[:arch][=version], Debian policy 5.6.1 for the name. */
+        if (isempty(s) || strlen(s) > 255 || !(islower((unsigned char) s[0]) || isdigit((unsigned char) s[0])))
+                return false;
+        eq = strchr(s, '=');
+        for (const char *c = s; *c && c != eq; c++)
+                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && !strchr("+.-:", *c))
+                        return false;
+        return !eq || (eq[1] && all_chars_in(eq + 1, ".+~:-"));
+}
+
+bool suite_name_is_valid(const char *s) {
+        if (isempty(s) || strlen(s) > 64 || !isalpha((unsigned char) s[0]))
+                return false;
+        for (const char *c = s; *c; c++)
+                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '-')
+                        return false;
+        return true;
+}
+
+bool container_ref_is_valid(const char *s) {
+        /* registry/path[:tag][@sha256:hex]; the full grammar is skopeo's business, we only keep out
+         * anything that could be read as an option, a path escape or a second word. */
+        if (isempty(s) || strlen(s) > 1024 || !isalnum((unsigned char) s[0]) || strstr(s, ".."))
+                return false;
+        return all_chars_in(s, "._/:@-");
+}
+
+int domain_normalize(char *s) {
+        size_t n, label = 0;
+        unsigned labels = 1;
+
+        if (startswith(s, "*."))
+                memmove(s, s + 2, strlen(s + 2) + 1);
+        n = strlen(s);
+        if (n > 0 && s[n - 1] == '.') /* fully qualified form */
+                s[--n] = 0;
+        if (n == 0 || n > 253)
+                return -EINVAL;
+
+        for (size_t i = 0; i < n; i++) {
+                char c = (char) tolower((unsigned char) s[i]);
+                s[i] = c;
+                if (c == '.') {
+                        if (label == 0 || s[i - 1] == '-')
+                                return -EINVAL;
+                        label = 0;
+                        labels++;
+                        continue;
+                }
+                if (!isalnum((unsigned char) c) && c != '-' && c != '_')
+                        return -EINVAL;
+                if (c == '-' && label == 0)
+                        return -EINVAL;
+                if (++label > 63)
+                        return -EINVAL;
+        }
+        if (label == 0 || s[n - 1] == '-')
+                return -EINVAL;
+        /* A bare top-level domain would allow a whole TLD; nobody means that. */
+        if (labels < 2)
+                return -EDOM;
+        return 0;
+}
+
+static int parse_prefix(const char *s, unsigned max, unsigned *ret) {
+        uint64_t v;
+
+        if (safe_atou64(s, &v) < 0 || v > max || strlen(s) > 3)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+int address_normalize(const char *s, char **ret) {
+        _cleanup_free_ char *host = NULL;
+        const char *port_s = NULL;
+        char *slash, buf[INET6_ADDRSTRLEN];
+        unsigned char bin[16];
+        unsigned prefix = 0;
+        uint16_t port = 0;
+        int family;
+
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close)
+                        return -EINVAL;
+                host = strndup(s + 1, (size_t) (close - s - 1));
+                if (close[1] == ':')
+                        port_s = close + 2;
+                else if (close[1])
+                        return -EINVAL;
+                family = AF_INET6;
+        } else if (strchr(s, ':') && strchr(s, ':') != strrchr(s, ':')) {
+                host = strdup(s); /* bare IPv6: no port possible */
+                family = AF_INET6;
+        } else {
+                const char *colon = strchr(s, ':');
+                host = colon ? strndup(s, (size_t) (colon - s)) : strdup(s);
+                port_s = colon ? colon + 1 : NULL;
+                family = AF_INET;
+        }
+        if (!host)
+                return -ENOMEM;
+
+        slash = strchr(host, '/');
+        if (slash) {
+                *slash = 0;
+                if (parse_prefix(slash + 1, family == AF_INET ? 32 : 128, &prefix) < 0)
+                        return -EINVAL;
+        } else
+                prefix = family == AF_INET ? 32 : 128;
+
+        if (inet_pton(family, host, bin) != 1)
+                return -EINVAL;
+        if (port_s && (safe_atou16(port_s, &port) < 0 || port == 0))
+                return -ERANGE;
+
+        /* Host bits set under the prefix are almost always a typo; refuse rather than guess. */
+        unsigned len = family == AF_INET ? 4 : 16;
+        for (unsigned bit = prefix; bit < len * 8; bit++)
+                if (bin[bit / 8] & (0x80 >> (bit % 8)))
+                        return -EADDRNOTAVAIL;
+
+        inet_ntop(family, bin, buf, sizeof(buf));
+        char pfx[8] = "";
+        if (prefix != len * 8)
+                snprintf(pfx, sizeof(pfx), "/%u", prefix);
+        if (family == AF_INET6 && port)
+                return xasprintf(ret, "[%s%s]:%u", buf, pfx, port);
+        if (port)
+                return xasprintf(ret, "%s%s:%u", buf, pfx, port);
+        return xasprintf(ret, "%s%s", buf, pfx);
+}
+
+static bool percent_is_valid(const char *s, uint64_t max) {
+        size_t n = strlen(s);
+        uint64_t v;
+
+        if (n < 2 || n > 8 || s[n - 1] != '%')
+                return false;
+        _cleanup_free_ char *num = strndup(s, n - 1);
+        return num && safe_atou64(num, &v) >= 0 && v > 0 && v <= max;
+}
+
+bool memory_value_is_valid(const char *s) {
+        size_t n = strlen(s);
+        uint64_t v;
+
+        if (streq(s, "infinity"))
+                return true;
+        if (n > 0 && s[n - 1] == '%')
+                return percent_is_valid(s, 100);
+        if (n == 0 || n > 20)
+                return false;
+        _cleanup_free_ char *num = strndup(s, strchr("KMGT", s[n - 1]) ? n - 1 : n);
+        return num && safe_atou64(num, &v) >= 0 && v > 0;
+}
+
+bool cpu_quota_is_valid(const char *s) {
+        /* systemd takes more than 100% to mean several CPUs. */
+        return percent_is_valid(s, 100000);
+}
+
+bool tasks_value_is_valid(const char *s) {
+        uint64_t v;
+
+        if (streq(s, "infinity"))
+                return true;
+        if (s[0] && s[strlen(s) - 1] == '%')
+                return percent_is_valid(s, 100);
+        return safe_atou64(s, &v) >= 0 && v > 0 && strlen(s) <= 20;
+}
+
+bool path_is_safe_for_nspawn(const char *p) {
+        return !string_has_cc(p) && !strpbrk(p, ":\\\"'");
+}
+
+const char *workspace_path_problem(const char *p) {
+        /* Directories that are never a project: mounting one would hand the agent the system. */
+        static const char *const exact[] = {"/", "/home", "/root", "/var", "/var/lib", "/srv", "/opt", "/tmp",
+                                            "/var/tmp", "/mnt", "/media"};
+        static const char *const under[] = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
+                                            "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr",
+                                            "/var/lib/sandy", "/var/lib/machines", "/var/log", "/var/cache"};
+
+        if (!path_is_absolute(p))
+                return "must be an absolute path";
+        if (!path_is_normalized(p))
+                return "must be normalised (no \"//\", \".\" or \"..\" components, no trailing \"/\")";
+        if (!path_is_safe_for_nspawn(p))
+                return "must not contain ':', '\\', quotes or control characters";
+        for (size_t i = 0; i < ELEMENTSOF(exact); i++)
+                if (streq(p, exact[i]))
+                        return "must not be the root directory or a top-level system directory";
+        for (size_t i = 0; i < ELEMENTSOF(under); i++)
+                if (path_startswith(p, under[i]))
+                        return "must not be inside a system directory";
+        return NULL;
+}
+
+int extract_word(const char **p, char **ret) {
+        _cleanup_free_ char *w = NULL;
+        const char *s = *p;
+        size_t n = 0;
+        char quote = 0;
+
+        while (*s && isspace((unsigned char) *s))
+                s++;
+        if (!*s) {
+                *p = s;
+                *ret = NULL;
+                return 0;
+        }
+        w = malloc(strlen(s) + 1);
+        if (!w)
+                return -ENOMEM;
+
+        for (; *s; s++) {
+                if (quote == '\'') {
+                        if (*s == '\'')
+                                quote = 0;
+                        else
+                                w[n++] = *s;
+                } else if (quote == '"') {
+                        if (*s == '"')
+                                quote = 0;
+                        else if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+                                w[n++] = *++s;
+                        else
+                                w[n++] = *s;
+                } else if (isspace((unsigned char) *s))
+                        break;
+                else if (*s == '\'' || *s == '"')
+                        quote = *s;
+                else if (*s == '\\') {
+                        if (!s[1])
+                                return -EINVAL;
+                        w[n++] = *++s;
+                } else
+                        w[n++] = *s;
+        }
+        if (quote)
+                return -EINVAL;
+        w[n] = 0;
+        *p = s;
+        *ret = TAKE_PTR(w);
+        return 1;
+}
+
+bool word_is_nspawn_safe(const char *w) {
+        /* nspawn reads settings lists with EXTRACT_UNQUOTE|EXTRACT_RETAIN_ESCAPE: backslashes are literal and
+         * quoted segments join, so any word can be written (see nspawn_quote_word()) except one that needs
+         * a line break or another control character. */
+        return !string_has_cc(w);
+}

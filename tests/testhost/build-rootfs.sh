@@ -1,0 +1,154 @@
+#!/bin/bash
+# Build (or reuse) the cached Debian rootfs that the test host boots.
+#
+#   build-rootfs.sh [--suite bookworm|trixie] [--quiet]
+#
+# Prints the rootfs path on stdout. The cache key is a hash of this script
+# (which holds the package list and the configuration) plus the suite, so any
+# change to the recipe builds a new rootfs. Builds go to a temp dir next to the
+# cache and are renamed into place only when complete.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/testhost/common.sh
+. "$here/common.sh"
+
+suite=bookworm
+quiet=0
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --suite) suite=$2; shift 2 ;;
+        --suite=*) suite=${1#*=}; shift ;;
+        --quiet) quiet=1; shift ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) die "unknown argument: $1" ;;
+    esac
+done
+
+# Runtime libraries are the ones our binaries link: libsystemd0, libnftables1,
+# libcjson1, libarchive13, libcap2, libmnl0, libssl3 (t64-renamed on trixie).
+common_pkgs=(
+    systemd systemd-sysv dbus libpam-systemd polkitd pkexec systemd-container
+    nftables dnsmasq-base iproute2 curl python3 jq
+    libsystemd0 libnftables1 libcjson1 libcap2 libmnl0
+    skopeo debootstrap sudo util-linux procps iputils-ping netcat-openbsd
+    ca-certificates less
+)
+case $suite in
+    bookworm) suite_pkgs=(libarchive13 libssl3) ;;
+    trixie) suite_pkgs=(libarchive13t64 libssl3t64) ;;
+    *) die "unsupported suite '$suite' (bookworm or trixie)" ;;
+esac
+pkgs=("${common_pkgs[@]}" "${suite_pkgs[@]}")
+
+need_root
+command -v debootstrap >/dev/null || die "debootstrap is not installed"
+
+hash=$({ cat "$0"; printf '%s\n' "$suite" "${pkgs[@]}"; } | short_hash)
+final=$SANDY_TEST_CACHE/testhost-$suite-$hash
+if [[ -d $final/rootfs ]]; then
+    echo "$final/rootfs"
+    exit 0
+fi
+
+configure_rootfs() {
+    local root=$1
+    # Root logs in without a password; the test host is never reachable from outside.
+    chroot "$root" passwd -d root >/dev/null
+    echo testhost >"$root/etc/hostname"
+    printf '127.0.0.1 localhost\n127.0.1.1 testhost\n::1 localhost ip6-localhost\n' >"$root/etc/hosts"
+    echo 'nameserver 203.0.113.53' >"$root/etc/resolv.conf"
+    # Unprivileged test users with fixed uids (group sandy comes from the project's sysusers.d).
+    chroot "$root" useradd -m -u 1001 -U -s /bin/bash alice
+    chroot "$root" useradd -m -u 1002 -U -s /bin/bash bob
+
+    # Units that are useless or noisy in a container without network.
+    local u
+    for u in console-getty.service getty@tty1.service serial-getty@console.service \
+             apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service \
+             systemd-networkd-wait-online.service e2scrub_all.timer e2scrub_reap.service \
+             fstrim.timer; do
+        ln -sf /dev/null "$root/etc/systemd/system/$u"
+    done
+    # Keep the journal around even if /var/log/journal is missing (minbase), so it can be copied out.
+    mkdir -p "$root/etc/systemd/journald.conf.d" "$root/var/log/journal"
+    printf '[Journal]\nStorage=persistent\nForwardToConsole=no\n' \
+        >"$root/etc/systemd/journald.conf.d/testhost.conf"
+
+    # Static uplink configuration. testhost.sh writes /etc/testhost/net.env into
+    # the overlay's upper layer before boot; the interface is renamed to uplink0
+    # so that no stock .network file (80-container-host0 etc.) ever matches it.
+    mkdir -p "$root/usr/local/sbin" "$root/etc/testhost"
+    cat >"$root/usr/local/sbin/testhost-net" <<'EOF'
+#!/bin/sh
+# Configure the interface handed in by testhost.sh (see /etc/testhost/net.env).
+set -eu
+. /etc/testhost/net.env
+if [ "$IFACE" != uplink0 ] && ip link show "$IFACE" >/dev/null 2>&1; then
+    ip link set "$IFACE" name uplink0
+fi
+sysctl -q -w net.ipv6.conf.uplink0.accept_dad=0 net.ipv6.conf.uplink0.accept_ra=0
+ip link set lo up
+ip link set uplink0 up
+ip addr replace "$ADDR4" dev uplink0
+ip -6 addr replace "$ADDR6" dev uplink0 nodad
+ip route replace default via "$GW4" dev uplink0
+ip -6 route replace default via "$GW6" dev uplink0
+# The test host routes for its sandboxes; forwarding stays off outside it.
+sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+EOF
+    chmod 755 "$root/usr/local/sbin/testhost-net"
+    cat >"$root/etc/systemd/system/testhost-net.service" <<'EOF'
+[Unit]
+Description=Test host uplink configuration
+DefaultDependencies=no
+ConditionPathExists=/etc/testhost/net.env
+After=systemd-sysctl.service
+Before=network-pre.target network.target network-online.target
+Wants=network.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/testhost-net
+
+[Install]
+WantedBy=sysinit.target network-online.target
+EOF
+    mkdir -p "$root/etc/systemd/system/sysinit.target.wants" "$root/etc/systemd/system/network-online.target.wants"
+    ln -sf ../testhost-net.service "$root/etc/systemd/system/sysinit.target.wants/testhost-net.service"
+    ln -sf ../testhost-net.service "$root/etc/systemd/system/network-online.target.wants/testhost-net.service"
+
+    rootfs_common_cleanup "$root"
+}
+
+build() {
+    # Re-check under the lock: a concurrent builder may have finished meanwhile.
+    if [[ -d $final/rootfs ]]; then return 0; fi
+    clean_stale_tmp
+    local tmp=$SANDY_TEST_CACHE/.tmp-testhost-$suite-$hash.$$
+    rm -rf "$tmp"
+    mkdir -p "$tmp" "$SANDY_TEST_CACHE/debs"
+    # shellcheck disable=SC2064  # expand $tmp now: it's local
+    trap "rm -rf --one-file-system '$tmp'" EXIT
+    trap 'exit 130' INT TERM
+    log "building $suite test-host rootfs in $tmp (this takes a few minutes)"
+    local out=/dev/stderr
+    [[ $quiet -eq 1 ]] && out=$tmp/debootstrap.log
+    local IFS=,
+    debootstrap --variant=minbase --components=main --include="${pkgs[*]}" \
+        --cache-dir="$SANDY_TEST_CACHE/debs" \
+        "$suite" "$tmp/rootfs" "$SANDY_TEST_MIRROR" >"$out" 2>&1 ||
+        { [[ $quiet -eq 1 ]] && tail -n 30 "$tmp/debootstrap.log" >&2; die "debootstrap failed"; }
+    unset IFS
+    configure_rootfs "$tmp/rootfs"
+    rm -f "$tmp/debootstrap.log"
+    printf '%s\n' "$suite" "${pkgs[@]}" >"$tmp/recipe"
+    mv -T "$tmp" "$final"
+    trap - EXIT
+    log "built $final"
+}
+
+mkdir -p "$SANDY_TEST_CACHE"
+with_lock "$SANDY_TEST_CACHE/.lock-testhost-$suite-$hash" build
+[[ -d $final/rootfs ]] || die "build did not produce $final/rootfs"
+echo "$final/rootfs"

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Shared helpers for the test-host scripts. Sourced, never executed.
+
+SANDY_TEST_CACHE=${SANDY_TEST_CACHE:-/var/cache/sandy-tests}
+SANDY_TEST_MIRROR=${SANDY_TEST_MIRROR:-http://deb.debian.org/debian}
+
+log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root"; }
+
+# sha256 of stdin, first 16 hex chars: short enough for paths, long enough to never collide here.
+short_hash() { sha256sum | cut -c1-16; }
+
+# Run "$@" while holding an exclusive lock on $1 (a lock file), so that two
+# concurrent builds of one recipe serialise and the second one reuses the first.
+with_lock() {
+    local lockfile=$1; shift
+    mkdir -p "${lockfile%/*}"
+    exec {lockfd}>"$lockfile"
+    flock "$lockfd"
+    "$@"
+    local rc=$?
+    exec {lockfd}>&-
+    return "$rc"
+}
+
+# Remove temp build dirs left by interrupted builds (their builder PID is in the name).
+clean_stale_tmp() {
+    local d pid
+    for d in "$SANDY_TEST_CACHE"/.tmp-*; do
+        [[ -d $d ]] || continue
+        pid=${d##*.}
+        if [[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null; then
+            log "removing stale temp dir $d"
+            rm -rf --one-file-system "$d"
+        fi
+    done
+}
+
+# Common rootfs post-processing for everything debootstrap'ed here.
+rootfs_common_cleanup() {
+    local root=$1
+    # An image must not carry a fixed machine id: systemd makes a transient one at boot.
+    : >"$root/etc/machine-id"
+    rm -f "$root/var/lib/dbus/machine-id"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
+    rm -rf "$root/var/cache/apt/"*.bin
+}
