@@ -7,6 +7,7 @@
 #include "sandyctl.h"
 
 bool arg_json = false;
+bool arg_json_pretty = false;
 bool arg_no_pager = false;
 
 typedef struct Verb {
@@ -18,6 +19,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
         {"verify", 1, -1, verb_verify},
         {"cat", 2, -1, verb_cat},
+        {"images", 1, 1, verb_images},
 };
 
 static int help(void) {
@@ -25,11 +27,12 @@ static int help(void) {
                "Control sandy sandboxes.\n\n"
                "Commands:\n"
                "  verify [FILE|NAME...]   Check sandbox files (all declared ones if none given)\n"
-               "  cat NAME...             Show the effective declaration after drop-ins\n\n"
+               "  cat NAME...             Show the effective declaration after drop-ins\n"
+               "  images                  List the images declared sandboxes use, built or not\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
-               "     --json=pretty|short  Print JSON where supported\n"
+               "     --json=pretty|short  Print JSON (images)\n"
                "     --no-pager           Do not pipe output into a pager\n\n"
                "See sandyctl(1) and sandy.sandbox(5).\n",
                program_invocation_short_name);
@@ -59,6 +62,7 @@ static int parse_argv(int argc, char *argv[]) {
                         if (!streq(optarg, "pretty") && !streq(optarg, "short"))
                                 return log_error_errno(EINVAL, "--json= takes pretty or short, not \"%s\".", optarg);
                         arg_json = true;
+                        arg_json_pretty = streq(optarg, "pretty");
                         break;
                 case ARG_NO_PAGER:
                         arg_no_pager = true;

@@ -11,6 +11,8 @@ int verb_cat(int argc, char *argv[]) {
 
         if (!dirs)
                 return log_oom();
+        if (arg_json)
+                return log_error_errno(EOPNOTSUPP, "cat prints the declaration as text; --json is not supported.");
         for (int i = 1; i < argc; i++) {
                 _cleanup_sandbox_free_ Sandbox *s = NULL;
                 int r = sandbox_load(dirs, argv[i], &s);

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sandy-prepare: the ExecStartPre= and ExecStopPost= of sandy@.service.
+ *
+ *   sandy-prepare NAME            refuse undeclared names, check the workspace, install the generated
+ *                                 .nspawn settings, tell ExecStart which image root to run
+ *   sandy-prepare --cleanup NAME  remove what the start left in /run
+ *
+ * It runs as root, started by systemd for a unit a sandy-group member may start, so it trusts nothing but
+ * the generated drop-in (SANDY_SETTINGS) and the declaration files, never the instance name alone. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image.h"
+#include "log.h"
+#include "sandbox.h"
+#include "strv.h"
+#include "util.h"
+
+#define NSPAWN_SETTINGS_DIR "/run/systemd/nspawn"
+#define RUNTIME_DIR "/run/sandy"
+
+static bool arg_cleanup = false;
+
+static int check_workspace(const Sandbox *s) {
+        _cleanup_free_ char *resolved = NULL;
+        struct stat st;
+
+        if (!s->workspace)
+                return 0;
+        if (lstat(s->workspace, &st) < 0)
+                return log_error_errno(errno, "Workspace %s of sandbox %s: %m", s->workspace, s->name);
+        if (S_ISLNK(st.st_mode))
+                return log_error_errno(ELOOP, "Workspace %s of sandbox %s is a symlink; name the real directory.",
+                                       s->workspace, s->name);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "Workspace %s of sandbox %s is not a directory.", s->workspace,
+                                       s->name);
+        /* A symlink further up would let whoever owns it point the bind mount elsewhere. */
+        resolved = realpath(s->workspace, NULL);
+        if (!resolved)
+                return log_error_errno(errno, "Failed to resolve workspace %s: %m", s->workspace);
+        if (!streq(resolved, s->workspace))
+                return log_error_errno(ELOOP, "Workspace %s of sandbox %s resolves to %s through a symlink; name "
+                                              "the real directory.",
+                                       s->workspace, s->name, resolved);
+        return 0;
+}
+
+static int install_settings(const char *name, const char *generated) {
+        _cleanup_free_ char *text = NULL, *dest = NULL;
+        size_t size;
+        int r;
+
+        r = read_full_file(generated, 1024 * 1024, &text, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read generated settings %s: %m", generated);
+        r = mkdir_p(NSPAWN_SETTINGS_DIR, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", NSPAWN_SETTINGS_DIR);
+        if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0)
+                return log_oom();
+        r = write_file_atomic(dest, text, size, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", dest);
+        return 0;
+}
+
+static int write_start_env(const char *name, const char *rootfs) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+        int r;
+
+        if (xasprintf(&dir, RUNTIME_DIR "/%s", name) < 0 || xasprintf(&path, "%s/start.env", dir) < 0 ||
+            xasprintf(&text, "SANDY_ROOT=%s\n", rootfs) < 0)
+                return log_oom();
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", dir);
+        r = write_file_atomic(path, text, strlen(text), 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", path);
+        return 0;
+}
+
+static int prepare(const char *name) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        _cleanup_sandbox_free_ Sandbox *s = NULL;
+        _cleanup_free_ char *rootfs = NULL;
+        char id[IMAGE_ID_HEX_LEN + 1];
+        const char *generated = getenv("SANDY_SETTINGS");
+        struct stat st;
+        int r;
+
+        if (!dirs)
+                return log_oom();
+        if (isempty(generated))
+                return log_error_errno(ENOENT, "Sandbox %s is not declared: no %s.sandbox in %s, or "
+                                               "\"systemctl daemon-reload\" has not run since it was added.",
+                                       name, name, SANDY_SEARCH_PATH_DEFAULT);
+
+        r = sandbox_load(dirs, name, &s);
+        if (r == -ENOENT || r == -ENXIO)
+                return log_error_errno(r, "Sandbox %s is %s; run \"systemctl daemon-reload\".", name,
+                                       r == -ENXIO ? "masked" : "no longer declared");
+        if (r < 0)
+                return log_error_errno(r, "Sandbox %s has errors (see above); not starting it.", name);
+
+        if (!s->ephemeral)
+                /* A persistent sandbox needs its own overlay upper layer; without one nspawn would write
+                 * into the shared image. Refuse rather than corrupt it. */
+                return log_error_errno(EOPNOTSUPP, "Sandbox %s: Ephemeral=no is not supported yet.", name);
+
+        r = check_workspace(s);
+        if (r < 0)
+                return r;
+
+        r = sandbox_image_id(s, id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the image recipe of sandbox %s: %m", name);
+        rootfs = image_rootfs(id);
+        if (!rootfs)
+                return log_oom();
+        if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error_errno(ENOENT, "The image of sandbox %s (%s) is not built: %s is missing.", name,
+                                       s->from, rootfs);
+
+        r = install_settings(name, generated);
+        if (r < 0)
+                return r;
+        return write_start_env(name, rootfs);
+}
+
+static int cleanup(const char *name) {
+        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL;
+
+        if (xasprintf(&settings, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0 ||
+            xasprintf(&dir, RUNTIME_DIR "/%s", name) < 0 || xasprintf(&env, "%s/start.env", dir) < 0)
+                return log_oom();
+        if (unlink(settings) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove %s: %m", settings);
+        if (unlink(env) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove %s: %m", env);
+        if (rmdir(dir) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove %s: %m", dir);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"cleanup", no_argument, NULL, 'c'},
+                {},
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("%s [--cleanup] NAME\n\nStart-time preparation of sandy@NAME.service; not meant to "
+                               "be run by hand.\n",
+                               program_invocation_short_name);
+                        return 0;
+                case 'c':
+                        arg_cleanup = true;
+                        break;
+                default:
+                        return 1;
+                }
+        if (argc - optind != 1)
+                return log_error_errno(EINVAL, "Expected exactly one sandbox name."), 1;
+        /* systemd passes %i; it is the name that decides the paths below, so check it before any use. */
+        if (!sandbox_name_is_valid(argv[optind]))
+                return log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", argv[optind]), 1;
+
+        r = arg_cleanup ? cleanup(argv[optind]) : prepare(argv[optind]);
+        return r < 0 ? 1 : 0;
+}
