@@ -159,7 +159,7 @@ int main(int argc, char *argv[]) {
 
         /* systemd sets $SYSTEMD_SCOPE for generators; only then is the kernel log where messages belong. */
         if (!arg_dry_run && getenv("SYSTEMD_SCOPE"))
-                log_open_kmsg("sandy-generator");
+                log_open_system("sandy-generator");
         umask(0022);
 
         dirs = sandbox_search_path(NULL);

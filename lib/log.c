@@ -6,12 +6,18 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include <systemd/sd-journal.h>
+
 #include "log.h"
 
 static int max_level = LOG_INFO;
 static int kmsg_fd = -EBADF;
 static const char *kmsg_ident = NULL;
+static bool use_journal = false;
 static unsigned n_errors = 0;
+/* Set while log_syntax() formats, so the journal record can carry the location as fields. */
+static const char *syntax_file = NULL;
+static unsigned syntax_line = 0;
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -25,19 +31,33 @@ unsigned log_error_count(void) {
         return n_errors;
 }
 
-void log_open_kmsg(const char *ident) {
-        if (kmsg_fd >= 0)
-                return;
+void log_open_system(const char *ident) {
         kmsg_ident = ident;
-        kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        /* At daemon-reload journald runs and takes structured records; early at boot, and in
+         * containers where there is no /dev/kmsg, it may not. */
+        if (access("/run/systemd/journal/socket", W_OK) >= 0) {
+                use_journal = true;
+                return;
+        }
+        if (kmsg_fd < 0)
+                kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 }
 
 void log_close(void) {
         kmsg_fd = safe_close(kmsg_fd);
+        use_journal = false;
 }
 
 static void log_write(int level, const char *msg) {
-        if (kmsg_fd >= 0) {
+        if (use_journal) {
+                if (syntax_file)
+                        (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s",
+                                               kmsg_ident, "CONFIG_FILE=%s", syntax_file, "CONFIG_LINE=%u",
+                                               syntax_line, NULL);
+                else
+                        (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s",
+                                               kmsg_ident, NULL);
+        } else if (kmsg_fd >= 0) {
                 char prefix[64];
                 /* kmsg takes "<prio>ident[pid]: msg"; one write() is one record. */
                 snprintf(prefix, sizeof(prefix), "<%d>%s[%d]: ", level, kmsg_ident ?: "sandy", (int) getpid());
@@ -87,9 +107,12 @@ int log_syntax_internal(const char *file, unsigned line, int level, int error, c
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
 
-        if (line > 0)
-                return log_internal(level, error, "%s:%u: %s", file, line, buf);
-        return log_internal(level, error, "%s: %s", file, buf);
+        syntax_file = file;
+        syntax_line = line;
+        int r = line > 0 ? log_internal(level, error, "%s:%u: %s", file, line, buf)
+                         : log_internal(level, error, "%s: %s", file, buf);
+        syntax_file = NULL;
+        return r;
 }
 
 int log_oom(void) {

@@ -5,11 +5,11 @@
 
 #include "macro.h"
 
-/* Messages go to stderr; programs that run without a terminal (the generator) may also send them to the
- * kernel log, which is where systemd collects generator output at boot. */
+/* Messages go to stderr. Programs that systemd runs without a terminal (the generator) also send them to
+ * the journal, or to the kernel log when journald is not up yet (early boot), where systemd collects them. */
 void log_set_max_level(int level);
 int log_get_max_level(void);
-void log_open_kmsg(const char *ident);
+void log_open_system(const char *ident);
 void log_close(void);
 /* Counts messages at LOG_ERR or worse since the last reset, so callers can tell "warned" from "failed". */
 unsigned log_error_count(void);
