@@ -77,7 +77,7 @@ int conf_parse_string(const char *label, const char *text, size_t size, conf_ass
 
                 line++;
                 if (logical_len + n + 2 > CONF_LINE_MAX) {
-                        r = log_syntax(label, logical_line ?: line, LOG_ERR, E2BIG,
+                        r = log_syntax(label, logical ? logical_line : line, LOG_ERR, E2BIG,
                                        "Line too long (more than %u bytes).", CONF_LINE_MAX);
                         return ret ?: r; /* nothing sensible can follow */
                 }
@@ -116,6 +116,11 @@ int conf_parse_string(const char *label, const char *text, size_t size, conf_ass
                         ret = r;
                 logical = mfree(logical);
                 logical_len = 0;
+        }
+        if (logical) {
+                r = parse_line(label, logical_line, strstrip(logical), &section, assign, userdata);
+                if (r < 0 && ret == 0)
+                        ret = r;
         }
 
         return ret;

@@ -71,7 +71,7 @@ static void log_write(int level, const char *msg) {
         fprintf(stderr, "%s\n", msg);
 }
 
-static int log_dispatch(int level, int error, const char *fmt, va_list ap) {
+_printf_(3, 0) static int log_dispatch(int level, int error, const char *fmt, va_list ap) {
         char buf[2048];
 
         if (error < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,9 @@ char *unit_escape_value(const char *s) {
         size_t n = 0;
         char *r, *p;
 
-        if (string_has_cc(s) || endswith(s, "\\")) {
+        /* systemd strips surrounding whitespace when reading a value back. */
+        if (string_has_cc(s) || endswith(s, "\\") || (*s && (isspace((unsigned char) s[0]) ||
+                                                           isspace((unsigned char) s[strlen(s) - 1])))) {
                 errno = EINVAL;
                 return NULL;
         }
@@ -90,7 +93,8 @@ int sandbox_render_service_dropin(const Sandbox *s, const char *settings_path, c
 
         fprintf(f, header_fmt, s->files[0]);
         for (size_t i = 1; s->files[i]; i++)
-                fprintf(f, "# Drop-in applied: %s\n", s->files[i]);
+                if (!string_has_cc(s->files[i]))
+                        fprintf(f, "# Drop-in applied: %s\n", s->files[i]);
 
         fputs("\n[Unit]\n", f);
         if (s->description)
@@ -109,12 +113,33 @@ int sandbox_render_service_dropin(const Sandbox *s, const char *settings_path, c
                 r = xasprintf(&env, "\"SANDY_SETTINGS=%s\"", settings_path);
         if (r >= 0)
                 r = put_unit(f, "Environment", env);
+        /* nspawn reads no credentials from .nspawn files, only from its command line; the template expands
+         * $SANDY_NSPAWN_ARGS there. IDs and paths were checked to hold no spaces, quotes or ':'. */
+        if (r >= 0 && s->n_credentials > 0) {
+                _cleanup_free_ char *args = strdup("\"SANDY_NSPAWN_ARGS=");
+                for (size_t i = 0; args && i < s->n_credentials; i++) {
+                        char *n;
+                        if (xasprintf(&n, "%s%s--load-credential=%s:%s", args, i > 0 ? " " : "",
+                                      s->credentials[i].id, s->credentials[i].path) < 0)
+                                n = NULL;
+                        free(args);
+                        args = n;
+                }
+                char *n = NULL;
+                if (!args || xasprintf(&n, "%s\"", args) < 0)
+                        r = -ENOMEM;
+                else {
+                        r = put_unit(f, "Environment", n);
+                        free(n);
+                }
+        }
+        /* Resource settings take no specifiers: written as validated, without %-escaping. */
         if (r >= 0 && s->memory_max)
-                r = put_unit(f, "MemoryMax", s->memory_max);
+                fprintf(f, "MemoryMax=%s\n", s->memory_max);
         if (r >= 0 && s->cpu_quota)
-                r = put_unit(f, "CPUQuota", s->cpu_quota);
+                fprintf(f, "CPUQuota=%s\n", s->cpu_quota);
         if (r >= 0 && s->tasks_max)
-                r = put_unit(f, "TasksMax", s->tasks_max);
+                fprintf(f, "TasksMax=%s\n", s->tasks_max);
 
         return finish_memstream(&f, &buf, r, ret);
 }
@@ -151,9 +176,6 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
                 r = put_nspawn_list(f, "Parameters", s->command);
         if (r >= 0)
                 r = put_nspawn_list(f, "Environment", s->environment);
-        for (size_t i = 0; r >= 0 && i < s->n_credentials; i++)
-                /* IDs and paths were checked to contain no ':', quotes or control characters. */
-                fprintf(f, "LoadCredential=%s:%s\n", s->credentials[i].id, s->credentials[i].path);
 
         fputs("\n[Files]\n", f);
         /* Ephemeral: the image stays untouched, writes land in a tmpfs overlay that vanishes at stop. */

@@ -63,20 +63,30 @@ Sandbox *sandbox_free(Sandbox *s) {
 }
 
 bool sandbox_name_is_valid(const char *name) {
-        size_t n;
+        bool dot = true, hyphen = true;
 
-        /* machined's rules (a hostname, at most 64 bytes), minus what would surprise elsewhere: a leading
-         * '-' reads as an option, '.' at either end or ".." confuses paths and unit names. */
-        if (isempty(name))
+        /* Exactly what nspawn and machined accept as a machine name (systemd's hostname_is_valid()):
+         * dot-separated labels of letters, digits and '-', no label starting or ending with '-', at most
+         * 64 bytes. Anything else would verify here and then fail at start. */
+        if (isempty(name) || strlen(name) > SANDBOX_NAME_MAX)
                 return false;
-        n = strlen(name);
-        if (n > SANDBOX_NAME_MAX || name[0] == '-' || name[0] == '.' || name[n - 1] == '.' ||
-            name[n - 1] == '-' || strstr(name, ".."))
-                return false;
-        for (const char *c = name; *c; c++)
-                if (!isalnum((unsigned char) *c) && *c != '-' && *c != '.' && *c != '_')
+        for (const char *c = name; *c; c++) {
+                if (*c == '.') {
+                        if (dot || hyphen)
+                                return false;
+                        dot = true;
+                        hyphen = false;
+                } else if (*c == '-') {
+                        if (dot)
+                                return false;
+                        dot = false;
+                        hyphen = true;
+                } else if (isalnum((unsigned char) *c)) {
+                        dot = hyphen = false;
+                } else
                         return false;
-        return true;
+        }
+        return !dot && !hyphen;
 }
 
 int sandbox_name_from_path(const char *path, char **ret) {
@@ -121,7 +131,14 @@ static int parse_text(Sandbox *s, const char *file, unsigned line, const char *k
 
 static int parse_bool(Sandbox *s, const char *file, unsigned line, const char *key, const char *value,
                       void *data) {
-        int r = parse_boolean(value);
+        int r;
+
+        if (isempty(value)) {
+                /* Back to the default: only Ephemeral= and Boot= default to yes. */
+                *(bool *) data = streq(key, "Ephemeral") || streq(key, "Boot");
+                return 0;
+        }
+        r = parse_boolean(value);
 
         if (r < 0)
                 return SYNTAX_ERROR(file, line, "%s= takes a boolean (yes/no), not \"%s\".", key, value);
@@ -131,7 +148,7 @@ static int parse_bool(Sandbox *s, const char *file, unsigned line, const char *k
 
 static int parse_user(Sandbox *s, const char *file, unsigned line, const char *key, const char *value,
                       void *data) {
-        if (!user_name_is_valid(value))
+        if (!isempty(value) && !user_name_is_valid(value))
                 return SYNTAX_ERROR(file, line,
                                     "User= must be a user name of lower-case letters, digits, '_' and '-', "
                                     "at most 31 characters, and not root: \"%s\".",
@@ -271,10 +288,10 @@ static int parse_credential(Sandbox *s, const char *file, unsigned line, const c
                 return SYNTAX_ERROR(file, line, "Credential= ID must be letters, digits, '_', '.', '-' or '@': "
                                                 "\"%s\".",
                                     id);
-        if (!path_is_normalized(path) || streq(path, "/") || !path_is_safe_for_nspawn(path))
+        if (!path_is_normalized(path) || streq(path, "/") || !path_is_safe_for_nspawn(path) || strchr(path, ' '))
                 return SYNTAX_ERROR(file, line,
                                     "Credential= PATH must be an absolute, normalised file path without ':', "
-                                    "'\\', quotes or control characters: \"%s\".",
+                                    "'\\', quotes, spaces or control characters: \"%s\".",
                                     path);
 
         for (size_t i = 0; i < s->n_credentials; i++)
@@ -356,6 +373,10 @@ static int parse_setup(Sandbox *s, const char *file, unsigned line, const char *
 
 static int parse_mode(Sandbox *s, const char *file, unsigned line, const char *key, const char *value,
                       void *data) {
+        if (isempty(value)) {
+                s->network_mode = NETWORK_LENIENT;
+                return 0;
+        }
         for (NetworkMode m = 0; m < _NETWORK_MODE_MAX; m++)
                 if (streq(value, network_mode_table[m])) {
                         s->network_mode = m;
@@ -602,6 +623,13 @@ static int sandbox_verify(Sandbox *s) {
 
 static int sandbox_apply_file(Sandbox *s, const char *path) {
         int r;
+
+        /* File names end up in comments and messages of generated files; a newline there would be a line
+         * of its own. */
+        if (string_has_cc(path) || !utf8_is_valid(path))
+                return log_error_errno(EINVAL, "Refusing file with control characters or invalid UTF-8 in its "
+                                               "name (next to %s).",
+                                       s->files && s->files[0] ? s->files[0] : "the declaration");
 
         r = strv_extend(&s->files, path);
         if (r < 0)

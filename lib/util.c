@@ -216,22 +216,26 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
 }
 
 int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
+        _cleanup_free_ char *p = NULL;
+        char *slash;
+        int r;
 
+        /* Usually the directory or its parent exists already: try that before walking up. */
+        if (mkdir(path, mode) >= 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return -errno;
+        p = strdup(path);
         if (!p)
                 return -ENOMEM;
-        for (char *s = p + 1;; s++) {
-                if (*s != '/' && *s != 0)
-                        continue;
-                char c = *s;
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = c;
-                if (c == 0)
-                        break;
-        }
-        return 0;
+        slash = strrchr(p, '/');
+        if (!slash || slash == p)
+                return -ENOENT;
+        *slash = 0;
+        r = mkdir_p(p, mode);
+        if (r < 0)
+                return r;
+        return mkdir(path, mode) >= 0 || errno == EEXIST ? 0 : -errno;
 }
 
 static int tempfile_name(const char *path, char **ret) {

@@ -194,8 +194,12 @@ bool memory_value_is_valid(const char *s) {
                 return percent_is_valid(s, 100);
         if (n == 0 || n > 20)
                 return false;
-        _cleanup_free_ char *num = strndup(s, strchr("KMGT", s[n - 1]) ? n - 1 : n);
-        return num && safe_atou64(num, &v) >= 0 && v > 0;
+        const char *suffix = strchr("KMGT", s[n - 1]);
+        _cleanup_free_ char *num = strndup(s, suffix ? n - 1 : n);
+        if (!num || safe_atou64(num, &v) < 0 || v == 0)
+                return false;
+        unsigned shift = suffix ? 10 * (unsigned) (suffix - "KMGT" + 1) : 0;
+        return v <= (UINT64_MAX >> shift) && (v << shift) != UINT64_MAX;
 }
 
 bool cpu_quota_is_valid(const char *s) {
@@ -210,7 +214,8 @@ bool tasks_value_is_valid(const char *s) {
                 return true;
         if (s[0] && s[strlen(s) - 1] == '%')
                 return percent_is_valid(s, 100);
-        return safe_atou64(s, &v) >= 0 && v > 0 && strlen(s) <= 20;
+        /* systemd reserves UINT64_MAX for "infinity" and refuses it spelled as a number. */
+        return safe_atou64(s, &v) >= 0 && v > 0 && v < UINT64_MAX;
 }
 
 bool path_is_safe_for_nspawn(const char *p) {

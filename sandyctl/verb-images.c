@@ -22,6 +22,7 @@ typedef struct ImageRow {
 typedef struct ImageTable {
         ImageRow *rows;
         size_t n;
+        bool incomplete; /* a declaration could not be read */
 } ImageTable;
 
 static void image_table_done(ImageTable *t) {
@@ -68,8 +69,16 @@ static int collect(ImageTable *t) {
                 char id[IMAGE_ID_HEX_LEN + 1];
                 ImageRow *row;
 
-                if (sandbox_load(dirs, *name, &s) < 0 || sandbox_image_id(s, id) < 0)
-                        continue; /* already reported; verify says more */
+                r = sandbox_load(dirs, *name, &s);
+                if (r == -ENXIO)
+                        continue; /* masked */
+                if (r >= 0)
+                        r = sandbox_image_id(s, id);
+                if (r < 0) {
+                        /* Already reported; list the rest, but do not pretend all is well. */
+                        t->incomplete = true;
+                        continue;
+                }
                 row = image_table_get(t, id);
                 if (!row || strv_extend(&row->sandboxes, *name) < 0 || (!row->source && !(row->source = strdup(s->from))))
                         return log_oom();
@@ -138,6 +147,8 @@ int verb_images(int argc, char *argv[]) {
                 }
                 printf("\n%zu images listed.\n", t.n);
         }
+        if (r >= 0 && t.incomplete)
+                r = log_error_errno(EINVAL, "Some sandboxes could not be listed; see \"sandyctl verify\".");
         image_table_done(&t);
         return r;
 }

@@ -9,12 +9,12 @@
 #include "strv.h"
 #include "util.h"
 
-static int verify_path(const char *path) {
+static int verify_path(const char *path, bool dropin) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
         _cleanup_free_ char *name = NULL;
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-        if (endswith(base, ".conf"))
+        if (dropin || endswith(base, ".conf"))
                 return sandbox_check_dropin(path);
         if (endswith(base, SANDBOX_SUFFIX)) {
                 if (sandbox_name_from_path(path, &name) < 0)
@@ -28,10 +28,17 @@ static int verify_path(const char *path) {
 
 static int verify_declared(char *const *dirs, const char *name) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
-        int r = sandbox_load(dirs, name, &s);
+        int r;
 
-        if (r == -ENOENT)
-                return log_error_errno(r, "No sandbox %s declared in %s.", name, SANDY_SEARCH_PATH_DEFAULT);
+        if (!sandbox_name_is_valid(name))
+                return log_error_errno(EINVAL, "\"%s\" is neither a file nor a valid sandbox name.", name);
+        r = sandbox_load(dirs, name, &s);
+        if (r == -ENOENT) {
+                log_error("No sandbox %s declared in:", name);
+                STRV_FOREACH(d, dirs)
+                        log_error("  %s", *d);
+                return -ENOENT;
+        }
         if (r == -ENXIO) {
                 log_info("Sandbox %s is masked.", name);
                 return 0;
@@ -41,7 +48,17 @@ static int verify_declared(char *const *dirs, const char *name) {
 
 int verb_verify(int argc, char *argv[]) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
+        bool dropin = false;
         int r, ret = 0;
+
+        /* --dropin: the files are drop-ins whatever their names (Ansible validates a temporary copy). */
+        if (argc > 1 && streq(argv[1], "--dropin")) {
+                dropin = true;
+                argc--;
+                argv++;
+                if (argc <= 1)
+                        return log_error_errno(EINVAL, "verify --dropin needs FILE arguments.");
+        }
 
         if (!dirs)
                 return log_oom();
@@ -53,9 +70,11 @@ int verb_verify(int argc, char *argv[]) {
                         ret = -EINVAL;
         }
         for (int i = 1; i < argc; i++) {
-                /* An argument with a '/' or that names an existing file is a file; otherwise a sandbox. */
-                if (strchr(argv[i], '/') || access(argv[i], F_OK) >= 0)
-                        r = verify_path(argv[i]);
+                /* A path (with a '/') or a *.sandbox / *.conf file name is a file; anything else names a
+                 * declared sandbox, even when a file of that name happens to be in the current directory. */
+                if (dropin || strchr(argv[i], '/') || endswith(argv[i], SANDBOX_SUFFIX) ||
+                    endswith(argv[i], ".conf"))
+                        r = verify_path(argv[i], dropin);
                 else
                         r = verify_declared(dirs, argv[i]);
                 if (r < 0 && ret == 0)

@@ -8,7 +8,7 @@
 #   build-fixture.sh [--quiet]     prints the fixture directory on stdout
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/testhost/common.sh
+# shellcheck source=common.sh
 . "$here/common.sh"
 
 quiet=0
@@ -26,7 +26,7 @@ need_root
 command -v debootstrap >/dev/null || die "debootstrap is not installed"
 command -v python3 >/dev/null || die "python3 is not installed"
 
-hash=$({ cat "$0" "$here/mkoci.py"; printf '%s\n' "$suite" "${pkgs[@]}"; } | short_hash)
+hash=$({ cat "$0" "$here/common.sh" "$here/mkoci.py"; printf '%s\n' "$suite" "${pkgs[@]}"; } | short_hash)
 final=$SANDY_TEST_CACHE/fixture-$hash
 
 link_current() {
@@ -51,7 +51,7 @@ build() {
     debootstrap --variant=minbase --components=main --include="${pkgs[*]}" \
         --cache-dir="$SANDY_TEST_CACHE/debs" \
         "$suite" "$tmp/rootfs" "$SANDY_TEST_MIRROR" >"$out" 2>&1 ||
-        { [[ $quiet -eq 1 ]] && tail -n 30 "$tmp/debootstrap.log" >&2; die "debootstrap failed"; }
+        debootstrap_failed "$tmp"
     unset IFS
     rm -f "$tmp/debootstrap.log"
     rootfs_common_cleanup "$tmp/rootfs"
@@ -63,6 +63,7 @@ build() {
     mv -T "$tmp" "$final"
     trap - EXIT
     log "built $final"
+    prune_old "$SANDY_TEST_CACHE/fixture-" "$final"
 }
 
 mkdir -p "$SANDY_TEST_CACHE"

@@ -4,12 +4,12 @@
 #   build-rootfs.sh [--suite bookworm|trixie] [--quiet]
 #
 # Prints the rootfs path on stdout. The cache key is a hash of this script
-# (which holds the package list and the configuration) plus the suite, so any
-# change to the recipe builds a new rootfs. Builds go to a temp dir next to the
+# (which holds the package list and the configuration), common.sh and the
+# suite, so any change to the recipe builds a new rootfs. Builds go to a temp dir next to the
 # cache and are renamed into place only when complete.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/testhost/common.sh
+# shellcheck source=common.sh
 . "$here/common.sh"
 
 suite=bookworm
@@ -26,11 +26,13 @@ done
 
 # Runtime libraries are the ones our binaries link: libsystemd0, libnftables1,
 # libcjson1, libarchive13, libcap2, libmnl0, libssl3 (t64-renamed on trixie).
+# skopeo needs the virtual container-network-stack, which debootstrap cannot
+# resolve: containernetworking-plugins provides it.
 common_pkgs=(
     systemd systemd-sysv dbus libpam-systemd polkitd pkexec systemd-container
     nftables dnsmasq-base iproute2 curl python3 jq
     libsystemd0 libnftables1 libcjson1 libcap2 libmnl0
-    skopeo debootstrap sudo util-linux procps iputils-ping netcat-openbsd
+    skopeo containernetworking-plugins debootstrap sudo util-linux procps iputils-ping netcat-openbsd
     ca-certificates less
 )
 case $suite in
@@ -43,7 +45,7 @@ pkgs=("${common_pkgs[@]}" "${suite_pkgs[@]}")
 need_root
 command -v debootstrap >/dev/null || die "debootstrap is not installed"
 
-hash=$({ cat "$0"; printf '%s\n' "$suite" "${pkgs[@]}"; } | short_hash)
+hash=$({ cat "$0" "$here/common.sh"; printf '%s\n' "$suite" "${pkgs[@]}"; } | short_hash)
 final=$SANDY_TEST_CACHE/testhost-$suite-$hash
 if [[ -d $final/rootfs ]]; then
     echo "$final/rootfs"
@@ -61,12 +63,13 @@ configure_rootfs() {
     chroot "$root" useradd -m -u 1001 -U -s /bin/bash alice
     chroot "$root" useradd -m -u 1002 -U -s /bin/bash bob
 
-    # Units that are useless or noisy in a container without network.
+    # Units that are useless, noisy or failing in a container without network
+    # (modules-load runs because --capability=all keeps CAP_SYS_MODULE, then fails).
     local u
     for u in console-getty.service getty@tty1.service serial-getty@console.service \
              apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service \
              systemd-networkd-wait-online.service e2scrub_all.timer e2scrub_reap.service \
-             fstrim.timer; do
+             fstrim.timer systemd-modules-load.service; do
         ln -sf /dev/null "$root/etc/systemd/system/$u"
     done
     # Keep the journal around even if /var/log/journal is missing (minbase), so it can be copied out.
@@ -74,49 +77,9 @@ configure_rootfs() {
     printf '[Journal]\nStorage=persistent\nForwardToConsole=no\n' \
         >"$root/etc/systemd/journald.conf.d/testhost.conf"
 
-    # Static uplink configuration. testhost.sh writes /etc/testhost/net.env into
-    # the overlay's upper layer before boot; the interface is renamed to uplink0
-    # so that no stock .network file (80-container-host0 etc.) ever matches it.
-    mkdir -p "$root/usr/local/sbin" "$root/etc/testhost"
-    cat >"$root/usr/local/sbin/testhost-net" <<'EOF'
-#!/bin/sh
-# Configure the interface handed in by testhost.sh (see /etc/testhost/net.env).
-set -eu
-. /etc/testhost/net.env
-if [ "$IFACE" != uplink0 ] && ip link show "$IFACE" >/dev/null 2>&1; then
-    ip link set "$IFACE" name uplink0
-fi
-sysctl -q -w net.ipv6.conf.uplink0.accept_dad=0 net.ipv6.conf.uplink0.accept_ra=0
-ip link set lo up
-ip link set uplink0 up
-ip addr replace "$ADDR4" dev uplink0
-ip -6 addr replace "$ADDR6" dev uplink0 nodad
-ip route replace default via "$GW4" dev uplink0
-ip -6 route replace default via "$GW6" dev uplink0
-# The test host routes for its sandboxes; forwarding stays off outside it.
-sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-EOF
-    chmod 755 "$root/usr/local/sbin/testhost-net"
-    cat >"$root/etc/systemd/system/testhost-net.service" <<'EOF'
-[Unit]
-Description=Test host uplink configuration
-DefaultDependencies=no
-ConditionPathExists=/etc/testhost/net.env
-After=systemd-sysctl.service
-Before=network-pre.target network.target network-online.target
-Wants=network.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/local/sbin/testhost-net
-
-[Install]
-WantedBy=sysinit.target network-online.target
-EOF
-    mkdir -p "$root/etc/systemd/system/sysinit.target.wants" "$root/etc/systemd/system/network-online.target.wants"
-    ln -sf ../testhost-net.service "$root/etc/systemd/system/sysinit.target.wants/testhost-net.service"
-    ln -sf ../testhost-net.service "$root/etc/systemd/system/network-online.target.wants/testhost-net.service"
+    # No network configuration inside: testhost.sh configures the test host's
+    # network namespace from outside before boot (uplink0, addresses, routes).
+    # networkd stays disabled (Debian's default) so it never touches sandy's links.
 
     rootfs_common_cleanup "$root"
 }
@@ -138,7 +101,7 @@ build() {
     debootstrap --variant=minbase --components=main --include="${pkgs[*]}" \
         --cache-dir="$SANDY_TEST_CACHE/debs" \
         "$suite" "$tmp/rootfs" "$SANDY_TEST_MIRROR" >"$out" 2>&1 ||
-        { [[ $quiet -eq 1 ]] && tail -n 30 "$tmp/debootstrap.log" >&2; die "debootstrap failed"; }
+        debootstrap_failed "$tmp"
     unset IFS
     configure_rootfs "$tmp/rootfs"
     rm -f "$tmp/debootstrap.log"
@@ -146,6 +109,7 @@ build() {
     mv -T "$tmp" "$final"
     trap - EXIT
     log "built $final"
+    prune_old "$SANDY_TEST_CACHE/testhost-$suite-" "$final"
 }
 
 mkdir -p "$SANDY_TEST_CACHE"

@@ -47,3 +47,23 @@ rootfs_common_cleanup() {
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
     rm -rf "$root/var/cache/apt/"*.bin
 }
+
+# Keep debootstrap's own log (it is inside the temp dir that is about to go) and fail.
+debootstrap_failed() {
+    local tmp=$1 keep=$SANDY_TEST_CACHE/debootstrap-failed.log
+    cat "$tmp/debootstrap.log" "$tmp/rootfs/debootstrap/debootstrap.log" >"$keep" 2>/dev/null || true
+    tail -n 40 "$keep" >&2
+    die "debootstrap failed; full log in $keep"
+}
+
+# prune_old PREFIX KEEP: delete cached builds PREFIX* other than KEEP (older
+# recipes), unless something is still mounted from them (a running test host).
+prune_old() {
+    local prefix=$1 keep=$2 d
+    for d in "$prefix"*; do
+        [[ -d $d && $d != "$keep" ]] || continue
+        if grep -qF "$d/" /proc/self/mountinfo; then continue; fi
+        log "pruning old build $d"
+        rm -rf --one-file-system "$d"
+    done
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libFuzzer target: any input must either be refused by sandbox_load_string() or load into a declaration
+ * whose rendered files systemd reads back exactly as meant, and whose sandbox_format() text loads again to
+ * the same text. Everything else aborts, which libFuzzer reports as a crash with the input saved.
+ *
+ * Built with libFuzzer by -Dfuzz=true (clang); with fuzz-main.c it replays files in any build. */
+#include <stdint.h>
+#include <string.h>
+
+#include "conf-parser.h"
+#include "log.h"
+#include "render.h"
+#include "sandbox.h"
+#include "strv.h"
+#include "systemd-syntax.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define SETTINGS_PATH "/run/systemd/generator/sandy/fuzz.nspawn"
+
+static _noreturn_ void fail(const char *what, const char *detail) {
+        fprintf(stderr, "fuzz-sandbox: %s\n", what);
+        if (detail)
+                fprintf(stderr, "---\n%s\n---\n", detail);
+        abort();
+}
+
+#define must(expr, detail)                                                                                  \
+        do {                                                                                                \
+                if (!(expr))                                                                                \
+                        fail("check failed: " #expr, detail);                                               \
+        } while (0)
+
+static void check_no_control_chars(const char *text) {
+        for (const char *c = text; *c; c++)
+                if (*c != '\n' && ((unsigned char)*c < ' ' || *c == 0x7f))
+                        fail("rendered text contains a control character", text);
+}
+
+/* The words systemd-nspawn reads from a list setting must be exactly the declared ones. */
+static void check_words(const SdConf *conf, const char *key, char *const *expected, const char *text) {
+        const char *v = sd_conf_get(conf, "Exec", key);
+        char **words = NULL;
+
+        if (strv_length(expected) == 0) {
+                must(!v, text);
+                return;
+        }
+        must(v, text);
+        must(sd_conf_count(conf, "Exec", key) == 1, text);
+        must(sd_split_words(v, &words) >= 0, text);
+        for (size_t i = 0;; i++) {
+                if (!expected[i] || !words[i]) {
+                        must(!expected[i] && !words[i], text);
+                        break;
+                }
+                must(streq(expected[i], words[i]), text);
+        }
+        sd_strv_free(words);
+}
+
+static void check_nspawn(const Sandbox *s, const char *text) {
+        SdConf conf;
+
+        check_no_control_chars(text);
+        must(sd_conf_parse(text, &conf) == 0, text);
+        must(conf.n_bad_lines == 0, text);
+        must(streq_ptr(sd_conf_get(&conf, "Exec", "Boot"), s->boot ? "yes" : "no"), text);
+        check_words(&conf, "Parameters", s->boot ? NULL : s->command, text);
+        check_words(&conf, "Environment", s->environment, text);
+        must(streq_ptr(sd_conf_get(&conf, "Files", "Volatile"), s->ephemeral ? "overlay" : "no"), text);
+        must(streq_ptr(sd_conf_get(&conf, "Network", "Private"),
+                       s->network_mode == NETWORK_HOST ? "no" : "yes"),
+             text);
+        if (s->workspace) {
+                _cleanup_free_ char *bind = NULL;
+                must(xasprintf(&bind, "%s:/home/%s/workspace", s->workspace, s->user) >= 0, NULL);
+                must(streq_ptr(sd_conf_get(&conf, "Files", "Bind"), bind), text);
+        } else
+                must(!sd_conf_get(&conf, "Files", "Bind"), text);
+        sd_conf_free(&conf);
+}
+
+/* specifiers: whether systemd expands %-specifiers in this setting (Description=, SourcePath=,
+ * Environment= do; the resource-control settings do not, and take the text as it is). */
+static void check_unit_value(const SdConf *conf, const char *section, const char *key, bool specifiers,
+                             const char *expected, const char *text) {
+        _cleanup_free_ char *v = NULL;
+
+        if (!expected) {
+                must(!sd_conf_get(conf, section, key), text);
+                return;
+        }
+        must(sd_conf_count(conf, section, key) == 1, text);
+        if (specifiers)
+                must(sd_unescape_specifiers(sd_conf_get(conf, section, key), &v) == 0, text);
+        else
+                must((v = strdup(sd_conf_get(conf, section, key))) != NULL, NULL);
+        if (!streq(v, expected)) {
+                fprintf(stderr, "[%s] %s= reads back as \"%s\", expected \"%s\"\n", section, key, v,
+                        expected);
+                fail("a unit setting does not read back as declared", text);
+        }
+}
+
+static void check_dropin(const Sandbox *s, const char *text) {
+        _cleanup_free_ char *desc = NULL;
+        SdConf conf;
+
+        check_no_control_chars(text);
+        must(sd_conf_parse(text, &conf) == 0, text);
+        must(conf.n_bad_lines == 0, text);
+        if (s->description)
+                must(xasprintf(&desc, "Sandbox %s: %s", s->name, s->description) >= 0, NULL);
+        else
+                must(xasprintf(&desc, "Sandbox %s", s->name) >= 0, NULL);
+        check_unit_value(&conf, "Unit", "Description", true, desc, text);
+        check_unit_value(&conf, "Unit", "SourcePath", true, s->files[0], text);
+        check_unit_value(&conf, "Service", "Environment", true, "\"SANDY_SETTINGS=" SETTINGS_PATH "\"",
+                         text);
+        check_unit_value(&conf, "Service", "MemoryMax", false, s->memory_max, text);
+        check_unit_value(&conf, "Service", "CPUQuota", false, s->cpu_quota, text);
+        check_unit_value(&conf, "Service", "TasksMax", false, s->tasks_max, text);
+        sd_conf_free(&conf);
+}
+
+static char *format(const Sandbox *s) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = open_memstream(&buf, &size);
+
+        must(f, NULL);
+        must(sandbox_format(s, f) >= 0, NULL);
+        must(fclose(f) == 0, NULL);
+        return buf;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        _cleanup_sandbox_free_ Sandbox *s = NULL, *s2 = NULL;
+        _cleanup_free_ char *nspawn = NULL, *dropin = NULL, *f1 = NULL, *f2 = NULL;
+
+        if (size > CONF_FILE_MAX)
+                return 0;
+        /* The library logs every problem; that is most of the time spent otherwise. */
+        if (!getenv("SANDY_FUZZ_LOG"))
+                log_set_max_level(LOG_EMERG - 1);
+
+        if (sandbox_load_string("fuzz", "fuzz.sandbox", (const char *)data, size, &s) < 0)
+                return 0;
+
+        must(sandbox_render_nspawn(s, &nspawn) >= 0, NULL);
+        check_nspawn(s, nspawn);
+        must(sandbox_render_service_dropin(s, SETTINGS_PATH, &dropin) >= 0, NULL);
+        check_dropin(s, dropin);
+
+        f1 = format(s);
+        if (sandbox_load_string("fuzz", "fuzz.sandbox", f1, strlen(f1), &s2) < 0)
+                fail("sandbox_format() output does not load again", f1);
+        f2 = format(s2);
+        if (!streq(f1, f2)) {
+                fprintf(stderr, "first:\n%s\nsecond:\n%s\n", f1, f2);
+                fail("sandbox_format() output changes when loaded again", NULL);
+        }
+        return 0;
+}

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Run every tests/e2e/[0-9]*.sh inside a freshly booted test host.
+#
+#   run-e2e.sh DESTDIR [--suite bookworm|trixie] [--name N]
+#
+# DESTDIR is a `meson install --destdir` tree; it is layered over the cached
+# rootfs. The source tree is bound read-only at /src inside the host and each
+# test runs there as root. Prints each test's TAP output and ends with one line
+# "N passed, N failed, N skipped". Exits 77 (meson's skip) when it cannot run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+
+skip() { echo "SKIP: $*"; exit 77; }
+[[ $EUID -eq 0 ]] || skip "e2e tests need root"
+command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is not installed"
+command -v debootstrap >/dev/null || skip "debootstrap is not installed"
+
+[[ $# -ge 1 && $1 != -* ]] || { echo "usage: $0 DESTDIR [--suite S] [--name N]" >&2; exit 2; }
+destdir=$(cd "$1" && pwd); shift
+args=()
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --suite|--name) args+=("$1" "$2"); shift 2 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+# The fixture must exist before boot: it is bound read-only into the host.
+"$here/build-fixture.sh" --quiet >/dev/null
+
+# Runs inside the test host: each test in turn, TAP passed through, and a
+# synthetic "not ok" for a script that died without saying so.
+# shellcheck disable=SC2016  # expanded inside the test host
+inner='
+failed=0
+for t in /src/tests/e2e/[0-9]*.sh; do
+    [ -e "$t" ] || continue
+    n=${t##*/}
+    echo "# ---- $n"
+    out=$(mktemp)
+    rc=0
+    (cd /src/tests/e2e && bash "$t") >"$out" 2>&1 </dev/null || rc=$?
+    cat "$out"
+    if [ "$rc" -eq 77 ] && ! grep -qE "^(not )?ok" "$out"; then
+        echo "ok 1 # SKIP $n exited 77"
+    elif [ "$rc" -ne 0 ]; then
+        failed=1
+        grep -q "^not ok" "$out" || echo "not ok - $n exited with status $rc"
+    fi
+    rm -f "$out"
+done
+exit $failed
+'
+
+log=$(mktemp /tmp/sandy-e2e.XXXXXX)
+trap 'rm -f "$log"' EXIT
+rc=0
+"$here/testhost.sh" run --install "$destdir" "${args[@]}" --bind-ro "$src:/src" -- \
+    /bin/bash -c "$inner" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+
+passed=$(grep -E '^ok( |$)' "$log" | grep -vic '# *skip' || true)
+skipped=$(grep -E '^ok( |$)' "$log" | grep -ic '# *skip' || true)
+failed=$(grep -cE '^not ok( |$)' "$log" || true)
+if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+    failed=1   # the test host itself failed (boot, setup): count it
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[[ $failed -eq 0 ]]
