@@ -20,6 +20,8 @@
 #include "util.h"
 
 #define NSPAWN_SETTINGS_DIR "/run/systemd/nspawn"
+/* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
+#define MACHINES_DIR "/run/machines"
 #define RUNTIME_DIR "/run/sandy"
 
 static bool arg_cleanup = false;
@@ -65,6 +67,23 @@ static int install_settings(const char *name, const char *generated) {
         r = write_file_atomic(dest, text, size, 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", dest);
+        return 0;
+}
+
+static int register_image(const char *name, const char *rootfs) {
+        _cleanup_free_ char *link = NULL;
+        int r;
+
+        /* Kept after stop (it stays true while the image exists, and /run starts empty at boot), so that
+         * machinectl start and list-images know the sandbox from its first start on. */
+        r = mkdir_p(MACHINES_DIR, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", MACHINES_DIR);
+        if (xasprintf(&link, MACHINES_DIR "/%s", name) < 0)
+                return log_oom();
+        r = symlink_atomic(rootfs, link);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", link);
         return 0;
 }
 
@@ -127,6 +146,9 @@ static int prepare(const char *name) {
                                        s->from, rootfs);
 
         r = install_settings(name, generated);
+        if (r < 0)
+                return r;
+        r = register_image(name, rootfs);
         if (r < 0)
                 return r;
         return write_start_env(name, rootfs);

@@ -172,6 +172,9 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
 
         fputs("\n[Exec]\n", f);
         fprintf(f, "Boot=%s\n", s->boot ? "yes" : "no");
+        /* "started" should mean "ready for a shell": wait for the inner systemd's READY=1. */
+        if (s->boot)
+                fputs("NotifyReady=yes\n", f);
         if (!s->boot)
                 r = put_nspawn_list(f, "Parameters", s->command);
         if (r >= 0)

@@ -22,7 +22,7 @@ typedef struct ImageRow {
 typedef struct ImageTable {
         ImageRow *rows;
         size_t n;
-        bool incomplete; /* a declaration could not be read */
+        bool incomplete; /* a declaration could not be read; listed without it */
 } ImageTable;
 
 static void image_table_done(ImageTable *t) {
@@ -75,7 +75,7 @@ static int collect(ImageTable *t) {
                 if (r >= 0)
                         r = sandbox_image_id(s, id);
                 if (r < 0) {
-                        /* Already reported; list the rest, but do not pretend all is well. */
+                        /* Already reported; list the rest and say so at the end. */
                         t->incomplete = true;
                         continue;
                 }
@@ -147,8 +147,9 @@ int verb_images(int argc, char *argv[]) {
                 }
                 printf("\n%zu images listed.\n", t.n);
         }
+        /* Like systemctl list-units with a broken unit: the listing still stands, the problem is said. */
         if (r >= 0 && t.incomplete)
-                r = log_error_errno(EINVAL, "Some sandboxes could not be listed; see \"sandyctl verify\".");
+                log_warning("Some sandboxes have errors and are not listed; see \"sandyctl verify\".");
         image_table_done(&t);
         return r;
 }

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Run every tests/e2e/[0-9]*.sh inside a freshly booted test host.
+# Run every tests/e2e/[0-9]*.sh inside a freshly booted test host, then the host-level tests
+# tests/e2e/host-*.sh (which reboot it) from outside.
 #
 #   run-e2e.sh DESTDIR [--suite bookworm|trixie] [--name N]
 #
@@ -54,10 +55,42 @@ exit $failed
 '
 
 log=$(mktemp /tmp/sandy-e2e.XXXXXX)
-trap 'rm -f "$log"' EXIT
+name=th
+for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == --name ]] && name=${args[i + 1]}; done
+th() { "$here/testhost.sh" "$@"; }
+cleanup() {
+    local rc=$?
+    if [[ $rc -ne 0 ]]; then
+        j=${SANDY_TESTHOST_ARTIFACTS:-/var/tmp}/sandy-testhost-$name.journal.txt
+        th journal --name "$name" "$j" >/dev/null 2>&1 && echo "# test host journal: $j"
+    fi
+    th stop --name "$name" >/dev/null 2>&1 || true
+    rm -f "$log"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 rc=0
-"$here/testhost.sh" run --install "$destdir" "${args[@]}" --bind-ro "$src:/src" -- \
-    /bin/bash -c "$inner" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+th start --install "$destdir" "${args[@]}" --bind-ro "$src:/src" 2>&1 | tee -a "$log" || rc=1
+if [[ $rc -eq 0 ]]; then
+    if [[ -e /proc/$$/fd/0 ]]; then exec {stdin}<&0; else exec {stdin}</dev/null; fi
+    th exec --name "$name" -- /bin/bash -c "$inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
+    # Host-level tests run out here, because they reboot the test host: tests/e2e/host-*.sh,
+    # given TESTHOST (this testhost.sh) and TESTHOST_NAME.
+    for t in "$src"/tests/e2e/host-*.sh; do
+        [[ -e $t ]] || continue
+        echo "# ---- ${t##*/}" | tee -a "$log"
+        trc=0
+        TESTHOST="$here/testhost.sh" TESTHOST_NAME="$name" bash "$t" </dev/null 2>&1 | tee -a "$log" ||
+            trc=${PIPESTATUS[0]}
+        if [[ $trc -ne 0 ]]; then
+            rc=1
+            echo "not ok - ${t##*/} exited with status $trc" | tee -a "$log"
+        fi
+    done
+fi
 
 passed=$(grep -E '^ok( |$)' "$log" | grep -vic '# *skip' || true)
 skipped=$(grep -E '^ok( |$)' "$log" | grep -ic '# *skip' || true)

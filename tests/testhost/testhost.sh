@@ -6,6 +6,7 @@
 #   testhost.sh journal [--name N] [FILE]
 #   testhost.sh status [--name N]
 #   testhost.sh stop  [--name N | --all]
+#   testhost.sh reboot [--name N]                 (keeps the overlay, as a real reboot keeps the disk)
 #   testhost.sh run   [--suite S] [--install DESTDIR] [--name N] [--bind-ro SRC:DST]... -- CMD...
 #
 # The host is systemd-nspawn -b on an overlay (DESTDIR over the cached rootfs,
@@ -192,6 +193,44 @@ EOF
 }
 
 # ---------------------------------------------------------------- start
+# launch_and_wait CGROUP: run the nspawn command line saved in the state dir and wait for the
+# container's init to appear; leaves $st set to the system state it reached. Used by start and reboot.
+launch_and_wait() {
+    local cg=$1 nspawn
+    eval "nspawn=($(cat "$state/nspawn.cmdline"))"
+    (
+        [[ -n $cg ]] && echo "$BASHPID" >"$cg/cgroup.procs"
+        # setsid: a Ctrl-C in the caller's terminal must not reach nspawn; stop
+        # sends SIGTERM, which nspawn turns into a clean poweroff of the container.
+        exec env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid "${nspawn[@]}" </dev/null >"$state/console.log" 2>&1
+    ) &
+    local npid=$!
+    echo "$npid" >"$state/nspawn.pid"
+
+    # The container's init is nspawn's child that is PID 1 in its own namespace.
+    local leader="" deadline=$((SECONDS + BOOT_TIMEOUT)) c
+    while [[ -z $leader ]]; do
+        pid_alive "$npid" || { tail -n 40 "$state/console.log" >&2; die "systemd-nspawn exited during start"; }
+        for c in $(pgrep -P "$npid" || true); do
+            if [[ $(awk '/^NSpid:/{print $NF}' "/proc/$c/status" 2>/dev/null) == 1 ]]; then leader=$c; fi
+        done
+        ((SECONDS < deadline)) || die "container init did not appear"
+        [[ -n $leader ]] || sleep 0.1
+    done
+    echo "$leader" >"$state/leader.pid"
+
+    st=""
+    while ((SECONDS < deadline)); do
+        st=$(cmd_exec -- timeout $((deadline - SECONDS + 1)) \
+             systemctl is-system-running --wait 2>/dev/null) || true
+        case $st in
+            running|degraded) break ;;
+        esac
+        pid_alive "$npid" || break
+        sleep 0.5
+    done
+}
+
 cmd_start() {
     local suite=bookworm destdir="" binds=() extra=()
     while [[ $# -gt 0 ]]; do
@@ -269,37 +308,8 @@ EOF
         "${binds[@]}" "${extra[@]}"
     )
     printf '%q ' "${nspawn[@]}" >"$state/nspawn.cmdline"
-    (
-        [[ -n $cg ]] && echo "$BASHPID" >"$cg/cgroup.procs"
-        # setsid: a Ctrl-C in the caller's terminal must not reach nspawn; stop
-        # sends SIGTERM, which nspawn turns into a clean poweroff of the container.
-        exec env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid "${nspawn[@]}" </dev/null >"$state/console.log" 2>&1
-    ) &
-    local npid=$!
-    echo "$npid" >"$state/nspawn.pid"
-
-    # The container's init is nspawn's child that is PID 1 in its own namespace.
-    local leader="" deadline=$((SECONDS + BOOT_TIMEOUT)) c
-    while [[ -z $leader ]]; do
-        pid_alive "$npid" || { tail -n 40 "$state/console.log" >&2; die "systemd-nspawn exited during start"; }
-        for c in $(pgrep -P "$npid" || true); do
-            if [[ $(awk '/^NSpid:/{print $NF}' "/proc/$c/status" 2>/dev/null) == 1 ]]; then leader=$c; fi
-        done
-        ((SECONDS < deadline)) || die "container init did not appear"
-        [[ -n $leader ]] || sleep 0.1
-    done
-    echo "$leader" >"$state/leader.pid"
-
-    local st=""
-    while ((SECONDS < deadline)); do
-        st=$(cmd_exec -- timeout $((deadline - SECONDS + 1)) \
-             systemctl is-system-running --wait 2>/dev/null) || true
-        case $st in
-            running|degraded) break ;;
-        esac
-        pid_alive "$npid" || break
-        sleep 0.5
-    done
+    SECONDS=0
+    launch_and_wait "$cg"
     if [[ ${in_run:-0} -eq 0 ]]; then trap - EXIT; fi
     case $st in
         running) log "test host '$name' is up ($suite, ${SECONDS}s)" ;;
@@ -310,6 +320,32 @@ EOF
             tail -n 60 "$state/console.log" >&2
             cmd_stop_one >/dev/null 2>&1 || true
             die "test host did not boot within ${BOOT_TIMEOUT}s (state: '${st:-unknown}'); console log: $state/console.log" ;;
+    esac
+}
+
+# ---------------------------------------------------------------- reboot
+# A reboot of the test host keeps its overlay's upper layer (its /etc, /var), as a real reboot keeps
+# the disk. nspawn --keep-unit exits on reboot (status 133, for systemd to restart the unit); there is
+# no systemd out here, so this does the restart.
+cmd_reboot() {
+    local npid deadline
+    while [[ $# -gt 0 ]]; do
+        case $1 in --name) name=$2; shift 2 ;; *) die "reboot: unknown argument: $1" ;; esac
+    done
+    set_names
+    npid=$(readpid nspawn)
+    pid_is "$npid" systemd-nspawn || die "test host '$name' is not running"
+    cmd_exec -- systemctl reboot >/dev/null 2>&1 || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while pid_is "$npid" systemd-nspawn; do
+        ((SECONDS < deadline)) || die "test host '$name' did not go down for reboot in ${STOP_TIMEOUT}s"
+        sleep 0.2
+    done
+    SECONDS=0
+    in_run=1 launch_and_wait "$(cat "$state/cgroup" 2>/dev/null || true)"
+    case $st in
+        running|degraded) log "test host '$name' rebooted (${SECONDS}s)" ;;
+        *) tail -n 60 "$state/console.log" >&2; die "test host did not come back after reboot (state: '${st:-unknown}')" ;;
     esac
 }
 
@@ -548,7 +584,8 @@ case $sub in
     journal) cmd_journal "$@" ;;
     status) cmd_status "$@" ;;
     stop) cmd_stop "$@" ;;
+    reboot) cmd_reboot "$@" ;;
     run) cmd_run "$@" ;;
-    -h|--help|help) sed -n "2,19p" "$0" ;;
-    *) sed -n "2,19p" "$0" >&2; exit 2 ;;
+    -h|--help|help) sed -n "2,20p" "$0" ;;
+    *) sed -n "2,20p" "$0" >&2; exit 2 ;;
 esac
