@@ -20,22 +20,36 @@ typedef struct Output {
         char **paths; /* written so far for the current sandbox, to undo on failure */
 } Output;
 
-static int output_file(Output *o, const char *rel, const char *content) {
+/* The absolute path for rel below the output directory, its parent directory created. */
+static int output_path(const char *rel, char **ret) {
         _cleanup_free_ char *path = path_join(arg_dest, rel), *dir = NULL;
         int r;
 
         if (!path)
                 return log_oom();
+        if (!arg_dry_run) {
+                dir = strndup(path, (size_t) (strrchr(path, '/') - path));
+                if (!dir)
+                        return log_oom();
+                r = mkdir_p(dir, 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create %s: %m", dir);
+        }
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+static int output_file(Output *o, const char *rel, const char *content) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = output_path(rel, &path);
+        if (r < 0)
+                return r;
         if (arg_dry_run) {
                 printf("---- %s ----\n%s", path, content);
                 return 0;
         }
-        dir = strndup(path, (size_t) (strrchr(path, '/') - path));
-        if (!dir)
-                return log_oom();
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", dir);
         r = write_file_atomic(path, content, strlen(content), 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", path);
@@ -43,21 +57,16 @@ static int output_file(Output *o, const char *rel, const char *content) {
 }
 
 static int output_symlink(Output *o, const char *rel, const char *target) {
-        _cleanup_free_ char *path = path_join(arg_dest, rel), *dir = NULL;
+        _cleanup_free_ char *path = NULL;
         int r;
 
-        if (!path)
-                return log_oom();
+        r = output_path(rel, &path);
+        if (r < 0)
+                return r;
         if (arg_dry_run) {
                 printf("---- %s -> %s ----\n", path, target);
                 return 0;
         }
-        dir = strndup(path, (size_t) (strrchr(path, '/') - path));
-        if (!dir)
-                return log_oom();
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", dir);
         r = symlink_atomic(target, path);
         if (r < 0)
                 return log_error_errno(r, "Failed to create symlink %s: %m", path);

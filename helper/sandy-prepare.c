@@ -156,17 +156,19 @@ static int prepare(const char *name) {
 
 static int cleanup(const char *name) {
         _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL;
+        int r = 0;
 
         if (xasprintf(&settings, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0 ||
             xasprintf(&dir, RUNTIME_DIR "/%s", name) < 0 || xasprintf(&env, "%s/start.env", dir) < 0)
                 return log_oom();
+        /* Go on after a failure, so as much as possible is gone, but do not report success. */
         if (unlink(settings) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "Failed to remove %s: %m", settings);
-        if (unlink(env) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "Failed to remove %s: %m", env);
-        if (rmdir(dir) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "Failed to remove %s: %m", dir);
-        return 0;
+                r = log_error_errno(errno, "Failed to remove %s: %m", settings);
+        if (unlink(env) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", env);
+        if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", dir);
+        return r;
 }
 
 int main(int argc, char *argv[]) {

@@ -3,7 +3,7 @@
 # One broken declaration is reported in the journal with file:line and never stops a good one.
 . "$(dirname "$0")/lib.sh"
 
-fixture=$(fixture_dir) || { skip_test "no fixture image under /var/cache/sandy-tests"; finish; exit; }
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
 
 mkdir -p /etc/sandy.d
 cat >/etc/sandy.d/broken.sandbox <<EOF2
@@ -24,19 +24,19 @@ Mode=none
 EOF2
 
 journal() { journalctl --after-cursor="$cursor" --no-pager -o cat; }
-check "the error names broken.sandbox:3 in the journal" \
+tap_check "the error names broken.sandbox:3 in the journal" \
         wait_for 10 bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F '/etc/sandy.d/broken.sandbox:3: Workspace= must be an absolute path'"
-check "the unknown key is a warning naming good.sandbox:2" \
+tap_check "the unknown key is a warning naming good.sandbox:2" \
         bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F '/etc/sandy.d/good.sandbox:2: Unknown key Frobnicate='"
-check "no units were generated for the broken sandbox" test ! -e /run/systemd/generator/sandy@broken.service.d
-check_fails "the broken sandbox does not start" systemctl start sandy@broken.service
-check "the good sandbox was generated" test -f /run/systemd/generator/sandy@good.service.d/10-sandy.conf
-check "the good sandbox's image is seeded" seed_image good
-check "the good sandbox still starts" timeout 120 systemctl start sandy@good.service
-check "and runs" machinectl shell good /bin/true
-check "sandyctl verify reports the broken file and fails" \
+tap_check "no units were generated for the broken sandbox" test ! -e /run/systemd/generator/sandy@broken.service.d
+tap_check_fails "the broken sandbox does not start" systemctl start sandy@broken.service
+tap_check "the good sandbox was generated" test -f /run/systemd/generator/sandy@good.service.d/10-sandy.conf
+tap_check "the good sandbox's image is seeded" seed_image good
+tap_check "the good sandbox still starts" timeout 120 systemctl start sandy@good.service
+tap_check "and runs" machinectl shell good /bin/true
+tap_check "sandyctl verify reports the broken file and fails" \
         bash -c 'out=$(sandyctl verify /etc/sandy.d/broken.sandbox 2>&1); rc=$?; echo "$out"; [ $rc = 1 ] && echo "$out" | grep -q "broken.sandbox:3:"'
 
 remove_sandbox good
 remove_sandbox broken
-finish
+tap_done

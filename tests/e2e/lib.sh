@@ -1,41 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# TAP helpers for e2e tests. They run inside the booted test host, as root, with a real systemd.
+# Helpers for sandy's e2e tests. They run inside the booted test host, as root, with a real systemd.
 set -uo pipefail
-
-_n=0
-_failed=0
-
-# check DESCRIPTION COMMAND...: one TAP line; the command's output is shown only on failure.
-check() {
-        local desc=$1 out
-        shift
-        _n=$((_n + 1))
-        if out=$("$@" 2>&1); then
-                echo "ok $_n - $desc"
-        else
-                echo "not ok $_n - $desc"
-                printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
-                _failed=$((_failed + 1))
-        fi
-}
-
-# check_fails DESCRIPTION COMMAND...: passes when the command fails.
-check_fails() {
-        local desc=$1
-        shift
-        check "$desc" _not "$@"
-}
-_not() { ! "$@"; }
-
-skip_test() {
-        _n=$((_n + 1))
-        echo "ok $_n # SKIP $*"
-}
-
-finish() {
-        echo "1..$_n"
-        [ "$_failed" = 0 ]
-}
+# TAP (tap_check, tap_check_fails, tap_skip, tap_done), as_user, canary and fixture helpers:
+. "$(dirname "${BASH_SOURCE[0]}")/../testhost/e2e-lib.sh"
 
 # wait_for SECONDS COMMAND...: poll until the command succeeds.
 wait_for() {
@@ -49,11 +16,7 @@ wait_for() {
 
 # The fixture base image, bind-mounted read-only from the outer host's cache.
 fixture_dir() {
-        local d
-        for d in /var/cache/sandy-tests/fixture-*/; do
-                [ -f "$d/fixture.oci.tar" ] && { echo "${d%/}"; return 0; }
-        done
-        return 1
+        [ -f "$FIXTURE_OCI" ] && readlink -f "$FIXTURE_DIR"
 }
 
 # declare_sandbox NAME < TEXT: write /etc/sandy.d/NAME.sandbox and reload systemd.

@@ -37,22 +37,7 @@ link_current() {
 
 build() {
     if [[ -f $final/fixture.oci.tar ]]; then return 0; fi
-    clean_stale_tmp
-    local tmp=$SANDY_TEST_CACHE/.tmp-fixture-$hash.$$
-    rm -rf "$tmp"
-    mkdir -p "$tmp" "$SANDY_TEST_CACHE/debs"
-    # shellcheck disable=SC2064  # expand $tmp now
-    trap "rm -rf --one-file-system '$tmp'" EXIT
-    trap 'exit 130' INT TERM
-    log "building fixture in $tmp"
-    local out=/dev/stderr
-    [[ $quiet -eq 1 ]] && out=$tmp/debootstrap.log
-    local IFS=,
-    debootstrap --variant=minbase --components=main --include="${pkgs[*]}" \
-        --cache-dir="$SANDY_TEST_CACHE/debs" \
-        "$suite" "$tmp/rootfs" "$SANDY_TEST_MIRROR" >"$out" 2>&1 ||
-        debootstrap_failed "$tmp"
-    unset IFS
+    debootstrap_tmp "fixture-$hash" "$suite" "building fixture" "${pkgs[@]}"
     rm -f "$tmp/debootstrap.log"
     rootfs_common_cleanup "$tmp/rootfs"
     # debootstrap leaves device nodes in /dev; a container gets its own /dev.

@@ -87,22 +87,7 @@ configure_rootfs() {
 build() {
     # Re-check under the lock: a concurrent builder may have finished meanwhile.
     if [[ -d $final/rootfs ]]; then return 0; fi
-    clean_stale_tmp
-    local tmp=$SANDY_TEST_CACHE/.tmp-testhost-$suite-$hash.$$
-    rm -rf "$tmp"
-    mkdir -p "$tmp" "$SANDY_TEST_CACHE/debs"
-    # shellcheck disable=SC2064  # expand $tmp now: it's local
-    trap "rm -rf --one-file-system '$tmp'" EXIT
-    trap 'exit 130' INT TERM
-    log "building $suite test-host rootfs in $tmp (this takes a few minutes)"
-    local out=/dev/stderr
-    [[ $quiet -eq 1 ]] && out=$tmp/debootstrap.log
-    local IFS=,
-    debootstrap --variant=minbase --components=main --include="${pkgs[*]}" \
-        --cache-dir="$SANDY_TEST_CACHE/debs" \
-        "$suite" "$tmp/rootfs" "$SANDY_TEST_MIRROR" >"$out" 2>&1 ||
-        debootstrap_failed "$tmp"
-    unset IFS
+    debootstrap_tmp "testhost-$suite-$hash" "$suite" "building $suite test-host rootfs (this takes a few minutes)" "${pkgs[@]}"
     configure_rootfs "$tmp/rootfs"
     rm -f "$tmp/debootstrap.log"
     printf '%s\n' "$suite" "${pkgs[@]}" >"$tmp/recipe"

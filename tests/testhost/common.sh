@@ -67,3 +67,26 @@ prune_old() {
         rm -rf --one-file-system "$d"
     done
 }
+
+# debootstrap_tmp NAME SUITE MESSAGE PKG...: a minbase debootstrap of SUITE with PKGs into
+# $tmp/rootfs, $tmp being $SANDY_TEST_CACHE/.tmp-NAME.PID; removed on exit unless the caller has
+# renamed the result into place. Sets the global tmp. Honours $quiet (debootstrap log to a file).
+debootstrap_tmp() {
+    local name=$1 suite=$2 msg=$3
+    shift 3
+    clean_stale_tmp
+    tmp=$SANDY_TEST_CACHE/.tmp-$name.$$
+    rm -rf "$tmp"
+    mkdir -p "$tmp" "$SANDY_TEST_CACHE/debs"
+    # shellcheck disable=SC2064  # expand $tmp now
+    trap "rm -rf --one-file-system '$tmp'" EXIT
+    trap 'exit 130' INT TERM
+    log "$msg in $tmp"
+    local out=/dev/stderr
+    [[ ${quiet:-0} -eq 1 ]] && out=$tmp/debootstrap.log
+    local IFS=,
+    debootstrap --variant=minbase --components=main --include="$*" \
+        --cache-dir="$SANDY_TEST_CACHE/debs" \
+        "$suite" "$tmp/rootfs" "$SANDY_TEST_MIRROR" >"$out" 2>&1 ||
+        debootstrap_failed "$tmp"
+}
