@@ -104,6 +104,43 @@ static void check_unit_value(const SdConf *conf, const char *section, const char
         }
 }
 
+/* Environment= is a list: the settings path, then (with Credential=) nspawn's --load-credential=
+ * arguments, each value reading back exactly after specifier unescaping. */
+static void check_environment(const SdConf *conf, const Sandbox *s, const char *text) {
+        _cleanup_free_ char *creds = NULL;
+        const char *expected[2] = {"\"SANDY_SETTINGS=" SETTINGS_PATH "\""};
+        size_t n_expected = 1, seen = 0;
+
+        if (s->n_credentials > 0) {
+                must((creds = strdup("\"SANDY_NSPAWN_ARGS=")) != NULL, NULL);
+                for (size_t i = 0; i < s->n_credentials; i++) {
+                        char *n;
+                        must(xasprintf(&n, "%s%s--load-credential=%s:%s", creds, i > 0 ? " " : "",
+                                       s->credentials[i].id, s->credentials[i].path) >= 0, NULL);
+                        free(creds);
+                        creds = n;
+                }
+                char *n;
+                must(xasprintf(&n, "%s\"", creds) >= 0, NULL);
+                free(creds);
+                creds = n;
+                expected[n_expected++] = creds;
+        }
+        must(sd_conf_count(conf, "Service", "Environment") == n_expected, text);
+        for (size_t i = 0; i < conf->n; i++) {
+                _cleanup_free_ char *v = NULL;
+                if (!streq(conf->items[i].section, "Service") || !streq(conf->items[i].key, "Environment"))
+                        continue;
+                must(sd_unescape_specifiers(conf->items[i].value, &v) == 0, text);
+                if (!streq(v, expected[seen])) {
+                        fprintf(stderr, "[Service] Environment= reads back as \"%s\", expected \"%s\"\n", v,
+                                expected[seen]);
+                        fail("a unit setting does not read back as declared", text);
+                }
+                seen++;
+        }
+}
+
 static void check_dropin(const Sandbox *s, const char *text) {
         _cleanup_free_ char *desc = NULL;
         SdConf conf;
@@ -117,8 +154,7 @@ static void check_dropin(const Sandbox *s, const char *text) {
                 must(xasprintf(&desc, "Sandbox %s", s->name) >= 0, NULL);
         check_unit_value(&conf, "Unit", "Description", true, desc, text);
         check_unit_value(&conf, "Unit", "SourcePath", true, s->files[0], text);
-        check_unit_value(&conf, "Service", "Environment", true, "\"SANDY_SETTINGS=" SETTINGS_PATH "\"",
-                         text);
+        check_environment(&conf, s, text);
         check_unit_value(&conf, "Service", "MemoryMax", false, s->memory_max, text);
         check_unit_value(&conf, "Service", "CPUQuota", false, s->cpu_quota, text);
         check_unit_value(&conf, "Service", "TasksMax", false, s->tasks_max, text);
