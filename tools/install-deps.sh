@@ -11,6 +11,8 @@ packages=(
         clang libclang-rt-dev llvm
         # tests: nspawn, test-host and fixture images, network namespaces
         systemd-container debootstrap busybox-static python3 iproute2 nftables dnsmasq-base curl
+        # benchmarks: the peers bench/ measures against
+        umoci hyperfine skopeo
         # documentation checks
         groff-base mandoc
 )

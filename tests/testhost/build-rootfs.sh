@@ -34,6 +34,9 @@ common_pkgs=(
     libsystemd0 libnftables1 libcjson1 libcap2 libmnl0
     skopeo containernetworking-plugins debootstrap sudo util-linux procps iputils-ping netcat-openbsd
     ca-certificates less
+    # contrib/ansible is tested with Debian's ansible-core; apt-ftparchive makes local mirrors for
+    # offline debootstrap and Packages= builds.
+    ansible-core apt-utils
 )
 case $suite in
     bookworm) suite_pkgs=(libarchive13 libssl3) ;;

@@ -4,6 +4,9 @@
 #
 #   run-e2e.sh DESTDIR [--suite bookworm|trixie] [--name N]
 #
+# SANDY_E2E_ONLY=GLOB runs only tests/e2e/GLOB.sh (e.g. "5*" or "50-net*"), host tests included
+# only when they match; for working on one area.
+#
 # DESTDIR is a `meson install --destdir` tree; it is layered over the cached
 # rootfs. The source tree is bound read-only at /src inside the host and each
 # test runs there as root. Prints each test's TAP output and ends with one line
@@ -33,9 +36,11 @@ done
 # Runs inside the test host: each test in turn, TAP passed through, and a
 # synthetic "not ok" for a script that died without saying so.
 # shellcheck disable=SC2016  # expanded inside the test host
+only=${SANDY_E2E_ONLY:-[0-9]*}
+[[ $only =~ ^[][A-Za-z0-9*?_.-]+$ ]] || { echo "SANDY_E2E_ONLY: not a plain glob: $only" >&2; exit 2; }
 inner='
 failed=0
-for t in /src/tests/e2e/[0-9]*.sh; do
+for t in /src/tests/e2e/$only.sh; do
     [ -e "$t" ] || continue
     n=${t##*/}
     echo "# ---- $n"
@@ -76,10 +81,13 @@ rc=0
 th start --install "$destdir" "${args[@]}" --bind-ro "$src:/src" 2>&1 | tee -a "$log" || rc=1
 if [[ $rc -eq 0 ]]; then
     if [[ -e /proc/$$/fd/0 ]]; then exec {stdin}<&0; else exec {stdin}</dev/null; fi
-    th exec --name "$name" -- /bin/bash -c "$inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
+    th exec --name "$name" -- /bin/bash -c "only='$only'; $inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
     # Host-level tests run out here, because they reboot the test host: tests/e2e/host-*.sh,
     # given TESTHOST (this testhost.sh) and TESTHOST_NAME.
-    for t in "$src"/tests/e2e/host-*.sh; do
+    host_only=host-*
+    [[ -z ${SANDY_E2E_ONLY:-} ]] || host_only=$SANDY_E2E_ONLY
+    for t in "$src"/tests/e2e/$host_only.sh; do
+        [[ ${t##*/} == host-* ]] || continue
         [[ -e $t ]] || continue
         echo "# ---- ${t##*/}" | tee -a "$log"
         trc=0
