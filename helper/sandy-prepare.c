@@ -13,8 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <systemd/sd-bus.h>
+
 #include "image.h"
 #include "log.h"
+#include "prepare-mounts.h"
 #include "sandbox.h"
 #include "strv.h"
 #include "util.h"
@@ -23,6 +26,8 @@
 /* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
 #define MACHINES_DIR "/run/machines"
 #define RUNTIME_DIR "/run/sandy"
+/* Below sandy@.service's TimeoutStartSec=, so a slow build fails here with a message. */
+#define ENSURE_IMAGE_TIMEOUT_USEC (29ULL * 60 * 1000000)
 
 static bool arg_cleanup = false;
 
@@ -51,20 +56,24 @@ static int check_workspace(const Sandbox *s) {
         return 0;
 }
 
-static int install_settings(const char *name, const char *generated) {
-        _cleanup_free_ char *text = NULL, *dest = NULL;
+static int install_settings(const char *name, const char *generated, const char *extra) {
+        _cleanup_free_ char *text = NULL, *dest = NULL, *all = NULL;
         size_t size;
         int r;
 
         r = read_full_file(generated, 1024 * 1024, &text, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read generated settings %s: %m", generated);
+        /* What only the start knows (the UID range, the mounts) goes after the generated text. */
+        if (xasprintf(&all, "%s%s", text, extra ?: "") < 0)
+                return log_oom();
+        size = strlen(all);
         r = mkdir_p(NSPAWN_SETTINGS_DIR, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", NSPAWN_SETTINGS_DIR);
         if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0)
                 return log_oom();
-        r = write_file_atomic(dest, text, size, 0644);
+        r = write_file_atomic(dest, all, size, 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", dest);
         return 0;
@@ -103,10 +112,45 @@ static int write_start_env(const char *name, const char *rootfs) {
         return 0;
 }
 
+/* The image is missing: ask sandy-helper to build it (bus-activated; as root, no polkit prompt) and wait.
+ * Shares the build with any other request for the same recipe. */
+static int ensure_image(const char *name, const char *rootfs) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *built;
+        int r;
+
+        log_info("The image of sandbox %s is not built yet; asking sandy-helper to build it.", name);
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = sd_bus_message_new_method_call(bus, &call, "org.sandy.Helper1", "/org/sandy/Helper1",
+                                           "org.sandy.Helper1.Manager", "EnsureImage");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the EnsureImage call: %m");
+        r = sd_bus_call(bus, call, ENSURE_IMAGE_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return log_error_errno(r, "The image of sandbox %s could not be built: %s", name,
+                                       error.message ?: strerror(-r));
+        r = sd_bus_message_read(reply, "s", &built);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the EnsureImage reply: %m");
+        /* The helper computes the same content address; anything else means the declaration changed while
+         * it built. */
+        if (!streq(built, rootfs))
+                return log_error_errno(ESTALE, "sandy-helper built %s, expected %s; the declaration of %s changed "
+                                               "meanwhile. Start it again.",
+                                       built, rootfs, name);
+        return 0;
+}
+
 static int prepare(const char *name) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         _cleanup_sandbox_free_ Sandbox *s = NULL;
-        _cleanup_free_ char *rootfs = NULL;
+        _cleanup_free_ char *rootfs = NULL, *root = NULL, *extra = NULL;
         char id[IMAGE_ID_HEX_LEN + 1];
         const char *generated = getenv("SANDY_SETTINGS");
         struct stat st;
@@ -126,11 +170,6 @@ static int prepare(const char *name) {
         if (r < 0)
                 return log_error_errno(r, "Sandbox %s has errors (see above); not starting it.", name);
 
-        if (!s->ephemeral)
-                /* A persistent sandbox needs its own overlay upper layer; without one nspawn would write
-                 * into the shared image. Refuse rather than corrupt it. */
-                return log_error_errno(EOPNOTSUPP, "Sandbox %s: Ephemeral=no is not supported yet.", name);
-
         r = check_workspace(s);
         if (r < 0)
                 return r;
@@ -141,17 +180,23 @@ static int prepare(const char *name) {
         rootfs = image_rootfs(id);
         if (!rootfs)
                 return log_oom();
-        if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
-                return log_error_errno(ENOENT, "The image of sandbox %s (%s) is not built: %s is missing.", name,
-                                       s->from, rootfs);
+        if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                r = ensure_image(name, rootfs);
+                if (r < 0)
+                        return r;
+        }
 
-        r = install_settings(name, generated);
+        /* The root nspawn runs is an overlay over the image built here (see prepare-mounts.c). */
+        r = sandbox_mount_all(s, rootfs, &root, &extra);
+        if (r < 0)
+                return r;
+        r = install_settings(name, generated, extra);
         if (r < 0)
                 return r;
         r = register_image(name, rootfs);
         if (r < 0)
                 return r;
-        return write_start_env(name, rootfs);
+        return write_start_env(name, root);
 }
 
 static int cleanup(const char *name) {
@@ -162,7 +207,8 @@ static int cleanup(const char *name) {
             xasprintf(&dir, RUNTIME_DIR "/%s", name) < 0 || xasprintf(&env, "%s/start.env", dir) < 0)
                 return log_oom();
         /* Go on after a failure, so as much as possible is gone, but do not report success. */
-        if (unlink(settings) < 0 && errno != ENOENT)
+        r = sandbox_unmount_all(name);
+        if (unlink(settings) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", settings);
         if (unlink(env) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", env);

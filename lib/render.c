@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "render.h"
@@ -138,6 +139,12 @@ int sandbox_render_service_dropin(const Sandbox *s, const char *settings_path, c
                 fprintf(f, "MemoryMax=%s\n", s->memory_max);
         if (r >= 0 && s->cpu_quota)
                 fprintf(f, "CPUQuota=%s\n", s->cpu_quota);
+        else if (r >= 0) {
+                /* Default: 90% of the host's CPUs, so the host keeps some headroom (MemoryMax= and
+                 * TasksMax= defaults are in the template, they need no arithmetic). */
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                fprintf(f, "CPUQuota=%ld%%\n", (n > 0 ? n : 1) * 90);
+        }
         if (r >= 0 && s->tasks_max)
                 fprintf(f, "TasksMax=%s\n", s->tasks_max);
 
@@ -179,12 +186,24 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
                 r = put_nspawn_list(f, "Parameters", s->command);
         if (r >= 0)
                 r = put_nspawn_list(f, "Environment", s->environment);
+        /* No setuid way back up to root inside (the image's su, sudo and file capabilities stay inert). */
+        fputs("NoNewPrivileges=yes\n", f);
+        /* Of nspawn's default set, what a booted systemd and an agent never need: loading modules, raw I/O,
+         * the clock, device nodes, immutable files the host owner then cannot delete, audit rules, and
+         * reconfiguring the network the host set up for it. CAP_SYS_ADMIN, CAP_SYS_BOOT (poweroff), setuid
+         * and friends stay, for the inner systemd; they only reach the container's own user namespace. */
+        fputs("DropCapability=CAP_AUDIT_CONTROL CAP_LINUX_IMMUTABLE CAP_MKNOD CAP_NET_ADMIN CAP_SYS_MODULE "
+              "CAP_SYS_RAWIO CAP_SYS_TIME\n",
+              f);
+        /* systemd 252's default filter has no landlock: agents that sandbox themselves need it. */
+        fputs("SystemCallFilter=landlock_create_ruleset landlock_add_rule landlock_restrict_self\n", f);
+        /* PrivateUsers= is added at start by sandy-prepare: the UID range is allocated then. */
 
         fputs("\n[Files]\n", f);
-        /* Ephemeral: the image stays untouched, writes land in a tmpfs overlay that vanishes at stop. */
-        fprintf(f, "Volatile=%s\n", s->ephemeral ? "overlay" : "no");
-        if (s->workspace)
-                fprintf(f, "Bind=%s:/home/%s/workspace\n", s->workspace, s->user);
+        /* sandy-prepare mounts the root itself (the image read-only under an overlay whose upper layer is a
+         * tmpfs, or the state directory with Ephemeral=no, idmapped into the sandbox's UID range) and adds
+         * the workspace, home and protected-path mounts; nspawn must not stack a second overlay. */
+        fputs("Volatile=no\n", f);
 
         fputs("\n[Network]\n", f);
         /* Until the egress rules exist for a sandbox, it gets no network at all: failing closed. Only

@@ -44,6 +44,7 @@ Sandbox *sandbox_free(Sandbox *s) {
         free(s->workspace);
         strv_free(s->command);
         strv_free(s->environment);
+        strv_free(s->protect_paths);
         for (size_t i = 0; i < s->n_credentials; i++) {
                 free(s->credentials[i].id);
                 free(s->credentials[i].path);
@@ -60,6 +61,34 @@ Sandbox *sandbox_free(Sandbox *s) {
         free(s->cpu_quota);
         free(s->tasks_max);
         return mfree(s);
+}
+
+const char *const sandbox_default_protect_paths[] = {
+        /* shells */
+        ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
+        ".zlogin", ".zlogout", ".kshrc", ".cshrc", ".tcshrc", ".config/fish",
+        /* tools that read configuration from the project or the home directory */
+        ".gitconfig", ".envrc", ".npmrc", ".pypirc", ".netrc", ".mcp.json", ".pre-commit-config.yaml",
+        /* git: config, hooks and refs a later git command on the host trusts; submodules the same */
+        ".git/config", ".git/hooks", ".git/info", ".git/packed-refs", ".gitmodules", ".git/modules/*/config",
+        ".git/modules/*/hooks", ".git/modules/*/info",
+        /* editors, CI, dev containers, agents */
+        ".vscode", ".idea", ".github/workflows", ".devcontainer", ".claude/settings*.json", ".claude/hooks",
+        ".sandy", NULL,
+};
+
+bool protect_path_is_valid(const char *p) {
+        if (isempty(p) || strlen(p) > 1024 || p[0] == '/' || endswith(p, "/") || string_has_cc(p) ||
+            !utf8_is_valid(p) || strpbrk(p, "\\?[]"))
+                return false;
+        for (const char *c = p;;) {
+                size_t n = strcspn(c, "/");
+                if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (!c[n])
+                        return true;
+                c += n + 1;
+        }
 }
 
 bool sandbox_name_is_valid(const char *name) {
@@ -135,7 +164,7 @@ static int parse_bool(Sandbox *s, const char *file, unsigned line, const char *k
 
         if (isempty(value)) {
                 /* Back to the default: only Ephemeral= and Boot= default to yes. */
-                *(bool *) data = streq(key, "Ephemeral") || streq(key, "Boot");
+                *(bool *) data = streq(key, "Ephemeral") || streq(key, "Boot") || streq(key, "ProtectDefaultPaths");
                 return 0;
         }
         r = parse_boolean(value);
@@ -306,6 +335,21 @@ static int parse_credential(Sandbox *s, const char *file, unsigned line, const c
         s->credentials = c;
         s->credentials[s->n_credentials++] = (Credential){TAKE_PTR(id), TAKE_PTR(path)};
         return 0;
+}
+
+static int check_protect_path(const char *file, unsigned line, const char *key, char **w) {
+        if (!protect_path_is_valid(*w))
+                return SYNTAX_ERROR(file, line,
+                                    "ProtectPath= takes paths relative to the workspace, normalised, without "
+                                    "\".\" or \"..\" components, '\\', '?', '[' or control characters (\"*\" "
+                                    "matches within one component): \"%s\".",
+                                    *w);
+        return 0;
+}
+
+static int parse_protect_path(Sandbox *s, const char *file, unsigned line, const char *key, const char *value,
+                              void *data) {
+        return parse_word_list(file, line, key, value, &s->protect_paths, check_protect_path);
 }
 
 static int parse_from(Sandbox *s, const char *file, unsigned line, const char *key, const char *value,
@@ -537,6 +581,8 @@ static const KeyInfo key_table[] = {
         {"Sandbox", "Credential", parse_credential, 0},
         {"Sandbox", "AutoStart", parse_bool, FIELD(autostart)},
         {"Sandbox", "PersistHome", parse_bool, FIELD(persist_home)},
+        {"Sandbox", "ProtectPath", parse_protect_path, 0},
+        {"Sandbox", "ProtectDefaultPaths", parse_bool, FIELD(protect_default_paths)},
         {"Image", "From", parse_from, FIELD(from)},
         {"Image", "Packages", parse_packages, 0},
         {"Image", "Setup", parse_setup, FIELD(setup)},
@@ -583,6 +629,7 @@ static Sandbox *sandbox_new(const char *name) {
         s->name = strdup(name);
         s->ephemeral = true;
         s->boot = true;
+        s->protect_default_paths = true;
         s->network_mode = NETWORK_LENIENT;
         s->from_type = _IMAGE_SOURCE_MAX;
         if (!s->name)
@@ -884,6 +931,8 @@ int sandbox_format(const Sandbox *s, FILE *f) {
                 fprintf(f, "Credential=%s:%s\n", s->credentials[i].id, s->credentials[i].path);
         fprintf(f, "AutoStart=%s\n", s->autostart ? "yes" : "no");
         fprintf(f, "PersistHome=%s\n", s->persist_home ? "yes" : "no");
+        put_list(f, "ProtectPath", s->protect_paths);
+        fprintf(f, "ProtectDefaultPaths=%s\n", s->protect_default_paths ? "yes" : "no");
 
         fputs("\n[Image]\n", f);
         if (s->from)

@@ -62,6 +62,8 @@ typedef struct Sandbox {
         size_t n_credentials;
         bool autostart;
         bool persist_home;
+        char **protect_paths;      /* ProtectPath=: relative to the workspace, '*' globs within a component */
+        bool protect_default_paths; /* ProtectDefaultPaths=: the built-in list below, on top of protect_paths */
 
         /* [Image] */
         char *from;
@@ -90,6 +92,13 @@ typedef struct Sandbox {
 Sandbox *sandbox_free(Sandbox *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sandbox *, sandbox_free);
 #define _cleanup_sandbox_free_ _cleanup_(sandbox_freep)
+
+/* The paths inside the workspace that are read-only for the agent unless ProtectDefaultPaths=no: files a
+ * person or a tool on the host later reads as configuration or runs (shell start-up files, git hooks and
+ * config, editor and CI settings, agent settings). NULL-terminated. */
+extern const char *const sandbox_default_protect_paths[];
+/* A ProtectPath= value: relative, normalised, no "." or "..", '*' only as a glob inside a component. */
+bool protect_path_is_valid(const char *p);
 
 bool sandbox_name_is_valid(const char *name);
 /* "/etc/sandy.d/foo.sandbox" -> "foo"; -EINVAL if the file name does not make a valid sandbox name. */

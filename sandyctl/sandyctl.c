@@ -9,6 +9,9 @@
 bool arg_json = false;
 bool arg_json_pretty = false;
 bool arg_no_pager = false;
+const char *arg_host = NULL;
+bool arg_ask_password = true;
+bool arg_no_progress = false;
 
 typedef struct Verb {
         const char *name;
@@ -20,6 +23,17 @@ static const Verb verbs[] = {
         {"verify", 1, -1, verb_verify},
         {"cat", 2, -1, verb_cat},
         {"images", 1, 1, verb_images},
+        {"list", 1, 1, verb_list},
+        {"status", 2, -1, verb_status},
+        {"build", 2, -1, verb_build},
+        {"start", 2, -1, verb_start},
+        {"stop", 2, -1, verb_start},
+        {"restart", 2, -1, verb_start},
+        {"shell", 2, -1, verb_shell},
+        {"logs", 2, -1, verb_logs},
+        {"doctor", 1, 1, verb_doctor},
+        {"exec", 3, -1, verb_exec},
+        {"reset", 2, -1, verb_reset},
 };
 
 static int help(void) {
@@ -29,30 +43,49 @@ static int help(void) {
                "  verify [--dropin] [FILE|NAME...]\n"
                "                          Check sandbox files (all declared ones if none given)\n"
                "  cat NAME...             Show the effective declaration after drop-ins\n"
-               "  images                  List the images declared sandboxes use, built or not\n\n"
+               "  images                  List the images declared sandboxes use, built or not\n"
+               "  list                    List sandboxes: state, image, mode, address, workspace\n"
+               "  status NAME...          Show unit, machine, image and egress of sandboxes\n"
+               "  build [--force] NAME... Build the images of sandboxes, with progress\n"
+               "  start NAME...           Start sandboxes (sandy@NAME.service)\n"
+               "  stop NAME...            Stop sandboxes\n"
+               "  restart NAME...         Restart sandboxes\n"
+               "  shell NAME [-- CMD...]  Shell (or CMD) as the sandbox user, in the workspace\n"
+               "  logs [-f] [-n N] NAME...\n"
+               "                          Journal of the sandboxes and their network units\n"
+               "  exec NAME [--] CMD...   Run CMD (argv as given) as the sandbox user, in the workspace;\n"
+               "                          exits with its status\n"
+               "  reset NAME...           Discard what stopped sandboxes kept (Ephemeral=no, PersistHome=)\n"
+               "  doctor                  Check that this host can run sandboxes\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
-               "     --json=pretty|short  Print JSON (images)\n"
-               "     --no-pager           Do not pipe output into a pager\n\n"
+               "     --json=pretty|short  Print JSON (list, status, images, doctor)\n"
+               "     --no-pager           Do not pipe output into a pager\n"
+               "     --no-ask-password    Do not ask for a password to authorize\n"
+               "     --no-progress        Do not show a progress bar (build)\n"
+               "  -H --host=[USER@]HOST   Operate on a remote host over ssh (D-Bus verbs)\n\n"
                "See sandyctl(1) and sandy.sandbox(5).\n",
                program_invocation_short_name);
         return 0;
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_PAGER };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_PAGER, ARG_NO_ASK_PASSWORD, ARG_NO_PROGRESS };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
                 {"json", required_argument, NULL, ARG_JSON},
                 {"no-pager", no_argument, NULL, ARG_NO_PAGER},
+                {"no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD},
+                {"no-progress", no_argument, NULL, ARG_NO_PROGRESS},
+                {"host", required_argument, NULL, 'H'},
                 {},
         };
         int c;
 
         /* "+" stops at the first non-option, so "exec NAME -- cmd -x" keeps its own options. */
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+hH:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         return help();
@@ -67,6 +100,15 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_PAGER:
                         arg_no_pager = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
+                        break;
+                case ARG_NO_PROGRESS:
+                        arg_no_progress = true;
+                        break;
+                case 'H':
+                        arg_host = optarg;
                         break;
                 default:
                         return -EINVAL;
@@ -94,7 +136,7 @@ int main(int argc, char *argv[]) {
                 if (v->max_args >= 0 && n > v->max_args)
                         return log_error_errno(EINVAL, "Too many arguments for '%s'.", v->name), 1;
                 r = v->run(n, argv + optind);
-                return r < 0 ? 1 : 0;
+                return r < 0 ? 1 : r; /* verbs may return an exit status such as EXIT_NO_SUCH_SANDBOX */
         }
         return log_error_errno(EINVAL, "Unknown command '%s'. See '%s --help'.", argv[optind],
                                program_invocation_short_name),

@@ -33,10 +33,18 @@ import json, sys
 print(next(i["rootfs"] for i in json.load(sys.stdin) if sys.argv[1] in i["sandboxes"]))' "$1"
 }
 
-# Until sandy-helper builds images, put the fixture where the image store expects the sandbox's image.
-# The rootfs path comes from sandyctl, so the test follows the real content address.
+# seed_image NAME: build NAME's image for real with sandy-helper's EnsureImage (bus-activated), as root; it
+# returns once the image is in the store, or fails with the helper's reason. Two cases cannot be built
+# here and get the fixture tree copied to the image's content address instead: debootstrap: sources (the
+# test host has no Debian mirror) and declarations outside the helper's search path (SANDY_SEARCH_PATH set;
+# the helper only reads the system's declarations).
 seed_image() {
         local name=$1 rootfs fixture
+        if [ -z "${SANDY_SEARCH_PATH:-}" ] && ! sandyctl cat "$name" 2>/dev/null | grep -q '^From=debootstrap:'; then
+                busctl --system --timeout=600 call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager \
+                        EnsureImage s "$name" >/dev/null
+                return
+        fi
         fixture=$(fixture_dir) || return 1
         rootfs=$(image_rootfs "$name") || return 1
         [ -d "$rootfs" ] && return 0

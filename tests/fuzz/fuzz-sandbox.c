@@ -69,16 +69,16 @@ static void check_nspawn(const Sandbox *s, const char *text) {
         must(streq_ptr(sd_conf_get(&conf, "Exec", "Boot"), s->boot ? "yes" : "no"), text);
         check_words(&conf, "Parameters", s->boot ? NULL : s->command, text);
         check_words(&conf, "Environment", s->environment, text);
-        must(streq_ptr(sd_conf_get(&conf, "Files", "Volatile"), s->ephemeral ? "overlay" : "no"), text);
+        /* sandy-prepare mounts the root (and the workspace) itself: nspawn must never add an overlay. */
+        must(streq_ptr(sd_conf_get(&conf, "Files", "Volatile"), "no"), text);
+        must(streq_ptr(sd_conf_get(&conf, "Exec", "NoNewPrivileges"), "yes"), text);
+        must(sd_conf_get(&conf, "Exec", "DropCapability") != NULL, text);
+        must(!sd_conf_get(&conf, "Exec", "PrivateUsers"), text);
         must(streq_ptr(sd_conf_get(&conf, "Network", "Private"),
                        s->network_mode == NETWORK_HOST ? "no" : "yes"),
              text);
-        if (s->workspace) {
-                _cleanup_free_ char *bind = NULL;
-                must(xasprintf(&bind, "%s:/home/%s/workspace", s->workspace, s->user) >= 0, NULL);
-                must(streq_ptr(sd_conf_get(&conf, "Files", "Bind"), bind), text);
-        } else
-                must(!sd_conf_get(&conf, "Files", "Bind"), text);
+        /* The workspace bind is added at start, from the idmapped mount: never in the generated text. */
+        must(!sd_conf_get(&conf, "Files", "Bind"), text);
         sd_conf_free(&conf);
 }
 
@@ -156,7 +156,15 @@ static void check_dropin(const Sandbox *s, const char *text) {
         check_unit_value(&conf, "Unit", "SourcePath", true, s->files[0], text);
         check_environment(&conf, s, text);
         check_unit_value(&conf, "Service", "MemoryMax", false, s->memory_max, text);
-        check_unit_value(&conf, "Service", "CPUQuota", false, s->cpu_quota, text);
+        if (s->cpu_quota)
+                check_unit_value(&conf, "Service", "CPUQuota", false, s->cpu_quota, text);
+        else {
+                /* The default: 90% of the host's CPUs. */
+                _cleanup_free_ char *q = NULL;
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                must(xasprintf(&q, "%ld%%", (n > 0 ? n : 1) * 90) >= 0, NULL);
+                check_unit_value(&conf, "Service", "CPUQuota", false, q, text);
+        }
         check_unit_value(&conf, "Service", "TasksMax", false, s->tasks_max, text);
         sd_conf_free(&conf);
 }

@@ -34,9 +34,10 @@ common_pkgs=(
     libsystemd0 libnftables1 libcjson1 libcap2 libmnl0
     skopeo containernetworking-plugins debootstrap sudo util-linux procps iputils-ping netcat-openbsd
     ca-certificates less
-    # contrib/ansible is tested with Debian's ansible-core; apt-ftparchive makes local mirrors for
+    # contrib/ansible is tested with Debian's ansible-core (python3-cffi-backend provides the virtual
+    # python3-cffi-backend-api-* it needs, which debootstrap cannot resolve); apt-ftparchive makes local mirrors for
     # offline debootstrap and Packages= builds.
-    ansible-core apt-utils
+    ansible-core python3-cffi-backend apt-utils
 )
 case $suite in
     bookworm) suite_pkgs=(libarchive13 libssl3) ;;

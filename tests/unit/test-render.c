@@ -325,8 +325,19 @@ TEST(render_nspawn_defaults) {
         check_streq(sd_conf_get(&conf, "Exec", "Boot"), "yes");
         check(!sd_conf_get(&conf, "Exec", "Parameters"));
         check(!sd_conf_get(&conf, "Exec", "Environment"));
-        check_streq(sd_conf_get(&conf, "Files", "Volatile"), "overlay");
+        /* sandy-prepare mounts the overlay root itself and adds PrivateUsers= at start. */
+        check_streq(sd_conf_get(&conf, "Files", "Volatile"), "no");
         check(!sd_conf_get(&conf, "Files", "Bind"));
+        check(!sd_conf_get(&conf, "Exec", "PrivateUsers"));
+        check_streq(sd_conf_get(&conf, "Exec", "NoNewPrivileges"), "yes");
+        check_streq(sd_conf_get(&conf, "Exec", "SystemCallFilter"),
+                    "landlock_create_ruleset landlock_add_rule landlock_restrict_self");
+        check_contains(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SYS_MODULE");
+        check_contains(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_NET_ADMIN");
+        /* What a booted systemd needs stays. */
+        check(!strstr(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SYS_ADMIN"));
+        check(!strstr(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SYS_BOOT"));
+        check(!strstr(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SETUID"));
         check_streq(sd_conf_get(&conf, "Network", "Private"), "yes");
         sd_conf_free(&conf);
 }
@@ -353,7 +364,8 @@ TEST(render_nspawn_full) {
         check_int(conf.n_bad_lines, 0);
         check_streq(sd_conf_get(&conf, "Exec", "Boot"), "no");
         check_streq(sd_conf_get(&conf, "Files", "Volatile"), "no");
-        check_streq(sd_conf_get(&conf, "Files", "Bind"), "/home/dev/my project:/home/dev/workspace");
+        /* The workspace is bound at start from its idmapped mount (sandy-prepare), not from here. */
+        check(!sd_conf_get(&conf, "Files", "Bind"));
         check_streq(sd_conf_get(&conf, "Network", "Private"), "no");
 
         require(sd_conf_get(&conf, "Exec", "Parameters"));
@@ -501,10 +513,16 @@ TEST(render_service_dropin_minimal) {
         require(sandbox_render_service_dropin(s, "/x/sandy/demo.nspawn", &out) >= 0);
         require(sd_conf_parse(out, &conf) == 0);
         check_streq(sd_conf_get(&conf, "Unit", "Description"), "Sandbox demo");
+        /* MemoryMax= and TasksMax= defaults are in the template; CPUQuota= is sized from the host here. */
         check(!sd_conf_get(&conf, "Service", "MemoryMax"));
-        check(!sd_conf_get(&conf, "Service", "CPUQuota"));
         check(!sd_conf_get(&conf, "Service", "TasksMax"));
-        check_int(conf.n, 3);
+        {
+                _cleanup_free_ char *q = NULL;
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                require(xasprintf(&q, "%ld%%", (n > 0 ? n : 1) * 90) >= 0);
+                check_streq(sd_conf_get(&conf, "Service", "CPUQuota"), q);
+        }
+        check_int(conf.n, 4);
         sd_conf_free(&conf);
 }
 
@@ -525,7 +543,7 @@ TEST(render_service_dropin_hostile_dropin_name) {
         check(!sd_conf_get(&conf, "Service", "ExecStartPre"));
         for (size_t i = 0; i < conf.n; i++)
                 if (!streq(conf.items[i].key, "Description") && !streq(conf.items[i].key, "SourcePath") &&
-                    !streq(conf.items[i].key, "Environment"))
+                    !streq(conf.items[i].key, "Environment") && !streq(conf.items[i].key, "CPUQuota"))
                         test_fail(__FILE__, __LINE__, "unexpected %s= in [%s]", conf.items[i].key,
                                   conf.items[i].section);
         sd_conf_free(&conf);

@@ -87,6 +87,8 @@ TEST(defaults) {
         check(l.s->boot);
         check(!l.s->autostart);
         check(!l.s->persist_home);
+        check(l.s->protect_default_paths);
+        check(!l.s->protect_paths);
         check_int(l.s->network_mode, NETWORK_LENIENT);
         check_int(l.s->from_type, IMAGE_SOURCE_DOCKER);
         check_streq(l.s->from, "docker://debian:12");
@@ -346,6 +348,55 @@ TEST(credentials) {
                         test_fail(__FILE__, __LINE__, "Credential=%s accepted", bad[i]);
                 check_contains(l.log, "t.sandbox:2: Credential=");
                 loaded_done(&l);
+        }
+}
+
+TEST(protect_paths) {
+        Loaded l = load("[Sandbox]\n"
+                        "ProtectPath=secrets/prod.env \"with space/x\"\n"
+                        "ProtectPath=.claude/agents/*.md\n"
+                        "ProtectDefaultPaths=no\n" FROM);
+
+        require(l.r == 0 && l.s);
+        check_strv(l.s->protect_paths, "secrets/prod.env", "with space/x", ".claude/agents/*.md");
+        check(!l.s->protect_default_paths);
+        loaded_done(&l);
+
+        /* An empty assignment resets the list, and ProtectDefaultPaths= back to yes. */
+        l = load("[Sandbox]\nProtectPath=a\nProtectPath=\nProtectPath=b\nProtectDefaultPaths=no\n"
+                 "ProtectDefaultPaths=\n" FROM);
+        require(l.r == 0 && l.s);
+        check_strv(l.s->protect_paths, "b");
+        check(l.s->protect_default_paths);
+        loaded_done(&l);
+
+        static const char *const bad[] = {"../x", "/etc/passwd", "a//b", "a/./b", "a/../b", "dir/", ".", "..",
+                                          "a?b", "a[b]", "a\\\\b", "x/.."};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL;
+                require(xasprintf(&text, "[Sandbox]\nProtectPath='%s'\n" FROM, bad[i]) >= 0);
+                l = load(text);
+                if (l.r != -EINVAL)
+                        test_fail(__FILE__, __LINE__, "ProtectPath=%s accepted", bad[i]);
+                check_contains(l.log, "t.sandbox:2: ProtectPath=");
+                loaded_done(&l);
+        }
+
+        /* The built-in list is valid by the same rules and covers what the issue names. */
+        size_t n = 0;
+        for (const char *const *p = sandbox_default_protect_paths; *p; p++, n++)
+                if (!protect_path_is_valid(*p))
+                        test_fail(__FILE__, __LINE__, "default protected path \"%s\" is invalid", *p);
+        check(n >= 30);
+        static const char *const must[] = {".bashrc", ".gitconfig", ".git/config", ".git/hooks", ".git/packed-refs",
+                                           ".git/modules/*/config", ".claude/settings*.json", ".github/workflows",
+                                           ".mcp.json", ".sandy"};
+        for (size_t i = 0; i < ELEMENTSOF(must); i++) {
+                bool found = false;
+                for (const char *const *p = sandbox_default_protect_paths; *p; p++)
+                        found = found || streq(*p, must[i]);
+                if (!found)
+                        test_fail(__FILE__, __LINE__, "%s missing from the default protected paths", must[i]);
         }
 }
 
@@ -714,6 +765,9 @@ TEST(format_round_trip_random) {
                         "[Sandbox]\nWorkspace=/home/u/p q",
                         "[Sandbox]\nWorkspace=",
                         "[Sandbox]\nEphemeral=no",
+                        "[Sandbox]\nProtectPath=a/b \"c d/*.json\"",
+                        "[Sandbox]\nProtectPath=",
+                        "[Sandbox]\nProtectDefaultPaths=no",
                         "[Sandbox]\nBoot=no",
                         "[Sandbox]\nBoot=no",
                         "[Sandbox]\nCommand=/bin/sh -c \"echo \\\"$1\\\"\" 'a\\b' x\\ y ''",
@@ -1001,6 +1055,7 @@ int main(void) {
         RUN(command);
         RUN(command_needs_boot_no);
         RUN(credentials);
+        RUN(protect_paths);
         RUN(image_sources);
         RUN(from_required);
         RUN(ports);

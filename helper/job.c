@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Build jobs: D-Bus objects /org/sandy/Helper1/job/ID (org.sandy.Helper1.Job) backed by a forked builder
+ * process. The builder reports through a pipe watched by sd-event, so the bus stays responsive. */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "bus-polkit.h"
+#include "image-build.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        sd_event_source_unref(j->io_source);
+        sd_event_source_unref(j->child_source);
+        sd_bus_slot_unref(j->slot);
+        for (size_t i = 0; i < j->n_waiters; i++)
+                sd_bus_message_unref(j->waiters[i]);
+        free(j->waiters);
+        safe_close(j->fd);
+        free(j->path);
+        free(j->sandbox);
+        free(j->status);
+        free(j->error);
+        free(j->tmpdir);
+        free(j);
+        return NULL;
+}
+
+static void job_unlink(Job *j) {
+        Manager *m = j->manager;
+        for (Job **p = &m->jobs; *p; p = &(*p)->next)
+                if (*p == j) {
+                        *p = j->next;
+                        break;
+                }
+}
+
+Job *manager_find_job(Manager *m, const char *image_id) {
+        for (Job *j = m->jobs; j; j = j->next)
+                if (streq(j->image_id, image_id))
+                        return j;
+        return NULL;
+}
+
+static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
+        return sd_bus_message_append(reply, "d", j->progress);
+}
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
+        if (streq(property, "Sandbox"))
+                return sd_bus_message_append(reply, "s", j->sandbox);
+        if (streq(property, "ImageId"))
+                return sd_bus_message_append(reply, "s", j->image_id);
+        return sd_bus_message_append(reply, "s", j->status ?: "");
+}
+
+static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
+        return sd_bus_message_append(reply, "u", j->id);
+}
+
+static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
+        const char *details[] = {"sandbox", j->sandbox, NULL};
+        int r;
+
+        r = bus_verify_polkit(msg, "org.sandy.helper.build", details, error);
+        if (r <= 0)
+                return r < 0 ? r : -EACCES;
+        if (!j->canceled && j->pid > 0) {
+                log_info("Canceling the image build of sandbox %s (job %u).", j->sandbox, j->id);
+                j->canceled = true;
+                /* The builder leads its own process group: debootstrap, apt and the unpack child go too. */
+                (void) kill(-j->pid, SIGKILL);
+                (void) kill(j->pid, SIGKILL);
+        }
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable job_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Sandbox", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ImageId", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Progress", "d", property_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Status", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD("Cancel", "", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static void job_handle_line(Job *j, char *line) {
+        if (startswith(line, "P ")) {
+                char *end = NULL, *text;
+                double f = strtod(line + 2, &end);
+                if (!end || *end != ' ')
+                        return;
+                text = strdup(end + 1);
+                if (!text)
+                        return;
+                free(j->status);
+                j->status = text;
+                if (f >= 0 && f <= 1)
+                        j->progress = f;
+                (void) sd_bus_emit_properties_changed(j->manager->bus, j->path, HELPER_JOB_IFACE, "Progress",
+                                                      "Status", NULL);
+        } else if (startswith(line, "E ")) {
+                char *text = strdup(line + 2);
+                if (text) {
+                        free(j->error);
+                        j->error = text;
+                }
+        }
+}
+
+static void job_read(Job *j) {
+        for (;;) {
+                ssize_t k;
+                char *nl;
+
+                if (j->buf_len >= sizeof j->buf - 1)
+                        j->buf_len = 0; /* an overlong line: drop it rather than stall */
+                k = read(j->fd, j->buf + j->buf_len, sizeof j->buf - 1 - j->buf_len);
+                if (k <= 0)
+                        return;
+                j->buf_len += (size_t) k;
+                j->buf[j->buf_len] = 0;
+                while ((nl = strchr(j->buf, '\n'))) {
+                        *nl = 0;
+                        job_handle_line(j, j->buf);
+                        memmove(j->buf, nl + 1, j->buf_len - (size_t) (nl + 1 - j->buf) + 1);
+                        j->buf_len -= (size_t) (nl + 1 - j->buf);
+                }
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Job *j = userdata;
+        job_read(j);
+        if (revents & (EPOLLHUP | EPOLLERR))
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+static void job_finish(Job *j, const char *result, const char *message) {
+        Manager *m = j->manager;
+        _cleanup_free_ char *rootfs = image_rootfs(j->image_id);
+        int r;
+
+        r = rm_rf(j->tmpdir);
+        if (r < 0)
+                log_error_errno(r, "Failed to remove %s: %m", j->tmpdir);
+
+        for (size_t i = 0; i < j->n_waiters; i++) {
+                if (streq(result, "done"))
+                        r = sd_bus_reply_method_return(j->waiters[i], "s", rootfs);
+                else
+                        r = sd_bus_reply_method_errorf(j->waiters[i], HELPER_ERROR_BUILD_FAILED,
+                                                       "The image of sandbox %s was not built: %s", j->sandbox,
+                                                       message);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to reply to a waiting EnsureImage call: %m");
+        }
+        (void) sd_bus_emit_signal(m->bus, HELPER_PATH, HELPER_MANAGER_IFACE, "JobRemoved", "uosss", j->id, j->path,
+                                  j->sandbox, result, message);
+        job_unlink(j);
+        job_free(j);
+        if (m->released && !m->jobs)
+                (void) sd_event_exit(m->event, 0);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Job *j = userdata;
+        _cleanup_free_ char *msg = NULL;
+
+        job_read(j); /* whatever the builder wrote before it exited */
+        j->pid = 0;
+        if (j->canceled) {
+                log_info("Image build of sandbox %s canceled.", j->sandbox);
+                job_finish(j, "canceled", "canceled");
+        } else if (si->si_code == CLD_EXITED && si->si_status == 0) {
+                log_info("Image %s of sandbox %s built.", j->image_id, j->sandbox);
+                job_finish(j, "done", "");
+        } else {
+                if (j->error)
+                        msg = strdup(j->error);
+                else if (si->si_code == CLD_EXITED)
+                        (void) xasprintf(&msg, "the builder exited with status %d", si->si_status);
+                else
+                        (void) xasprintf(&msg, "the builder was killed by signal %d", si->si_status);
+                log_error("Image build of sandbox %s failed: %s", j->sandbox, msg ?: "unknown error");
+                job_finish(j, "failed", msg ?: "unknown error");
+        }
+        return 0;
+}
+
+int job_add_waiter(Job *j, sd_bus_message *msg) {
+        sd_bus_message **w = realloc(j->waiters, sizeof(*w) * (j->n_waiters + 1));
+        if (!w)
+                return -ENOMEM;
+        j->waiters = w;
+        j->waiters[j->n_waiters++] = sd_bus_message_ref(msg);
+        return 0;
+}
+
+int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Job **ret) {
+        Job *j;
+        int pipefd[2], r;
+        pid_t pid;
+
+        r = image_store_ensure();
+        if (r < 0)
+                return r;
+        j = new0(Job, 1);
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->fd = -EBADF;
+        j->id = ++m->next_job_id;
+        snprintf(j->image_id, sizeof j->image_id, "%s", image_id);
+        j->sandbox = strdup(s->name);
+        j->status = strdup("starting");
+        if (!j->sandbox || !j->status || xasprintf(&j->path, HELPER_JOB_PREFIX "/%u", j->id) < 0 ||
+            xasprintf(&j->tmpdir, IMAGE_STORE_DIR "/" IMAGE_TMP_PREFIX "%s-XXXXXX", image_id) < 0) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        if (!mkdtemp(j->tmpdir)) {
+                r = -errno;
+                job_free(j);
+                return log_error_errno(r, "Failed to create a build directory in %s: %m", IMAGE_STORE_DIR);
+        }
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                r = -errno;
+                (void) rm_rf(j->tmpdir);
+                job_free(j);
+                return r;
+        }
+
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                (void) rm_rf(j->tmpdir);
+                job_free(j);
+                return r;
+        }
+        if (pid == 0) {
+                sigset_t ss;
+
+                /* The builder: its own process group, so Cancel kills all it started; dies with the helper. */
+                (void) setpgid(0, 0);
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                sigemptyset(&ss);
+                (void) sigprocmask(SIG_SETMASK, &ss, NULL);
+                safe_close(pipefd[0]);
+                r = image_build(s, image_id, j->tmpdir, force, pipefd[1]);
+                _exit(r < 0 ? 1 : 0);
+        }
+        safe_close(pipefd[1]);
+        j->fd = pipefd[0];
+        j->pid = pid;
+        (void) fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) | O_NONBLOCK);
+
+        r = sd_event_add_io(m->event, &j->io_source, j->fd, EPOLLIN, on_io, j);
+        if (r >= 0)
+                r = sd_event_add_child(m->event, &j->child_source, pid, WEXITED, on_child, j);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(m->bus, &j->slot, j->path, HELPER_JOB_IFACE, job_vtable, j);
+        if (r < 0) {
+                (void) kill(-pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                (void) rm_rf(j->tmpdir);
+                job_free(j);
+                return log_error_errno(r, "Failed to set up build job: %m");
+        }
+        j->next = m->jobs;
+        m->jobs = j;
+        log_info("Building image %s for sandbox %s from %s (job %u, pid %d).", image_id, s->name, s->from, j->id,
+                 (int) pid);
+        (void) sd_bus_emit_signal(m->bus, HELPER_PATH, HELPER_MANAGER_IFACE, "JobNew", "uos", j->id, j->path,
+                                  j->sandbox);
+        *ret = j;
+        return 0;
+}
+
+void manager_abort_jobs(Manager *m) {
+        while (m->jobs) {
+                Job *j = m->jobs;
+                if (j->pid > 0) {
+                        (void) kill(-j->pid, SIGKILL);
+                        (void) kill(j->pid, SIGKILL);
+                        (void) waitpid(j->pid, NULL, 0);
+                        j->pid = 0;
+                }
+                j->canceled = true;
+                job_finish(j, "canceled", "sandy-helper is stopping");
+        }
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf-parser.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+void sandy_config_done(SandyConfig *c) {
+        c->debootstrap_mirror = mfree(c->debootstrap_mirror);
+        c->debootstrap_keyring = mfree(c->debootstrap_keyring);
+}
+
+/* "A/P" with no host bits set; family AF_INET or AF_INET6. */
+static int parse_prefix(int family, const char *s, void *addr, unsigned *ret_prefix) {
+        _cleanup_free_ char *a = strdup(s);
+        unsigned max = family == AF_INET ? 32 : 128;
+        uint64_t p;
+        char *slash;
+
+        if (!a)
+                return -ENOMEM;
+        slash = strchr(a, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = 0;
+        if (safe_atou64(slash + 1, &p) < 0 || p > max)
+                return -EINVAL;
+        if (inet_pton(family, a, addr) != 1)
+                return -EINVAL;
+        const uint8_t *b = addr;
+        for (unsigned bit = p; bit < max; bit++)
+                if (b[bit / 8] & (0x80 >> (bit % 8)))
+                        return -EADDRNOTAVAIL;
+        *ret_prefix = p;
+        return 0;
+}
+
+static int assign(const char *file, unsigned line, const char *section, const char *key, const char *value,
+                  void *userdata) {
+        SandyConfig *c = userdata;
+        int r;
+
+        if (streq(section, "Network") && streq(key, "AddressPool")) {
+                struct in_addr a;
+                unsigned p;
+                r = parse_prefix(AF_INET, value, &a, &p);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0 || p > 30 || p < 8)
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "AddressPool= takes an IPv4 network ADDRESS/PREFIX (prefix 8-30, no host "
+                                          "bits set), not \"%s\".",
+                                          value);
+                c->pool4 = a;
+                c->pool4_prefix = p;
+                return 0;
+        }
+        if (streq(section, "Network") && streq(key, "AddressPool6")) {
+                struct in6_addr a;
+                unsigned p;
+                r = parse_prefix(AF_INET6, value, &a, &p);
+                if (r == -ENOMEM)
+                        return log_oom();
+                /* Slot arithmetic works on the low 64 bits. */
+                if (r < 0 || p > 126 || p < 64)
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "AddressPool6= takes an IPv6 network ADDRESS/PREFIX (prefix 64-126, no "
+                                          "host bits set), not \"%s\".",
+                                          value);
+                c->pool6 = a;
+                c->pool6_prefix = p;
+                return 0;
+        }
+        if (streq(section, "Network") && streq(key, "IPv6")) {
+                r = parse_boolean(value);
+                if (r < 0)
+                        return log_syntax(file, line, LOG_ERR, EINVAL, "IPv6= takes a boolean, not \"%s\".", value);
+                c->ipv6 = r;
+                return 0;
+        }
+        if (streq(section, "Network") && streq(key, "StopDNSRebind")) {
+                r = parse_boolean(value);
+                if (r < 0)
+                        return log_syntax(file, line, LOG_ERR, EINVAL, "StopDNSRebind= takes a boolean, not \"%s\".",
+                                          value);
+                c->stop_dns_rebind = r;
+                return 0;
+        }
+        if (streq(section, "Image") && streq(key, "DebootstrapMirror")) {
+                if (!(startswith(value, "http://") || startswith(value, "https://") ||
+                      startswith(value, "file:///")) ||
+                    string_has_cc(value) || strpbrk(value, " \t'\"\\"))
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "DebootstrapMirror= takes an http://, https:// or file:/// URL, not \"%s\".",
+                                          value);
+                char *m = strdup(value);
+                if (!m)
+                        return log_oom();
+                free(c->debootstrap_mirror);
+                c->debootstrap_mirror = m;
+                return 0;
+        }
+        if (streq(section, "Image") && streq(key, "DebootstrapKeyring")) {
+                if (!path_is_normalized(value))
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "DebootstrapKeyring= takes an absolute, normalized path, not \"%s\".", value);
+                char *k = strdup(value);
+                if (!k)
+                        return log_oom();
+                free(c->debootstrap_keyring);
+                c->debootstrap_keyring = k;
+                return 0;
+        }
+        if (streq(section, "Image") && streq(key, "DebootstrapNoCheckGPG")) {
+                r = parse_boolean(value);
+                if (r < 0)
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "DebootstrapNoCheckGPG= takes a boolean, not \"%s\".", value);
+                c->debootstrap_no_check_gpg = r;
+                return 0;
+        }
+        log_syntax(file, line, LOG_WARNING, 0, "Unknown key %s= in section [%s], ignoring.", key, section);
+        return 0;
+}
+
+static int set_defaults(SandyConfig *c) {
+        *c = (SandyConfig){.ipv6 = true, .stop_dns_rebind = true};
+        if (parse_prefix(AF_INET, SANDY_POOL4_DEFAULT, &c->pool4, &c->pool4_prefix) < 0 ||
+            parse_prefix(AF_INET6, SANDY_POOL6_DEFAULT, &c->pool6, &c->pool6_prefix) < 0)
+                return -EINVAL;
+        c->debootstrap_mirror = strdup(SANDY_DEBOOTSTRAP_MIRROR_DEFAULT);
+        return c->debootstrap_mirror ? 0 : -ENOMEM;
+}
+
+int sandy_config_load_string(const char *label, const char *text, SandyConfig *c) {
+        int r = set_defaults(c);
+        if (r < 0)
+                return r;
+        return conf_parse_string(label, text, strlen(text), assign, c);
+}
+
+int sandy_config_load(const char *path, SandyConfig *c) {
+        int r = set_defaults(c);
+        if (r < 0)
+                return r;
+        if (!path)
+                path = getenv("SANDY_CONFIG") ?: SANDY_CONFIG_FILE;
+        if (access(path, F_OK) < 0)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot access %s: %m", path);
+        return conf_parse_file(path, assign, c);
+}
+
+unsigned sandy_config_slots(const SandyConfig *c) {
+        unsigned bits4 = 30 - c->pool4_prefix, bits6 = 126 - c->pool6_prefix;
+        unsigned bits = bits4 < bits6 ? bits4 : bits6;
+        /* Beyond 2^20 sandboxes nothing else scales either. */
+        return 1U << (bits > 20 ? 20 : bits);
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* D-Bus plumbing shared by the verbs that talk to systemd, machined and sandy-helper. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "bus-util.h"
+#include "log.h"
+#include "sandyctl.h"
+#include "util.h"
+
+int bus_connect_system(sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r;
+
+        if (arg_host)
+                r = sd_bus_open_system_remote(&bus, arg_host);
+        else
+                r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus%s%s: %m", arg_host ? " of " : "",
+                                       arg_host ?: "");
+        (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        *ret = bus;
+        return 0;
+}
+
+sd_bus *bus_connect_system_optional(void) {
+        sd_bus *bus = NULL;
+
+        if ((arg_host ? sd_bus_open_system_remote(&bus, arg_host) : sd_bus_open_system(&bus)) < 0)
+                return NULL;
+        (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        return bus;
+}
+
+int bus_log_call_error(int r, const sd_bus_error *error, const char *what) {
+        if (error && sd_bus_error_is_set(error)) {
+                if (sd_bus_error_has_names(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                           SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
+                        log_error("Failed to %s: %s", what, error->message ?: "Access denied");
+                        log_error("Not authorized. Members of group 'sandy' may build, start, stop and enter "
+                                  "sandboxes; ask an administrator to add you (usermod -aG sandy USER), "
+                                  "or run this as root.");
+                        return -EACCES;
+                }
+                if (sd_bus_error_has_names(error, "org.freedesktop.DBus.Error.ServiceUnknown",
+                                           "org.freedesktop.DBus.Error.NameHasNoOwner"))
+                        return log_error_errno(ENOENT, "Failed to %s: %s (is sandy-helper installed?)", what,
+                                               error->message);
+                log_error("Failed to %s: %s", what, error->message ?: error->name);
+                return r < 0 ? r : -EIO;
+        }
+        return log_error_errno(r, "Failed to %s: %m", what);
+}
+
+static pid_t agent_pid = 0;
+
+void polkit_agent_open_if_enabled(void) {
+        int pipefd[2];
+        char buf[16];
+        pid_t pid;
+
+        /* Like systemctl: only when a human can answer, and never for a remote bus. */
+        if (!arg_ask_password || arg_host || agent_pid > 0 || !isatty(STDIN_FILENO))
+                return;
+        if (access("/usr/bin/pkttyagent", X_OK) < 0)
+                return;
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return;
+        pid = fork();
+        if (pid < 0) {
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return;
+        }
+        if (pid == 0) {
+                char fd[16], ppid[16];
+                int nfd = fcntl(pipefd[1], F_DUPFD, 3); /* without O_CLOEXEC: the agent writes to it */
+
+                snprintf(fd, sizeof(fd), "%d", nfd);
+                snprintf(ppid, sizeof(ppid), "%d", (int) getppid());
+                execl("/usr/bin/pkttyagent", "pkttyagent", "--notify-fd", fd, "--fallback", "--process", ppid,
+                      NULL);
+                _exit(127);
+        }
+        safe_close(pipefd[1]);
+        /* The agent closes (or writes to) the fd once it is registered; wait for that, as systemctl does. */
+        (void) !read(pipefd[0], buf, sizeof(buf));
+        safe_close(pipefd[0]);
+        agent_pid = pid;
+}
+
+void polkit_agent_close(void) {
+        if (agent_pid <= 0)
+                return;
+        (void) kill(agent_pid, SIGTERM);
+        (void) waitpid(agent_pid, NULL, 0);
+        agent_pid = 0;
+}
+
+int unit_active_state(sd_bus *bus, const char *unit, char **ret) {
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        char *state = NULL;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return log_oom();
+        /* systemd loads the unit on demand for a property read, so this also works for inactive units. */
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &error, &state);
+        if (r < 0) {
+                if (sd_bus_error_has_names(&error, "org.freedesktop.systemd1.NoSuchUnit",
+                                           SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+                        state = strdup("inactive");
+                        if (!state)
+                                return log_oom();
+                } else
+                        return bus_log_call_error(r, &error, "get the state of the unit");
+        }
+        *ret = state;
+        return 0;
+}
+
+int helper_describe_egress(sd_bus *bus, const char *sandbox, char **ret) {
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
+        const char *json;
+        int r;
+
+        *ret = NULL;
+        r = sd_bus_call_method(bus, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_NETWORK, "DescribeEgress",
+                               &error, &reply, "s", sandbox);
+        if (r < 0)
+                return 0; /* no helper, no network interface, not set up: the caller shows "-" */
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return 0;
+        *ret = strdup(json);
+        return *ret ? 1 : log_oom();
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sandyctl build [--force] NAME...: ask sandy-helper to build each image (a job object on the bus) and show
+ * its progress until JobRemoved says how it ended. */
+#include <math.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "bus-util.h"
+#include "log.h"
+#include "sandbox.h"
+#include "sandyctl.h"
+#include "strv.h"
+#include "util.h"
+
+typedef struct BuildWait {
+        char *job;         /* object path of our job, once known */
+        bool done;
+        char *result, *message;
+        double progress;
+        char *status;
+        bool bar;          /* drawing a progress bar on stderr */
+} BuildWait;
+
+static void draw_bar(BuildWait *w, const char *name) {
+        struct winsize ws;
+        int cols = 80, width, filled;
+        double p = isnan(w->progress) ? 0 : w->progress;
+
+        if (!w->bar)
+                return;
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0)
+                cols = ws.ws_col;
+        if (p < 0)
+                p = 0;
+        if (p > 1)
+                p = 1;
+        width = cols - (int) strlen(name) - 40;
+        if (width < 10)
+                width = 10;
+        if (width > 50)
+                width = 50;
+        filled = (int) (p * width + 0.5);
+        fprintf(stderr, "\r%s [", name);
+        for (int i = 0; i < width; i++)
+                fputc(i < filled ? '#' : '-', stderr);
+        fprintf(stderr, "] %3d%% %-.25s\x1B[K", (int) (p * 100 + 0.5), w->status ?: "");
+        fflush(stderr);
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        BuildWait *w = userdata;
+        const char *path, *sandbox, *result, *message;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uosss", &id, &path, &sandbox, &result, &message) < 0)
+                return 0;
+        if (!w->job || !streq(path, w->job))
+                return 0;
+        w->done = true;
+        w->result = strdup(result);
+        w->message = strdup(message);
+        return 0;
+}
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        BuildWait *w = userdata;
+        const char *iface, *prop;
+
+        if (!w->job || !streq_ptr(sd_bus_message_get_path(m), w->job))
+                return 0;
+        if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, SANDY_HELPER_JOB))
+                return 0;
+        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &prop) < 0)
+                        return 0;
+                if (streq(prop, "Progress"))
+                        (void) sd_bus_message_read(m, "v", "d", &w->progress);
+                else if (streq(prop, "Status")) {
+                        const char *st;
+                        if (sd_bus_message_read(m, "v", "s", &st) >= 0) {
+                                free(w->status);
+                                w->status = strdup(st);
+                        }
+                } else
+                        (void) sd_bus_message_skip(m, "v");
+                (void) sd_bus_message_exit_container(m);
+        }
+        return 0;
+}
+
+static int build_one(sd_bus *bus, const char *name, bool force) {
+        _cleanup_bus_slot_unref_ sd_bus_slot *s1 = NULL, *s2 = NULL;
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
+        _cleanup_free_ char *what = NULL;
+        BuildWait w = {.bar = !arg_no_progress && isatty(STDERR_FILENO)};
+        const char *path;
+        int r;
+
+        /* Subscribe first: a short build may end before the reply is read. */
+        r = sd_bus_match_signal(bus, &s1, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_MANAGER, "JobRemoved",
+                                on_job_removed, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &s2, SANDY_HELPER_BUS, NULL, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_properties_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to the helper's signals: %m");
+        if (xasprintf(&what, "build the image of %s", name) < 0)
+                return log_oom();
+
+        r = sd_bus_call_method(bus, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_MANAGER, "BuildImage", &error,
+                               &reply, "sb", name, force);
+        if (r < 0)
+                return bus_log_call_error(r, &error, what);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply of BuildImage: %m");
+        /* "/" is the helper's "no job": the image exists already (and --force was not given). */
+        if (streq(path, "/")) {
+                log_info("Image of %s is already built (use --force to rebuild).", name);
+                return 0;
+        }
+        w.job = strdup(path);
+        if (!w.job)
+                return log_oom();
+        (void) sd_bus_get_property_trivial(bus, SANDY_HELPER_BUS, w.job, SANDY_HELPER_JOB, "Progress", NULL, 'd',
+                                           &w.progress);
+        if (!w.bar)
+                log_info("Building the image of %s (job %s)...", name, w.job);
+
+        while (!w.done) {
+                draw_bar(&w, name);
+                r = sd_bus_process(bus, NULL);
+                if (r < 0) {
+                        log_error_errno(r, "Lost the connection to the helper: %m");
+                        break;
+                }
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to wait for the build: %m");
+                        break;
+                }
+        }
+        if (w.bar) {
+                if (w.done && streq_ptr(w.result, "done"))
+                        w.progress = 1;
+                draw_bar(&w, name);
+                fputc('\n', stderr);
+        }
+        if (r >= 0 && !streq_ptr(w.result, "done")) {
+                log_error("Building the image of %s %s: %s", name,
+                          streq_ptr(w.result, "canceled") ? "was canceled" : "failed",
+                          isempty(w.message) ? "(no message)" : w.message);
+                r = -EIO;
+        } else if (r >= 0)
+                log_info("Image of %s is ready.", name);
+        free(w.job);
+        free(w.result);
+        free(w.message);
+        free(w.status);
+        return r < 0 ? r : 0;
+}
+
+int verb_build(int argc, char *argv[]) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        _cleanup_bus_unref_ sd_bus *bus = NULL;
+        bool force = false;
+        int r, ret = 0;
+
+        if (argc > 1 && streq(argv[1], "--force")) {
+                force = true;
+                argc--;
+                argv++;
+        }
+        if (argc < 2)
+                return log_error_errno(EINVAL, "build needs a sandbox NAME.");
+        if (!dirs)
+                return log_oom();
+        for (int i = 1; i < argc; i++) {
+                r = sandbox_require_declared(dirs, argv[i]);
+                if (r != 0)
+                        return r;
+        }
+        r = bus_connect_system(&bus);
+        if (r < 0)
+                return r;
+        polkit_agent_open_if_enabled();
+        for (int i = 1; i < argc; i++) {
+                r = build_one(bus, argv[i], force);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        polkit_agent_close();
+        return ret;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sandyctl start|stop|restart NAME...: jobs for sandy@NAME.service through systemd over D-Bus, waited for
+ * the way systemctl waits (JobRemoved), so the exit status says whether the sandbox came up. */
+#include <string.h>
+
+#include "bus-util.h"
+#include "log.h"
+#include "sandbox.h"
+#include "sandyctl.h"
+#include "strv.h"
+#include "util.h"
+
+typedef struct JobWait {
+        char **paths;   /* jobs still pending */
+        char **units;   /* unit of each job, same index */
+        int ret;
+} JobWait;
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobWait *w = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        for (size_t i = 0; w->paths && w->paths[i]; i++) {
+                if (!streq(w->paths[i], path))
+                        continue;
+                if (!streq(result, "done") && !streq(result, "skipped")) {
+                        _cleanup_free_ char *name = NULL;
+                        const char *at = strchr(unit, '@');
+
+                        name = at ? strndup(at + 1, strlen(at + 1) - strlen(".service")) : NULL;
+                        log_error("Job for %s failed (result: %s). See \"sandyctl status %s\" and \"sandyctl logs "
+                                  "%s\" for details.",
+                                  unit, result, name ?: unit, name ?: unit);
+                        if (w->ret == 0)
+                                w->ret = -EIO;
+                }
+                /* Drop this entry: move the last one into its place. */
+                size_t n = strv_length(w->paths);
+                free(w->paths[i]);
+                free(w->units[i]);
+                w->paths[i] = w->paths[n - 1];
+                w->units[i] = w->units[n - 1];
+                w->paths[n - 1] = w->units[n - 1] = NULL;
+                break;
+        }
+        return 0;
+}
+
+int verb_start(int argc, char *argv[]) {
+        _cleanup_bus_unref_ sd_bus *bus = NULL;
+        _cleanup_bus_slot_unref_ sd_bus_slot *slot = NULL;
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        JobWait w = {};
+        const char *method;
+        int r, ret = 0;
+
+        if (streq(argv[0], "start"))
+                method = "StartUnit";
+        else if (streq(argv[0], "stop"))
+                method = "StopUnit";
+        else
+                method = "RestartUnit";
+        if (!dirs)
+                return log_oom();
+
+        /* Check every name before starting anything: a typo should not leave half the list started. */
+        for (int i = 1; i < argc; i++) {
+                r = sandbox_require_declared(dirs, argv[i]);
+                if (r != 0)
+                        return r;
+        }
+
+        r = bus_connect_system(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to job signals: %m");
+        polkit_agent_open_if_enabled();
+
+        for (int i = 1; i < argc; i++) {
+                _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
+                _cleanup_free_ char *unit = NULL, *what = NULL;
+                const char *path;
+
+                if (xasprintf(&unit, "sandy@%s.service", argv[i]) < 0 ||
+                    xasprintf(&what, "%s %s", argv[0], unit) < 0)
+                        return log_oom();
+                r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", method, &error, &reply, "ss", unit,
+                                       "replace");
+                if (r < 0) {
+                        r = bus_log_call_error(r, &error, what);
+                        if (ret == 0)
+                                ret = r;
+                        continue;
+                }
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse the reply of %s: %m", method);
+                if (strv_extend(&w.paths, path) < 0 || strv_extend(&w.units, unit) < 0)
+                        return log_oom();
+        }
+
+        while (w.paths && w.paths[0]) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to process bus messages: %m");
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to wait for the jobs: %m");
+        }
+        polkit_agent_close();
+        strv_free(w.paths);
+        strv_free(w.units);
+        if (ret == 0)
+                ret = w.ret;
+        return ret;
+}

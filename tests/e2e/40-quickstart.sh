@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The README's first command, tools/quickstart.sh, as far as it runs without the network: its apt and
+# debootstrap steps are skipped (--no-deps; the build is already installed; the image is seeded), the
+# rest (declare, verify, reload, start, run a command inside) runs for real.
+. "$(dirname "$0")/lib.sh"
+
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+
+# What quickstart itself would declare on this host; it keeps an existing file.
+. /etc/os-release
+declare_sandbox demo <<EOF2
+[Image]
+From=debootstrap:$VERSION_CODENAME
+[Network]
+Mode=none
+EOF2
+tap_check "the demo image is seeded" seed_image demo
+tap_check "quickstart runs to the end and a command runs inside the sandbox" \
+        bash -c 'out=$(timeout 300 /src/tools/quickstart.sh --no-deps --no-build </dev/null 2>&1); rc=$?
+                 echo "$out"; [ $rc = 0 ] && echo "$out" | grep -q "^hello from .*, Debian GNU/Linux"'
+tap_check "sandy@demo is running afterwards" systemctl is-active sandy@demo.service
+remove_sandbox demo
+tap_done

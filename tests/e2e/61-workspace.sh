@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The workspace: what the agent creates belongs to the workspace's owner on the host; protected paths
+# are read-only for the agent; protected paths that did not exist do not appear as stubs, and those the
+# agent creates are reported at stop.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sandbox-lib.sh"
+
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+
+ws=/srv/e2e-ws
+make_workspace "$ws"
+# Existing protected paths (defaults, a glob, a submodule, one of our own), plus ordinary files.
+as_user alice sh -c "cd $ws && mkdir -p .git/hooks .git/info .git/modules/sub/hooks .claude .vscode .github/workflows src extra &&
+        echo orig > .bashrc && echo orig > .gitconfig && echo orig > .git/config && echo orig > .git/hooks/pre-commit &&
+        echo orig > .git/modules/sub/config && echo orig > .claude/settings.json && echo orig > .claude/settings.local.json &&
+        echo orig > .vscode/settings.json && echo orig > .github/workflows/ci.yml && echo orig > extra/secret.txt &&
+        echo orig > src/main.c"
+echo rootfile >"$ws/src/root-owned"
+# A protected name that is a symlink out of the workspace must not become a bind mount of its target.
+ln -s /etc/hostname "$ws/.profile"
+chown -h alice:alice "$ws/.profile"
+
+declare_sandbox wsbox <<EOF2
+[Sandbox]
+Workspace=$ws
+ProtectPath=extra/secret.txt notyet.txt
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image wsbox
+tap_check "sandy@wsbox starts" timeout 120 systemctl start sandy@wsbox.service
+tap_check "the symlinked protected path was warned about" \
+        bash -c "journalctl -b -u sandy@wsbox --no-pager -o cat | grep -F 'Protected path $ws/.profile is a symlink'"
+
+# Ownership through the idmapped mount.
+tap_check "inside, the workspace belongs to the sandbox user" \
+        bash -c '[ "$(as_agent wsbox stat -c %U:%G /home/agent/workspace)" = agent:agent ]'
+tap_check "the agent creates a file in the workspace" as_agent wsbox sh -c 'echo new > src/new.c && mkdir -p build/out && echo o > build/out/x'
+tap_check "on the host it belongs to the workspace owner (alice, 1001:1001)" \
+        bash -c "[ \"\$(stat -c %u:%g $ws/src/new.c $ws/build/out/x | sort -u)\" = 1001:1001 ]"
+tap_check "the agent can change ordinary files" as_agent wsbox sh -c 'echo changed >> src/main.c'
+tap_check "a root-owned host file shows up as nobody inside" \
+        bash -c '[ "$(as_agent wsbox stat -c %u src/root-owned)" = 65534 ]'
+tap_check_fails "and the agent cannot change it" as_agent wsbox sh -c 'echo x >> src/root-owned'
+tap_check "the sandbox's root cannot create files in the workspace (EOVERFLOW: unmapped on the host)" \
+        bash -c "as_root_in wsbox /bin/touch /home/agent/workspace/by-root 2>&1 | grep -F 'Value too large'"
+tap_check "nothing was created by the sandbox's root" test ! -e "$ws/by-root"
+
+# Protected paths.
+for f in .bashrc .gitconfig .git/config .git/hooks/pre-commit .git/modules/sub/config .claude/settings.json \
+         .claude/settings.local.json .vscode/settings.json .github/workflows/ci.yml extra/secret.txt; do
+        tap_check "writing protected $f fails with a read-only error" \
+                bash -c "out=\$(as_agent wsbox sh -c 'echo evil >> $f' 2>&1); echo \"\$out\"; echo \"\$out\" | grep -Eq 'Read-only file system|Permission denied'"
+done
+for d in .git/hooks .git/info .vscode .github/workflows; do
+        tap_check_fails "creating a file in protected $d fails" as_agent wsbox sh -c "echo evil > $d/planted"
+done
+tap_check_fails "removing a protected file fails" as_agent wsbox rm -f .gitconfig
+tap_check_fails "renaming a protected directory away fails" as_agent wsbox mv .git/hooks .git/hooks.old
+tap_check "the protected files are unchanged on the host" \
+        bash -c "cd $ws && cat .bashrc .gitconfig .git/config .git/hooks/pre-commit .git/modules/sub/config .claude/settings.json extra/secret.txt | sort -u | grep -qx orig && [ \$(cat .bashrc .gitconfig extra/secret.txt | wc -l) = 3 ]"
+tap_check "the host owner can still edit a protected file while the sandbox runs" \
+        as_user alice sh -c "echo host-edit >> $ws/.bashrc"
+tap_check "the symlink is still a symlink inside, not a mount of its target" \
+        bash -c '[ "$(as_agent wsbox readlink .profile)" = /etc/hostname ] && ! as_agent wsbox findmnt -n /home/agent/workspace/.profile'
+for f in .envrc .npmrc .mcp.json .devcontainer .sandy notyet.txt .git/packed-refs; do
+        tap_check "absent protected $f has no stub on the host" test ! -e "$ws/$f" -a ! -L "$ws/$f"
+done
+tap_check "the agent may create an absent protected path" as_agent wsbox sh -c 'echo "export EVIL=1" > .envrc && echo x > notyet.txt && mkdir .devcontainer'
+cursor=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+tap_check "sandy@wsbox stops" timeout 60 systemctl stop sandy@wsbox.service
+for f in .envrc notyet.txt .devcontainer; do
+        tap_check "the stop reports the created protected path $f in the journal" \
+                bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'created the protected path $ws/$f '"
+done
+tap_check_fails "paths that existed at start are not reported" \
+        bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'created the protected path $ws/.bashrc '"
+tap_check "the report is kept for sandyctl status" \
+        bash -c "sort /var/lib/sandy/state/wsbox/protected-created | tr '\n' ' ' | grep -qx '.devcontainer .envrc notyet.txt '"
+tap_check "no mounts are left on the host" bash -c "! grep -E ' /run/sandy/wsbox|$ws/' /proc/self/mountinfo"
+
+# Workspace checks at start.
+mkdir -p /srv/e2e-real && ln -sfn /srv/e2e-real /srv/e2e-link
+declare_sandbox wslink <<EOF2
+[Sandbox]
+Workspace=/srv/e2e-link
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image wslink
+tap_check_fails "a symlinked workspace is refused" timeout 60 systemctl start sandy@wslink.service
+tap_check "with a reason in the journal" bash -c "journalctl -b -u sandy@wslink --no-pager -o cat | grep -F 'is a symlink'"
+make_workspace /srv/e2e-rootws root
+declare_sandbox wsroot <<EOF2
+[Sandbox]
+Workspace=/srv/e2e-rootws
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image wsroot
+tap_check_fails "a root-owned workspace is refused" timeout 60 systemctl start sandy@wsroot.service
+tap_check "with a reason in the journal" bash -c "journalctl -b -u sandy@wsroot --no-pager -o cat | grep -F 'is owned by root'"
+tap_check "the failed start left no mounts or runtime files behind" \
+        bash -c "! grep -F ' /run/sandy/wsroot' /proc/self/mountinfo && test ! -e /run/sandy/wsroot"
+
+remove_sandbox wsbox
+remove_sandbox wslink
+remove_sandbox wsroot
+rm -rf /var/lib/sandy/state/wsbox /srv/e2e-link /srv/e2e-real
+drop_workspace "$ws"
+drop_workspace /srv/e2e-rootws
+tap_done

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Helpers for the tests of the sandbox itself (tests/e2e/6*.sh). Sourced after lib.sh.
+
+# make_workspace DIR [OWNER]: an empty workspace owned by OWNER (default alice, UID 1001). It is a tmpfs
+# of its own: the test host's root is an overlayfs, and an overlayfs cannot be idmapped (a real host's
+# ext4, xfs or btrfs can).
+make_workspace() {
+        local d=$1 owner=${2:-alice}
+        mkdir -p "$d"
+        mountpoint -q "$d" || mount -t tmpfs -o mode=0755 tmpfs "$d" || return 1
+        chown "$owner:$owner" "$d"
+}
+drop_workspace() {
+        umount -l "$1" 2>/dev/null
+        rmdir "$1" 2>/dev/null || true
+}
+
+# seed_user_image NAME: seed_image, plus the sandbox user "agent" (UID 1000) that the image build
+# creates in real images; the fixture has none.
+seed_user_image() {
+        local r
+        seed_image "$1" || return 1
+        r=$(image_rootfs "$1") || return 1
+        grep -q '^agent:' "$r/etc/passwd" || chroot "$r" useradd -m -u 1000 -U -s /bin/bash agent || return 1
+        # landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the ABI version, or err:ERRNO
+        # (x86_64 syscall 444). A file, because machinectl shell takes some arguments as its own options.
+        printf '%s\n' '#!/usr/bin/perl' '$r = syscall(444, 0, 0, 1); print $r < 0 ? "err:" . ($!+0) : $r;' \
+                >"$r/usr/local/bin/sandy-test-landlock" && chmod 0755 "$r/usr/local/bin/sandy-test-landlock"
+}
+
+# as_agent NAME CMD...: run CMD in the running sandbox NAME as its user (sandyctl exec, as root).
+as_agent() {
+        local n=$1
+        shift
+        sandyctl exec "$n" -- "$@"
+}
+
+# as_root_in NAME CMD...: CMD as root inside (machinectl shell, so through the booted systemd).
+as_root_in() {
+        local n=$1
+        shift
+        machinectl --quiet shell "$n" "$@"
+}
+
+# leader NAME: the host PID of the sandbox's init.
+leader() {
+        machinectl show -p Leader --value "$1"
+}
+export -f as_agent as_root_in leader

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Test and bench driver: oci-unpack-test oci|oci-archive|docker-archive LOCATION TARGET [CONFIG_OUT]
+ * Runs oci_unpack() once. Exit status 0 on success, 1 on failure (the reason is logged on stderr).
+ * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "oci.h"
+
+static void on_progress(double fraction, const char *what, void *userdata) {
+        unsigned *n = userdata;
+        (*n)++;
+        if (getenv("OCI_TEST_PROGRESS"))
+                fprintf(stderr, "progress %.3f %s\n", fraction, what);
+}
+
+int main(int argc, char *argv[]) {
+        ImageSourceType t;
+        char *config = NULL;
+        unsigned n_progress = 0;
+
+        if (argc < 4 || argc > 5) {
+                fprintf(stderr, "usage: %s oci|oci-archive|docker-archive LOCATION TARGET [CONFIG_OUT]\n", argv[0]);
+                return 2;
+        }
+        if (strcmp(argv[1], "oci") == 0)
+                t = IMAGE_SOURCE_OCI;
+        else if (strcmp(argv[1], "oci-archive") == 0)
+                t = IMAGE_SOURCE_OCI_ARCHIVE;
+        else if (strcmp(argv[1], "docker-archive") == 0)
+                t = IMAGE_SOURCE_DOCKER_ARCHIVE;
+        else {
+                fprintf(stderr, "unknown source type %s\n", argv[1]);
+                return 2;
+        }
+        if (oci_unpack(t, argv[2], argv[3], on_progress, &n_progress, argc > 4 ? &config : NULL) < 0)
+                return 1;
+        if (argc > 4) {
+                FILE *f = fopen(argv[4], "we");
+                if (!f || fputs(config, f) < 0 || fclose(f) != 0) {
+                        perror(argv[4]);
+                        return 1;
+                }
+        }
+        free(config);
+        return 0;
+}
