@@ -10,7 +10,7 @@ packages=(
         # sanitizers and the fuzzer
         clang libclang-rt-dev llvm
         # tests: nspawn, test-host and fixture images, network namespaces
-        systemd-container debootstrap busybox-static python3 iproute2 nftables dnsmasq-base curl
+        systemd-container debootstrap busybox-static python3 iproute2 nftables dnsmasq-base curl zstd
         # benchmarks: the peers bench/ measures against
         umoci hyperfine skopeo
         # documentation checks

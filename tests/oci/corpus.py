@@ -253,8 +253,14 @@ class Ctx:
         self.config_out = os.path.join(work, "config.json")
 
     def run(self, kind, location):
-        p = subprocess.run([DRIVER, kind, location, self.target, self.config_out], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=dict(os.environ, OCI_TEST_PROGRESS="1"))
+        # The driver chroots into the case's scratch directory first (OCI_TEST_JAIL), so paths are given
+        # as seen from inside it; a broken unpacker then cannot touch anything outside that directory.
+        def inside(path):
+            assert path.startswith(self.work + "/"), path
+            return path[len(self.work):]
+        p = subprocess.run([DRIVER, kind, inside(location), inside(self.target), inside(self.config_out)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, OCI_TEST_PROGRESS="1", OCI_TEST_JAIL=self.work))
         self.rc = p.returncode
         self.stderr = p.stderr.decode(errors="replace")
         return self.rc
@@ -761,7 +767,9 @@ def blob_symlinked_out_of_layout(ctx):
     p = os.path.join(layout, "blobs/sha256", l.digest[7:])
     shutil.copy(p, os.path.join(ctx.img, "outside-blob"))
     os.unlink(p)
-    os.symlink(os.path.join(ctx.img, "outside-blob"), p)
+    # Relative, so that it resolves the same inside the driver's jail: the blob exists, but not in the layout.
+    os.symlink("../../../outside-blob", p)
+    expect(os.path.exists(p), "the symlinked blob resolves")
     ctx.run("oci", layout)
     expect_error(ctx, r"layer 1/1 %s is missing" % l.digest)
 

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test and bench driver: oci-unpack-test oci|oci-archive|docker-archive LOCATION TARGET [CONFIG_OUT]
  * Runs oci_unpack() once. Exit status 0 on success, 1 on failure (the reason is logged on stderr).
- * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen. */
+ * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen.
+ *
+ * With OCI_TEST_JAIL=DIR the driver first enters a private mount namespace and chroots into DIR, and
+ * LOCATION, TARGET and CONFIG_OUT name paths inside it. The corpus runs every case that way: should the
+ * unpacker's own chroot ever break, an evil layer can only reach the case's scratch directory (where the
+ * sentinel check catches it), never the machine running the tests. */
 
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "oci.h"
@@ -24,6 +32,14 @@ int main(int argc, char *argv[]) {
         if (argc < 4 || argc > 5) {
                 fprintf(stderr, "usage: %s oci|oci-archive|docker-archive LOCATION TARGET [CONFIG_OUT]\n", argv[0]);
                 return 2;
+        }
+        const char *jail = getenv("OCI_TEST_JAIL");
+        if (jail) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    chroot(jail) < 0 || chdir("/") < 0) {
+                        fprintf(stderr, "cannot enter the jail %s: %m\n", jail);
+                        return 2;
+                }
         }
         if (strcmp(argv[1], "oci") == 0)
                 t = IMAGE_SOURCE_OCI;
