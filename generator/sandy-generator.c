@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "render-net.h"
 #include "render.h"
 #include "sandbox.h"
 #include "strv.h"
@@ -99,6 +100,28 @@ static int generate_one(Sandbox *s) {
         r = output_file(&o, settings_rel, nspawn);
         if (r >= 0)
                 r = output_file(&o, dropin_rel, dropin);
+        if (r >= 0) {
+                _cleanup_free_ char *net = NULL, *net_rel = NULL;
+                if (sandbox_render_network_dropin(s, &net) < 0 ||
+                    xasprintf(&net_rel, "sandy@%s.service.d/20-network.conf", s->name) < 0)
+                        r = log_oom();
+                else if (net)
+                        r = output_file(&o, net_rel, net);
+        }
+        /* Port=: a socket unit on the host's loopback and a proxy in the sandbox's network namespace. */
+        for (size_t i = 0; r >= 0 && i < s->n_ports; i++) {
+                _cleanup_free_ char *sock = NULL, *svc = NULL, *sock_text = NULL, *svc_text = NULL;
+                if (sandbox_port_unit_name(s, i, "socket", &sock) < 0 ||
+                    sandbox_port_unit_name(s, i, "service", &svc) < 0 ||
+                    sandbox_render_port_socket(s, i, &sock_text) < 0 ||
+                    sandbox_render_port_service(s, i, &svc_text) < 0)
+                        r = log_oom();
+                else {
+                        r = output_file(&o, sock, sock_text);
+                        if (r >= 0)
+                                r = output_file(&o, svc, svc_text);
+                }
+        }
         /* machinectl start NAME starts systemd-nspawn@NAME.service: make that name an alias of ours. */
         if (r >= 0)
                 r = output_symlink(&o, alias_rel, SANDY_UNIT_DIR "/sandy@.service");

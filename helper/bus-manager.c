@@ -56,13 +56,13 @@ static bool image_exists(const char *id) {
         return rootfs && stat(rootfs, &st) >= 0 && S_ISDIR(st.st_mode);
 }
 
+/* 1: authorized; 0: polkit is asked, the call comes back later (return 1 without a reply); < 0: refused. */
 static int check(sd_bus_message *msg, const char *action, const char *sandbox, sd_bus_error *error) {
         const char *details[] = {"sandbox", sandbox, NULL};
-        int r = bus_verify_polkit(msg, action, sandbox ? details : NULL, error);
-        if (r == 0)
-                return -EACCES;
-        return r < 0 ? r : 0;
+        return bus_verify_polkit_async(msg, action, sandbox ? details : NULL, error);
 }
+
+static int image_in_use(const char *id, char **ret_user);
 
 static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -76,8 +76,8 @@ static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         r = check(msg, "org.sandy.helper.build", name, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = load_declared(name, &s, error);
         if (r < 0)
                 return r;
@@ -90,6 +90,18 @@ static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error 
                 if (!force && image_exists(id))
                         /* Nothing to do: no job. */
                         return sd_bus_reply_method_return(msg, "o", "/");
+                if (force) {
+                        _cleanup_free_ char *user = NULL;
+                        /* The old tree is deleted after the swap; a running sandbox would lose its files. */
+                        r = image_in_use(id, &user);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                return sd_bus_error_setf(error, HELPER_ERROR_BUSY,
+                                                         "Image %s is in use by the running sandbox %s; stop it "
+                                                         "before rebuilding.",
+                                                         id, user);
+                }
                 r = job_start(m, s, id, force, &j);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Failed to start the image build of %s: %m", name);
@@ -110,8 +122,8 @@ static int method_ensure_image(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         r = check(msg, "org.sandy.helper.build", name, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = load_declared(name, &s, error);
         if (r < 0)
                 return r;
@@ -204,8 +216,8 @@ static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = check(msg, "org.sandy.helper.status", NULL, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = declared_load(&d);
         if (r < 0)
                 return r;
@@ -337,8 +349,8 @@ static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         r = check(msg, "org.sandy.helper.remove-image", NULL, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         if (!image_id_is_valid(id))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "\"%s\" is not an image ID (64 lowercase hex digits).", id);
@@ -355,8 +367,8 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
         int r;
 
         r = check(msg, "org.sandy.helper.remove-image", NULL, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = declared_load(&d);
         if (r < 0)
                 return r;

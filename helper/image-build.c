@@ -541,9 +541,17 @@ static int finish(const Sandbox *s, const char *id, const char *tmpdir, const ch
 
         if (!dest)
                 return fail(ENOMEM, "Out of memory");
+        char check[IMAGE_ID_HEX_LEN + 1];
+
         r = sandbox_recipe(s, &recipe);
         if (r < 0)
                 return fail(r, "Failed to compute the recipe: %m");
+        /* The Setup= script is read again: if it changed during the build, the tree is not what id says. */
+        r = sandbox_image_id(s, check);
+        if (r < 0)
+                return fail(r, "Failed to compute the recipe: %m");
+        if (!streq(check, id))
+                return fail(ESTALE, "The Setup= script %s changed during the build; build again", s->setup);
         dir_size = 0;
         (void) nftw(rootfs, add_size, 64, FTW_PHYS | FTW_MOUNT);
         (void) clock_gettime(CLOCK_REALTIME, &ts);

@@ -75,9 +75,9 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         const char *details[] = {"sandbox", j->sandbox, NULL};
         int r;
 
-        r = bus_verify_polkit(msg, "org.sandy.helper.build", details, error);
+        r = bus_verify_polkit_async(msg, "org.sandy.helper.build", details, error);
         if (r <= 0)
-                return r < 0 ? r : -EACCES;
+                return r == 0 ? 1 : r;
         if (!j->canceled && j->pid > 0) {
                 log_info("Canceling the image build of sandbox %s (job %u).", j->sandbox, j->id);
                 j->canceled = true;
@@ -175,8 +175,6 @@ static void job_finish(Job *j, const char *result, const char *message) {
                                   j->sandbox, result, message);
         job_unlink(j);
         job_free(j);
-        if (m->released && !m->jobs)
-                (void) sd_event_exit(m->event, 0);
 }
 
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {

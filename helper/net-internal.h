@@ -42,3 +42,5 @@ bool nft_table_exists(void);
 /* Names of sandboxes that have chains in the table. */
 int nft_list_sandboxes(char ***ret);
 int network_ensure_table(void);
+/* The slot name holds (it is set up), or -ENOENT. */
+int network_slot_of(const char *name, unsigned *ret);

@@ -113,7 +113,7 @@ static int slot_allocate(const SandyConfig *c, const char *name, unsigned *ret) 
 }
 
 /* Slot of name, or -ENOENT. */
-static int slot_find(const char *name, unsigned *ret) {
+int network_slot_of(const char *name, unsigned *ret) {
         DIR *d = opendir(SANDY_NET_ALLOC_DIR);
         int r = -ENOENT;
         if (!d)
@@ -418,8 +418,10 @@ int network_setup(const Sandbox *s) {
         r = sandy_config_load(NULL, &c);
         if (r < 0)
                 goto finish;
-        /* Whatever a crashed earlier run left behind. */
-        (void) network_teardown(s->name);
+        /* Whatever a crashed earlier run left behind; the new rules need a clean slate. */
+        r = network_teardown(s->name);
+        if (r < 0)
+                goto finish;
 
         net_ifname(s->name, ifname);
         r = netns_path(s->name, &path);
@@ -550,7 +552,7 @@ int network_teardown(const char *name) {
         netns_remove(path);
         remove_resolver_files(name);
 
-        if (slot_find(name, &slot) >= 0 && slot_path(slot, &slotp) >= 0)
+        if (network_slot_of(name, &slot) >= 0 && slot_path(slot, &slotp) >= 0)
                 (void) unlink(slotp);
         return ret;
 }

@@ -143,13 +143,13 @@ int nft_sandbox_script(const Sandbox *s, const char *ifname, const NetAddrs *a, 
         if (!f)
                 return -ENOMEM;
 
-        fprintf(f, "add chain " T " %s\nflush chain " T " %s\n", fwd, fwd);
-        fprintf(f, "add chain " T " %s\nflush chain " T " %s\n", in, in);
+        /* "create": the chains and sets must be new (network_setup() removed any old ones first); no
+         * "flush", which makes libnftables fetch every rule of the table. */
+        fprintf(f, "create chain " T " %s\n", fwd);
+        fprintf(f, "create chain " T " %s\n", in);
         if (strict) {
-                fprintf(f, "add set " T " sb_%s_a4 " STRICT_SET_SPEC4 "\nflush set " T " sb_%s_a4\n", s->name,
-                        s->name);
-                fprintf(f, "add set " T " sb_%s_a6 " STRICT_SET_SPEC6 "\nflush set " T " sb_%s_a6\n", s->name,
-                        s->name);
+                fprintf(f, "create set " T " sb_%s_a4 " STRICT_SET_SPEC4 "\n", s->name);
+                fprintf(f, "create set " T " sb_%s_a6 " STRICT_SET_SPEC6 "\n", s->name);
         }
 
         /* Leaving the sandbox towards anything but the host. Anti-spoofing first. */
@@ -240,8 +240,9 @@ int nft_sandbox_remove_script(const char *name, const char *ifname, bool strict_
         fprintf(f, "add element " T " sandy_in { \"%s\" : jump sb_%s_in }\n", ifname, name);
         fprintf(f, "delete element " T " sandy_fwd { \"%s\" }\n", ifname);
         fprintf(f, "delete element " T " sandy_in { \"%s\" }\n", ifname);
-        fprintf(f, "flush chain " T " sb_%s_fwd\ndelete chain " T " sb_%s_fwd\n", name, name);
-        fprintf(f, "flush chain " T " sb_%s_in\ndelete chain " T " sb_%s_in\n", name, name);
+        /* The kernel deletes a chain's rules with it once nothing jumps there any more. */
+        fprintf(f, "delete chain " T " sb_%s_fwd\n", name);
+        fprintf(f, "delete chain " T " sb_%s_in\n", name);
         if (strict_sets) {
                 fprintf(f, "add set " T " sb_%s_a4 " STRICT_SET_SPEC4 "\ndelete set " T " sb_%s_a4\n", name, name);
                 fprintf(f, "add set " T " sb_%s_a6 " STRICT_SET_SPEC6 "\ndelete set " T " sb_%s_a6\n", name, name);

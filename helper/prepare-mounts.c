@@ -4,14 +4,15 @@
  * Why not nspawn's own Volatile=overlay with PrivateUsers=pick: systemd 252 cannot idmap an overlayfs
  * root ("ID mapped mounts are apparently not available"), and without idmapping the shared, root-owned
  * image would have to be chowned (copied). So the overlay is built here from idmapped layers: the image
- * is idmapped read-only into the sandbox's own UID range, the upper layer is a tmpfs (ephemeral) or an
- * idmapped state directory (persistent), and nspawn runs the result with PrivateUsers=BASE:65536 and no
- * ownership fix-up. With the range known here, the workspace gets an idmapped mount that shows its
+ * is idmapped read-only into the sandbox's own UID range, the upper layer is a tmpfs (ephemeral) or a
+ * state directory (persistent), both holding host IDs of that range, and nspawn runs the result with
+ * PrivateUsers=BASE:65536 and no ownership fix-up. With the range known here, the workspace gets an idmapped mount that shows its
  * host owner as the sandbox user, so what the agent writes belongs to that owner on the host, while
  * everybody else's files (root's included) are unmapped inside. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pwd.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -126,7 +127,7 @@ static int userns_fd(const char *uid_map, const char *gid_map) {
         const char *maps[] = {uid_map, gid_map};
         for (size_t i = 0; i < ELEMENTSOF(files) && files[i]; i++) {
                 _cleanup_close_ int mfd = -EBADF;
-                free(p);
+                p = mfree(p);
                 if (xasprintf(&p, "/proc/%d/%s", (int) pid, files[i]) < 0) {
                         r = -ENOMEM;
                         goto kill;
@@ -137,7 +138,7 @@ static int userns_fd(const char *uid_map, const char *gid_map) {
                         goto kill;
                 }
         }
-        free(p);
+        p = mfree(p);
         if (xasprintf(&p, "/proc/%d/ns/user", (int) pid) < 0) {
                 r = -ENOMEM;
                 goto kill;
@@ -227,14 +228,33 @@ static int image_user(const char *rootfs, const char *user, uid_t *ret_uid, gid_
         return -ESRCH;
 }
 
-static int copy_tree(const char *from, const char *to) {
-        pid_t pid = fork();
+/* Copy the image's /home/USER to `to`. The image is untrusted: its /home may be a symlink to a host
+ * path, so the directory is looked up with no symlinks at all, below the image root, and cp gets it
+ * through /proc/self/fd. Returns -ENOENT if there is no such directory. */
+static int copy_image_home(const char *rootfs, const char *user, const char *to) {
+        _cleanup_free_ char *rel = NULL, *from = NULL;
+        _cleanup_close_ int rfd = -EBADF, hfd = -EBADF;
+        struct open_how how = {.flags = O_PATH | O_DIRECTORY,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
         int status;
+        pid_t pid;
 
+        if (xasprintf(&rel, "home/%s", user) < 0)
+                return -ENOMEM;
+        rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
+        /* Deliberately without O_CLOEXEC: cp reads it as /proc/self/fd/N. */
+        hfd = (int) syscall(SYS_openat2, rfd, rel, &how, sizeof how);
+        if (hfd < 0)
+                return errno == ENOTDIR || errno == ELOOP || errno == EXDEV ? -ENOENT : -errno;
+        if (xasprintf(&from, "/proc/self/fd/%d/.", hfd) < 0)
+                return -ENOMEM;
+        pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                /* -a keeps the container-relative owners and copies symlinks as symlinks. */
+                /* -a keeps the container-relative owners and copies symlinks inside as symlinks. */
                 execl("/bin/cp", "cp", "-a", "--no-target-directory", "--", from, to, (char *) NULL);
                 _exit(127);
         }
@@ -461,7 +481,8 @@ static int report_protected(const char *name) {
         FILE *f;
         int r;
 
-        if (runtime_path(name, "protected", &list) < 0 || xasprintf(&report, SANDY_STATE_ROOT "/%s/protected-created", name) < 0)
+        if (runtime_path(name, "protected", &list) < 0 ||
+            xasprintf(&report, SANDY_STATE_ROOT "/%s/protected-created", name) < 0)
                 return log_oom();
         r = read_full_file(list, 16 * 1024 * 1024, &text, &size);
         if (r == -ENOENT)
@@ -588,6 +609,39 @@ static int remove_credentials(const char *name) {
 
 /* ---- the whole set ------------------------------------------------------------------------------ */
 
+/* On-disk GID -> host GID seen by the sandbox: 0..65535 to base+0..65535, but on-disk `owner` shows as the
+ * sandbox user's group `user` and (if below 65536) on-disk `user` takes `owner`'s place. */
+static char *workspace_gid_map(gid_t owner, gid_t user, uid_t base) {
+        _cleanup_free_ char *m = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&m, &size);
+        gid_t lo, hi;
+
+        if (!f)
+                return NULL;
+        if (owner == user)
+                fprintf(f, "0 %u %u\n", base, SANDY_UID_RANGE);
+        else {
+                fprintf(f, "%u %u 1\n", owner, base + user);
+                if (owner < SANDY_UID_RANGE)
+                        fprintf(f, "%u %u 1\n", user, base + owner);
+                lo = owner < SANDY_UID_RANGE && owner < user ? owner : user;
+                hi = owner < SANDY_UID_RANGE && owner > user ? owner : user;
+                if (lo == hi) /* owner is above the range: only `user` is left out of the identity */
+                        hi = SANDY_UID_RANGE;
+                /* Identity everywhere else: [0, lo), (lo, hi), (hi, 65536). */
+                if (lo > 0)
+                        fprintf(f, "0 %u %u\n", base, lo);
+                if (hi > lo + 1)
+                        fprintf(f, "%u %u %u\n", lo + 1, base + lo + 1, hi - lo - 1);
+                if (hi + 1 < SANDY_UID_RANGE)
+                        fprintf(f, "%u %u %u\n", hi + 1, base + hi + 1, SANDY_UID_RANGE - hi - 1);
+        }
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(m);
+}
+
 int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_root, char **ret_settings) {
         _cleanup_free_ char *dir = NULL, *lower = NULL, *tmp = NULL, *upper = NULL, *work = NULL, *root = NULL,
                             *opts = NULL, *settings = NULL, *map = NULL, *ws = NULL, *home = NULL,
@@ -596,6 +650,9 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
         uid_t base, user_uid = 1000;
         gid_t user_gid = 1000;
         int r;
+
+        /* Leftovers of a start whose ExecStopPost= never ran would be stacked under the new mounts. */
+        (void) sandbox_unmount_all(s->name);
 
         r = sandbox_uid_base(s->name, true, &base);
         if (r < 0)
@@ -687,9 +744,9 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
                 return log_oom();
 
         if (s->persist_home && s->ephemeral) {
-                _cleanup_free_ char *src = NULL, *line = NULL, *n = NULL;
+                _cleanup_free_ char *line = NULL, *n = NULL;
                 if (xasprintf(&homesrc, SANDY_STATE_ROOT "/%s/home", s->name) < 0 ||
-                    runtime_path(s->name, "home", &home) < 0 || xasprintf(&src, "%s/home/%s", image_rootfs, s->user) < 0)
+                    runtime_path(s->name, "home", &home) < 0)
                         return log_oom();
                 r = mkdir_p(SANDY_STATE_ROOT, 0700);
                 if (r >= 0) {
@@ -701,18 +758,36 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
                 if (access(homesrc, F_OK) < 0) {
                         /* First start: the image's home (its skeleton files) becomes the persistent one. */
                         _cleanup_free_ char *t = NULL;
-                        struct stat st;
                         if (xasprintf(&t, "%s.tmp", homesrc) < 0)
                                 return log_oom();
-                        (void) rmdir(t);
-                        if (lstat(src, &st) == 0 && S_ISDIR(st.st_mode))
-                                r = copy_tree(src, t);
-                        else
+                        if (access(t, F_OK) == 0)
+                                return log_error_errno(EEXIST, "%s is left from an interrupted start; remove it "
+                                                               "(or run \"sandyctl reset %s\").",
+                                                       t, s->name);
+                        r = copy_image_home(image_rootfs, s->user, t);
+                        if (r == -ENOENT)
                                 r = make_dir(t, 0755, user_uid, user_gid);
                         if (r >= 0 && rename(t, homesrc) < 0)
                                 r = -errno;
                         if (r < 0)
                                 return log_error_errno(r, "Failed to create %s: %m", homesrc);
+                }
+                if (s->workspace) {
+                        /* nspawn would create the workspace mount point as host root through the
+                         * idmapped home, where host root has no ID (EOVERFLOW). The home is the agent's:
+                         * never follow what it left there. */
+                        _cleanup_close_ int hfd = open(homesrc, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        struct stat st;
+                        if (hfd < 0)
+                                return log_error_errno(errno, "Failed to open %s: %m", homesrc);
+                        if (fstatat(hfd, "workspace", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
+                            unlinkat(hfd, "workspace", 0) < 0)
+                                return log_error_errno(errno, "Failed to remove %s/workspace: %m", homesrc);
+                        if (mkdirat(hfd, "workspace", 0755) == 0) {
+                                if (fchownat(hfd, "workspace", user_uid, user_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                        return log_error_errno(errno, "Failed to chown %s/workspace: %m", homesrc);
+                        } else if (errno != EEXIST)
+                                return log_error_errno(errno, "Failed to create %s/workspace: %m", homesrc);
                 }
                 r = make_dir(home, 0755, 0, 0);
                 if (r < 0)
@@ -742,11 +817,26 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
                                                       "writes there would belong to root on the host. Give it "
                                                       "to the user the agent works for.",
                                                s->workspace, s->name);
-                /* Only the owner is mapped: on-disk owner -> the sandbox user (base + its UID), likewise
-                 * for the group. Files of anybody else show up as nobody inside, and the sandbox's root
-                 * cannot create files there at all. */
-                if (xasprintf(&umap, "%u %u 1\n", st.st_uid, base + user_uid) < 0 ||
-                    xasprintf(&gmap, "%u %u 1\n", st.st_gid, base + user_gid) < 0)
+                /* Only the owner's UID is mapped: on-disk owner -> the sandbox user (base + its UID). Files
+                 * of anybody else show up as nobody inside, and the sandbox's root cannot create files
+                 * there at all. GIDs are mapped one to one, except that the owner's group and the sandbox
+                 * user's group trade places: the kernel refuses writes to inodes with an unmapped GID, and
+                 * a project often has files of other groups. The group is the directory's, unless that
+                 * is root's (a directory made by root and only chowned): then the owner's primary group,
+                 * so that nothing the agent makes belongs to group root on the host. */
+                gid_t g = st.st_gid;
+                if (g == 0) {
+                        struct passwd *pw = getpwuid(st.st_uid);
+                        g = pw ? pw->pw_gid : 0;
+                }
+                if (g == 0)
+                        return log_error_errno(EPERM, "Workspace %s of sandbox %s belongs to group root, and its "
+                                                      "owner has no other group.",
+                                               s->workspace, s->name);
+                if (xasprintf(&umap, "%u %u 1\n", st.st_uid, base + user_uid) < 0)
+                        return log_oom();
+                gmap = workspace_gid_map(g, user_gid, base);
+                if (!gmap)
                         return log_oom();
                 wsns = userns_fd(umap, gmap);
                 if (wsns < 0)
@@ -780,7 +870,7 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
 
 int sandbox_unmount_all(const char *name) {
         /* Innermost first; MNT_DETACH takes submounts (the protected paths) along. */
-        static const char *const subs[] = {"root", "workspace", "home", "lower", "tmp", "state"};
+        static const char *const subs[] = {"root", "workspace", "home", "lower", "tmp"};
         _cleanup_free_ char *dir = NULL, *list = NULL;
         int r = 0;
 

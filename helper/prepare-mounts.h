@@ -17,11 +17,12 @@
 
 /* Everything sandy-prepare mounts for one start, under /run/sandy/NAME:
  *   lower/      the image, idmapped read-only into the sandbox's range
- *   tmp/        tmpfs with upper/ and work/ (Ephemeral=yes)
- *   state/      /var/lib/sandy/state/NAME/overlay idmapped (Ephemeral=no)
+ *   tmp/        tmpfs with upper/ and work/ (Ephemeral=yes; else /var/lib/sandy/state/NAME/overlay/)
  *   root/       the overlay nspawn runs (SANDY_ROOT)
  *   home/       /var/lib/sandy/state/NAME/home idmapped (PersistHome=yes)
  *   workspace/  the workspace, idmapped so its owner is the sandbox user, protected paths read-only on top
+ *   credentials/ copies of the Credential= files for the sandbox user
+ *   protected   the protected paths found at start, for the report at stop
  * and returns the nspawn settings text to append to the installed .nspawn file. */
 int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_root, char **ret_settings);
 /* Undo it (ExecStopPost): report protected paths created during the session, unmount, remove. Safe to run

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-polkit.h"
 #include "image-build.h"
 #include "log.h"
 #include "manager.h"
@@ -65,8 +66,6 @@ static int on_name_released(sd_bus_message *msg, void *userdata, sd_bus_error *e
         /* Everything queued for the name before it was released has been dispatched by now (the bus orders
          * messages); newer calls make dbus-daemon activate a new instance. */
         m->released = true;
-        if (!m->jobs)
-                (void) sd_event_exit(m->event, 0);
         return 0;
 }
 
@@ -111,11 +110,15 @@ static int run_loop(Manager *m) {
                         return r;
                 if (r == SD_EVENT_FINISHED)
                         return 0;
-                idle = !m->jobs && !m->releasing && arg_exit_idle_usec != UINT64_MAX;
+                /* Given back the name: go once the builds and the calls waiting for polkit are done. */
+                if (m->released && !m->jobs && bus_verify_polkit_pending() == 0)
+                        return 0;
+                idle = !m->jobs && bus_verify_polkit_pending() == 0 && !m->releasing &&
+                       arg_exit_idle_usec != UINT64_MAX;
                 r = sd_event_run(m->event, idle ? arg_exit_idle_usec : UINT64_MAX);
                 if (r < 0)
                         return log_error_errno(r, "Event loop failed: %m");
-                if (r == 0 && idle && !m->jobs) {
+                if (r == 0 && idle && !m->jobs && bus_verify_polkit_pending() == 0) {
                         log_info("Idle for %llu s, exiting.", (unsigned long long) (arg_exit_idle_usec / 1000000));
                         (void) sd_notify(false, "STOPPING=1");
                         r = release_name(m);

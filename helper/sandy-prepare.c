@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -53,6 +54,18 @@ static int check_workspace(const Sandbox *s) {
                 return log_error_errno(ELOOP, "Workspace %s of sandbox %s resolves to %s through a symlink; name "
                                               "the real directory.",
                                        s->workspace, s->name, resolved);
+        /* A whole home directory would hand the agent ~/.ssh, ~/.config and everything else that runs as
+         * that user later; a workspace is a project below it. */
+        setpwent();
+        for (struct passwd *pw; (pw = getpwent());)
+                if (pw->pw_dir && streq(pw->pw_dir, s->workspace)) {
+                        _cleanup_free_ char *user = strdup(pw->pw_name);
+                        endpwent();
+                        return log_error_errno(EPERM, "Workspace %s of sandbox %s is the home directory of %s; "
+                                                      "name a project directory below it.",
+                                               s->workspace, s->name, user ?: "a user");
+                }
+        endpwent();
         return 0;
 }
 

@@ -68,7 +68,7 @@ const char *const sandbox_default_protect_paths[] = {
         ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
         ".zlogin", ".zlogout", ".kshrc", ".cshrc", ".tcshrc", ".config/fish",
         /* tools that read configuration from the project or the home directory */
-        ".gitconfig", ".envrc", ".npmrc", ".pypirc", ".netrc", ".mcp.json", ".pre-commit-config.yaml",
+        ".gitconfig", ".envrc", ".npmrc", ".pypirc", ".netrc", ".mcp.json", ".pre-commit-config.yaml", ".ssh",
         /* git: config, hooks and refs a later git command on the host trusts; submodules the same */
         ".git/config", ".git/hooks", ".git/info", ".git/packed-refs", ".gitmodules", ".git/modules/*/config",
         ".git/modules/*/hooks", ".git/modules/*/info",

@@ -34,6 +34,7 @@ static const Verb verbs[] = {
         {"doctor", 1, 1, verb_doctor},
         {"exec", 3, -1, verb_exec},
         {"reset", 2, -1, verb_reset},
+        {"egress", 2, -1, verb_egress},
 };
 
 static int help(void) {
@@ -56,6 +57,7 @@ static int help(void) {
                "  exec NAME [--] CMD...   Run CMD (argv as given) as the sandbox user, in the workspace;\n"
                "                          exits with its status\n"
                "  reset NAME...           Discard what stopped sandboxes kept (Ephemeral=no, PersistHome=)\n"
+               "  egress NAME...          Show what sandboxes may reach: mode, rules, learned addresses\n"
                "  doctor                  Check that this host can run sandboxes\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"

@@ -30,6 +30,9 @@ int verb_shell(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
 int verb_doctor(int argc, char *argv[]);
 
+/* H3 */
+int verb_egress(int argc, char *argv[]);
+
 /* H4 verbs */
 int verb_exec(int argc, char *argv[]);
 int verb_reset(int argc, char *argv[]);

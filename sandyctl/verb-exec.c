@@ -7,14 +7,14 @@
  * no_new_privs. That takes a few milliseconds. Anybody else goes through machined's OpenMachineShell
  * (machinectl shell), which polkit authorizes (org.freedesktop.machine1.shell). */
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <grp.h>
-#include <sched.h>
 
 #include "log.h"
 #include "sandbox.h"

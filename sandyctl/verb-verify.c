@@ -16,7 +16,9 @@ static int verify_path(const char *path, bool dropin) {
 
         if (dropin || endswith(base, ".conf"))
                 return sandbox_check_dropin(path);
-        if (endswith(base, SANDBOX_SUFFIX)) {
+        /* A hidden file is never read by the generator under its own name: it is a temporary copy, such as
+         * ansible-core 2.19's ".source.sandbox" (older versions say "source"). Check it as a declaration. */
+        if (endswith(base, SANDBOX_SUFFIX) && base[0] != '.') {
                 if (sandbox_name_from_path(path, &name) < 0)
                         return log_syntax(path, 0, LOG_ERR, EINVAL,
                                           "File name does not make a valid sandbox name (letters, digits, '-', "

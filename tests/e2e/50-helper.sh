@@ -70,6 +70,10 @@ tap_check "and nothing was built for him" nothing_of "$id1"
 usermod -aG sandy alice
 out=$(as_hcall alice BuildImage sb nosuch false 2>&1)
 tap_check "an undeclared name is refused, naming it" grep -q "Sandbox nosuch is not declared" <<<"$out"
+printf '[Image]\nFrom=nonsense:x\n' >/etc/sandy.d/broken.sandbox
+out=$(as_hcall alice BuildImage sb broken false 2>&1)
+tap_check "a declaration with errors is refused, naming it" grep -q "Sandbox broken has errors in its declaration" <<<"$out"
+rm -f /etc/sandy.d/broken.sandbox
 out=$(as_hcall alice BuildImage sb ../../etc false 2>&1)
 tap_check "a path is not a sandbox name" grep -q "not a valid sandbox name" <<<"$out"
 
@@ -106,6 +110,15 @@ out=$(hcall EnsureImage s h1 2>&1)
 tap_check "root: EnsureImage answers with the existing root" grep -qx "s \"$store/$id1/rootfs\"" <<<"$out"
 tap_check "same id, built time unchanged" bash -c '[ "$(cat "$1")" = "$2" ]' _ "$store/$id1/metadata" "$before"
 
+# ---- force: rebuilt under the same id, swapped in whole
+built() { sed -n 's/^built=//p' "$store/$1/metadata"; }
+b0=$(built "$id1")
+out=$(as_hcall alice BuildImage sb h1 true 2>&1)
+tap_check "force rebuilds an existing image (a job comes back)" grep -q '^o "/org/sandy/Helper1/job/' <<<"$out"
+tap_check "the rebuilt image replaces the old one under the same id" \
+        wait_for 300 bash -c "[ \"\$(sed -n 's/^built=//p' $store/$id1/metadata)\" != '$b0' ] && ! compgen -G '$store/.tmp-*'"
+tap_check "and it is complete" test -x "$store/$id1/rootfs/lib/systemd/systemd"
+
 # ---- the built image runs
 tap_check "systemctl start sandy@h1 runs the built image" timeout 120 systemctl start sandy@h1.service
 tap_check "the sandbox runs from the store" \
@@ -113,6 +126,8 @@ tap_check "the sandbox runs from the store" \
 tap_check "agent exists inside" timeout 60 machinectl shell h1 /usr/bin/id agent
 out=$(hcall RemoveImage s "$id1" 2>&1)
 tap_check "RemoveImage refuses an image in use" grep -q "in use by the running sandbox h1" <<<"$out"
+out=$(hcall BuildImage sb h1 true 2>&1)
+tap_check "and so does a forced rebuild" grep -q "in use by the running sandbox h1" <<<"$out"
 systemctl stop sandy@h1.service
 
 # ---- two concurrent requests share one job

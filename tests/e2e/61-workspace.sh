@@ -82,6 +82,32 @@ tap_check "the report is kept for sandyctl status" \
         bash -c "sort /var/lib/sandy/state/wsbox/protected-created | tr '\n' ' ' | grep -qx '.devcontainer .envrc notyet.txt '"
 tap_check "no mounts are left on the host" bash -c "! grep -E ' /run/sandy/wsbox|$ws/' /proc/self/mountinfo"
 
+# A workspace chowned to alice but left in group root: the agent's files get alice's group, not root's.
+chgrp root "$ws"
+tap_check "sandy@wsbox starts with the workspace in group root" timeout 120 systemctl start sandy@wsbox.service
+tap_check "a new file belongs to alice:alice on the host, not to group root" \
+        bash -c "as_agent wsbox touch grp-probe && [ \"\$(stat -c %U:%G $ws/grp-probe)\" = alice:alice ]"
+systemctl stop sandy@wsbox.service
+chgrp alice "$ws"
+
+# ProtectDefaultPaths=no: only the declared paths are protected.
+declare_sandbox wsnodef <<EOF2
+[Sandbox]
+Workspace=$ws
+ProtectDefaultPaths=no
+ProtectPath=src/main.c
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image wsnodef
+tap_check "sandy@wsnodef (ProtectDefaultPaths=no) starts" timeout 120 systemctl start sandy@wsnodef.service
+tap_check "without the defaults, .bashrc is writable" as_agent wsnodef sh -c 'echo ok >> .bashrc'
+tap_check_fails "the declared path is still protected" as_agent wsnodef sh -c 'echo evil >> src/main.c'
+systemctl stop sandy@wsnodef.service
+remove_sandbox wsnodef
+
 # Workspace checks at start.
 mkdir -p /srv/e2e-real && ln -sfn /srv/e2e-real /srv/e2e-link
 declare_sandbox wslink <<EOF2
@@ -110,6 +136,23 @@ tap_check "with a reason in the journal" bash -c "journalctl -b -u sandy@wsroot 
 tap_check "the failed start left no mounts or runtime files behind" \
         bash -c "! grep -F ' /run/sandy/wsroot' /proc/self/mountinfo && test ! -e /run/sandy/wsroot"
 
+declare_sandbox wshome <<EOF2
+[Sandbox]
+Workspace=$(getent passwd bob | cut -d: -f6)
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image wshome
+if [ -d "$(getent passwd bob | cut -d: -f6)" ]; then
+        tap_check_fails "a user's whole home directory is refused as a workspace" timeout 60 systemctl start sandy@wshome.service
+        tap_check "with a reason in the journal" bash -c "journalctl -b -u sandy@wshome --no-pager -o cat | grep -F 'is the home directory of bob'"
+else
+        tap_skip "bob has no home directory in this test host"
+fi
+
+remove_sandbox wshome
 remove_sandbox wsbox
 remove_sandbox wslink
 remove_sandbox wsroot

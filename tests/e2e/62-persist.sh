@@ -57,6 +57,54 @@ tap_check "on the host the home is in /var/lib/sandy/state/home/home, in contain
 systemctl stop sandy@home.service
 tap_check "sandyctl reset home discards the home" bash -c 'sandyctl reset home && test ! -e /var/lib/sandy/state/home'
 
+# Both: the workspace is mounted inside the persistent home.
+make_workspace /srv/e2e-homews
+declare_sandbox homews <<EOF2
+[Sandbox]
+PersistHome=yes
+Workspace=/srv/e2e-homews
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image homews
+tap_check "sandy@homews (PersistHome=yes and a workspace) starts" timeout 120 systemctl start sandy@homews.service
+tap_check "the agent writes to its home and to the workspace" \
+        as_agent homews sh -c 'echo h > ~/probe && echo w > ~/workspace/probe'
+tap_check "the workspace file belongs to alice on the host" bash -c '[ "$(stat -c %U /srv/e2e-homews/probe)" = alice ]'
+tap_check "the workspace did not land in the persistent home" test ! -e /var/lib/sandy/state/homews/home/workspace/probe
+tap_check "restart" timeout 120 systemctl restart sandy@homews.service
+tap_check "both are there after the restart" \
+        bash -c '[ "$(as_agent homews cat /home/agent/probe /home/agent/workspace/probe | tr -d "\n")" = hw ]'
+systemctl stop sandy@homews.service
+remove_sandbox homews
+sandyctl reset homews
+drop_workspace /srv/e2e-homews
+
+# An image whose home is a symlink to a host path must not get that host directory copied in.
+mkdir -p /root/sandy-e2e-home/evil
+echo host-secret >/root/sandy-e2e-home/evil/marker
+declare_sandbox evilhome <<EOF2
+[Sandbox]
+User=evil
+PersistHome=yes
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_image evilhome
+r=$(image_rootfs evilhome)
+rm -rf "$r/home" && ln -s /root/sandy-e2e-home "$r/home"
+tap_check "sandy@evilhome (image /home -> /root/sandy-e2e-home on the host) starts" timeout 120 systemctl start sandy@evilhome.service
+tap_check "the host's /root was not copied into the persistent home" \
+        bash -c '! grep -rqs host-secret /var/lib/sandy/state/evilhome/home'
+systemctl stop sandy@evilhome.service
+remove_sandbox evilhome
+sandyctl reset evilhome
+rm -rf /root/sandy-e2e-home
+
 remove_sandbox keep
 remove_sandbox home
 tap_done

@@ -12,7 +12,6 @@ roles=$(cd "$(dirname "$0")/../../contrib/ansible/roles" && pwd) || { tap_skip "
 work=$(mktemp -d /tmp/e2e-ansible.XXXXXX)
 export ANSIBLE_ROLES_PATH=$roles ANSIBLE_LOCAL_TEMP=$work/tmp ANSIBLE_REMOTE_TEMP=$work/rtmp \
         ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_STDOUT_CALLBACK=default
-mkdir -p /srv/e2e-ans && chown alice:alice /srv/e2e-ans   # not root-owned: sandy-prepare refuses that
 
 # playbook MODE: the role with one sandbox; MODE goes into the declaration unchecked by Ansible.
 playbook() {
@@ -26,7 +25,6 @@ playbook() {
         sandy_sandboxes:
           - name: ans
             description: Declared by Ansible
-            workspace: /srv/e2e-ans
             from: oci-archive:$fixture/fixture.oci.tar
             mode: $1
             environment: ['GREETING=hello "world"']

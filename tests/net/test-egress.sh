@@ -148,7 +148,7 @@ done
 check "AllowHostPort=8081 reaches the host" reach sb lena "$h4" 8081
 check_fails "lenb (no AllowHostPort) cannot reach host port 8081" reach sb lenb "$(sb lenb ip -4 route show default | awk '{print $3}')" 8081
 # sandbox to sandbox
-sb lenb $probe serve "$tmp/lenb.log" 80 >"$tmp/lenb.ready" &
+nsenter --net=/run/sandy/netns/lenb python3 "$here/netprobe.py" serve "$tmp/lenb.log" 80 >"$tmp/lenb.ready" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$tmp/lenb.ready" ] && break; sleep 0.1; done
 check "lenb's own canary answers inside lenb" reach sb lenb "$b4" 80

@@ -1,0 +1,183 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Sandbox networking against the upstream canaries (tests/testhost/README.md): a lenient sandbox reaches
+# the internet canary but none of the private ones nor the host; a strict one reaches allowed.test only,
+# and its DNS queries for other names never leave the host. Every "cannot" has its "can" beside it: the
+# same canary, reached from the test host itself. Stop and SIGKILL leave nothing behind.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sandbox-lib.sh"
+
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+
+# dnsmasq's --stop-dns-rebind also refuses the TEST-NET ranges that the canaries live in.
+mkdir -p /etc/sandy
+[ -e /etc/sandy/sandy.conf ] && cp /etc/sandy/sandy.conf /etc/sandy/sandy.conf.e2e-saved
+printf '[Network]\nStopDNSRebind=no\n' >/etc/sandy/sandy.conf
+
+# in NAME 'SHELL CODE': run inside the sandbox, through its own systemd (so its own resolv.conf).
+inside() { machinectl --quiet shell "$1" /bin/bash -c "$2" 2>&1 | tr -d '\r'; }
+# fetch NAME URL: prints the body; "rc=N" last
+fetch() { inside "$1" "curl -s -m 5 $2; echo rc=\$?"; }
+# reached NAME ADDR [PORT]: the canary answered, and logged exactly one new connection
+reached() {
+        local m out
+        m=$(canary_mark)
+        out=$(fetch "$1" "$(canary_url "$2" "${3:-80}")")
+        echo "$out"
+        echo "$out" | grep -q "^canary $2 " && [ "$(canary_hits_since "$m" "$2" "${3:-}")" -ge 1 ]
+}
+# blocked NAME ADDR [PORT]: no answer, and the canary saw nothing
+blocked() {
+        local m out
+        m=$(canary_mark)
+        out=$(fetch "$1" "$(canary_url "$2" "${3:-80}")")
+        echo "$out"
+        ! echo "$out" | grep -q "^canary " && [ "$(canary_hits_since "$m" "$2" "${3:-}")" = 0 ]
+}
+# from_host ADDR [PORT]: the control: the test host itself reaches the canary
+from_host() {
+        local m
+        m=$(canary_mark)
+        curl -s -m 5 "$(canary_url "$1" "${2:-80}")" | grep -q "^canary $1 " &&
+                [ "$(canary_hits_since "$m" "$1" "${2:-}")" -ge 1 ]
+}
+sb_links() { ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^sb-' || true; }
+nothing_left() { # nothing_left NAME: no namespace, link, chain, set, map entry, slot, resolver files
+        local n=$1
+        ! test -e "/run/sandy/netns/$n" && [ -z "$(sb_links)" ] &&
+                ! nft list table inet sandy 2>/dev/null | grep -qE "sb_${n}_|\"sb-" &&
+                ! test -e "/run/sandy/net/$n" &&
+                ! systemctl -q is-active "sandy-dns@$n.service"
+}
+export -f inside fetch reached blocked from_host canary_mark canary_hits_since canary_url sb_links nothing_left
+export CANARY_LOG DNS_LOG
+
+links0=$(sb_links)
+tap_check "no sandbox links before the test" test -z "$links0"
+
+# A listener on the test host itself, on every address: the host must not be reachable from sandboxes
+# except through AllowHostPort=.
+python3 -m http.server 18081 --bind :: >/dev/null 2>&1 &
+hs1=$!
+python3 -m http.server 18082 --bind :: >/dev/null 2>&1 &
+hs2=$!
+trap 'kill $hs1 $hs2 2>/dev/null' EXIT
+wait_for 10 curl -s -m 2 -o /dev/null http://127.0.0.1:18082/
+
+declare_sandbox netl <<EOF2
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=lenient
+AllowHostPort=18082
+Port=tcp:18080:8080
+EOF2
+seed_image netl
+tap_check "generator wired sandy@netl to sandy-net@netl" \
+        bash -c 'systemctl show -P Requires sandy@netl.service | grep -qw sandy-net@netl.service'
+tap_check "lenient sandbox starts" timeout 120 systemctl start sandy@netl.service
+wait_for 60 test -e /run/systemd/machines/netl
+tap_check "sandy-net@netl is active" systemctl is-active sandy-net@netl.service
+tap_check "sandy-dns@netl is active" systemctl is-active sandy-dns@netl.service
+tap_check "its namespace is pinned" test -e /run/sandy/netns/netl
+tap_check "nspawn runs in that namespace" \
+        bash -c '[ "$(readlink /proc/$(leader netl)/ns/net)" = "$(nsenter --net=/run/sandy/netns/netl readlink /proc/self/ns/net)" ]'
+tap_check "the sandbox sees sandy0 with a pool address, and no host0" \
+        bash -c 'out=$(inside netl "ip -o addr show"); echo "$out"; echo "$out" | grep -q "sandy0 *inet 10\.231\." && ! echo "$out" | grep -q host0'
+tap_check "its resolv.conf names its own resolver" \
+        bash -c 'inside netl "cat /etc/resolv.conf" | grep -qx "nameserver $(nsenter --net=/run/sandy/netns/netl ip -4 route show default | cut -d" " -f3)"'
+
+tap_check "lenient reaches the internet canary 203.0.113.10" reached netl 203.0.113.10
+tap_check "lenient reaches the internet canary over IPv6" reached netl 2001:db8:1::10
+tap_check "lenient resolves names through its resolver (allowed.test)" \
+        bash -c 'fetch netl http://allowed.test/ | grep -q "^canary 203.0.113.20 "'
+for a in 192.168.77.1 100.64.0.1 169.254.169.254 fd00::1; do
+        tap_check "lenient cannot reach $a" blocked netl "$a"
+        tap_check "the test host reaches $a" from_host "$a"
+done
+gw=$(nsenter --net=/run/sandy/netns/netl ip -4 route show default | cut -d' ' -f3)
+for a in "$gw" 192.0.2.2; do
+        tap_check "lenient cannot reach the test host at $a:18081" \
+                bash -c "! fetch netl http://$a:18081/ | grep -q 'Directory listing'"
+        tap_check "the test host answers at $a:18081" bash -c "curl -s -m 5 http://$a:18081/ | grep -q 'Directory listing'"
+done
+tap_check "AllowHostPort=18082 reaches the host" bash -c "fetch netl http://$gw:18082/ | grep -q 'Directory listing'"
+
+# Port=tcp:18080:8080: a server inside, on the sandbox's loopback only.
+systemd-run -q -M netl --unit=e2e-port-server perl -MIO::Socket::INET -e \
+        '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:8080", Listen => 5, ReuseAddr => 1) or die; while ($c = $s->accept) { print $c "inside netl\n"; close $c }'
+tap_check "Port=: the socket unit listens on the host's 127.0.0.1:18080" systemctl is-active sandy-netl-port-18080.socket
+tap_check "Port=: 127.0.0.1:18080 on the host reaches 127.0.0.1:8080 inside" \
+        wait_for 10 bash -c 'curl -s -m 3 telnet://127.0.0.1:18080 </dev/null | grep -q "inside netl"'
+tap_check "Port=: the forward is not on the host's other addresses" bash -c '! curl -s -m 3 telnet://192.0.2.2:18080 </dev/null | grep -q inside'
+
+# The rules as sandyctl shows them.
+if sandyctl --help 2>&1 | grep -q egress; then
+        tap_check "sandyctl egress netl shows the mode" bash -c 'sandyctl egress netl | grep -q lenient'
+fi
+
+tap_check "stop" timeout 60 systemctl stop sandy@netl.service
+tap_check "stop removed namespace, link, rules and resolver" wait_for 20 nothing_left netl
+tap_check "sandy-net@netl is inactive after stop" bash -c '! systemctl -q is-active sandy-net@netl.service'
+tap_check "the Port= socket is gone with the sandbox" bash -c '! systemctl -q is-active sandy-netl-port-18080.socket'
+
+tap_check "start again" timeout 120 systemctl start sandy@netl.service
+wait_for 60 test -e /run/systemd/machines/netl
+tap_check "works again after a restart" reached netl 203.0.113.10
+tap_check "SIGKILL of systemd-nspawn" bash -c 'kill -9 $(systemctl show -P MainPID sandy@netl.service)'
+tap_check "SIGKILL removed namespace, link, rules and resolver" wait_for 30 nothing_left netl
+
+declare_sandbox nets <<EOF2
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=strict
+AllowDomain=allowed.test
+AllowAddress=203.0.113.10:443
+EOF2
+seed_image nets
+tap_check "strict sandbox starts" timeout 120 systemctl start sandy@nets.service
+wait_for 60 test -e /run/systemd/machines/nets
+dm=$(wc -l <"$DNS_LOG")
+tap_check "strict reaches allowed.test" bash -c 'fetch nets http://allowed.test/ | grep -q "^canary 203.0.113.20 "'
+tap_check "strict: the address of allowed.test is in its nft set" \
+        bash -c 'nft list set inet sandy sb_nets_a4 | grep -q 203.0.113.20'
+tap_check "strict cannot reach blocked.test" bash -c '! fetch nets http://blocked.test/ | grep -q "^canary"'
+tap_check "strict: no DNS query for blocked.test reached upstream" \
+        bash -c "! tail -n +$((dm + 1)) $DNS_LOG | grep -q 'blocked\.test'"
+tap_check "strict: the query for allowed.test did reach upstream" \
+        bash -c "tail -n +$((dm + 1)) $DNS_LOG | grep -q 'allowed\.test'"
+tap_check "strict: other.test does not resolve" bash -c '! inside nets "getent hosts other.test" | grep -q "^[0-9]"'
+tap_check "strict: and was never asked upstream" bash -c "! tail -n +$((dm + 1)) $DNS_LOG | grep -q 'other\.test'"
+tap_check "the test host resolves blocked.test and other.test upstream" \
+        bash -c 'getent hosts blocked.test | grep -q 203.0.113.30 && getent hosts other.test | grep -q "^[0-9]"'
+tap_check "strict cannot reach blocked.test's address as a raw IP" blocked nets 203.0.113.30
+tap_check "the test host reaches 203.0.113.30" from_host 203.0.113.30
+tap_check "strict cannot reach 203.0.113.10:80 (raw IP)" blocked nets 203.0.113.10 80
+tap_check "AllowAddress=203.0.113.10:443 reaches it" reached nets 203.0.113.10 443
+tap_check "the test host reaches 203.0.113.10:80" from_host 203.0.113.10 80
+m=$(canary_mark)
+inside nets 'echo quic >/dev/udp/203.0.113.20/443; sleep 1' >/dev/null
+tap_check "strict: no UDP (QUIC) out, even to allowed.test" bash -c "[ \"\$(tail -n +$((m + 1)) $CANARY_LOG | grep -c 'proto=udp')\" = 0 ]"
+m=$(canary_mark)
+echo quic >/dev/udp/203.0.113.20/443
+sleep 1
+tap_check "the test host's UDP datagram arrives" bash -c "[ \"\$(tail -n +$((m + 1)) $CANARY_LOG | grep -c 'proto=udp')\" -ge 1 ]"
+for a in 192.168.77.1 169.254.169.254 fd00::1; do
+        tap_check "strict cannot reach $a" blocked nets "$a"
+done
+if sandyctl --help 2>&1 | grep -q egress; then
+        tap_check "sandyctl egress nets --json lists what allowed.test resolved to" \
+                bash -c 'sandyctl egress --json nets | python3 -c "import json,sys; d=json.load(sys.stdin); assert \"203.0.113.20\" in d[\"learned\"][\"allowed.test\"], d"'
+fi
+tap_check "stop the strict sandbox" timeout 60 systemctl stop sandy@nets.service
+tap_check "stop removed everything of nets" wait_for 20 nothing_left nets
+
+remove_sandbox netl
+remove_sandbox nets
+tap_check "ip link has no sandbox links, as before" bash -c '[ "$(sb_links)" = "$1" ]' _ "$links0"
+tap_check "the inet sandy table holds no sandbox chains or sets" \
+        bash -c '! nft list table inet sandy | grep -qE "sb_|\"sb-"'
+rm -f /etc/sandy/sandy.conf
+[ -e /etc/sandy/sandy.conf.e2e-saved ] && mv /etc/sandy/sandy.conf.e2e-saved /etc/sandy/sandy.conf
+tap_done

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* /etc/sandy/sandy.conf (lib/config.c) and the address slots derived from it (helper/net-setup.c). */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "config.h"
+#include "net-internal.h"
+#include "tests.h"
+
+static int load(const char *text, SandyConfig *c, char **log) {
+        Capture cap;
+        capture_begin(&cap);
+        int r = sandy_config_load_string("sandy.conf", text, c);
+        *log = capture_end(&cap);
+        return r;
+}
+
+TEST(defaults) {
+        SandyConfig c;
+        char *log;
+        require(load("", &c, &log) == 0);
+        NetAddrs a;
+        net_pool_strings(&c, &a);
+        check_streq(a.pool4, SANDY_POOL4_DEFAULT);
+        check_streq(a.pool6, SANDY_POOL6_DEFAULT);
+        check_streq(c.debootstrap_mirror, SANDY_DEBOOTSTRAP_MIRROR_DEFAULT);
+        check(c.ipv6 && c.stop_dns_rebind);
+        /* /16 in /30s: 16384 slots */
+        check_int(sandy_config_slots(&c), 16384);
+        sandy_config_done(&c);
+        free(log);
+}
+
+TEST(values) {
+        SandyConfig c;
+        char *log;
+        require(load("[Network]\nAddressPool=172.30.0.0/24\nAddressPool6=fd00:1:2:3::/120\nIPv6=no\n"
+                     "StopDNSRebind=no\n[Image]\nDebootstrapMirror=http://mirror.example/debian\n",
+                     &c, &log) == 0);
+        check_int(sandy_config_slots(&c), 64);
+        check(!c.ipv6 && !c.stop_dns_rebind);
+        check_streq(c.debootstrap_mirror, "http://mirror.example/debian");
+        NetAddrs a;
+        require(net_addrs_for_slot(&c, 0, &a) == 0);
+        check_streq(a.host4, "172.30.0.1");
+        check_streq(a.sandbox4, "172.30.0.2");
+        check_streq(a.host6, "fd00:1:2:3::1");
+        require(net_addrs_for_slot(&c, 63, &a) == 0);
+        check_streq(a.host4, "172.30.0.253");
+        check_streq(a.sandbox4, "172.30.0.254");
+        check_streq(a.sandbox6, "fd00:1:2:3::fe");
+        check(net_addrs_for_slot(&c, 64, &a) == -ERANGE);
+        sandy_config_done(&c);
+        free(log);
+}
+
+TEST(errors_name_file_and_line) {
+        SandyConfig c;
+        char *log;
+        check(load("[Network]\nAddressPool=10.0.0.1/16\n", &c, &log) < 0);
+        check_contains(log, "sandy.conf:2:");
+        check_contains(log, "no host bits");
+        /* the default stays */
+        check_int(c.pool4_prefix, 16);
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Network]\nAddressPool=10.0.0.0/31\n", &c, &log) < 0);
+        sandy_config_done(&c);
+        free(log);
+        check(load("\n[Network]\nAddressPool6=fd00::/48\n", &c, &log) < 0);
+        check_contains(log, "sandy.conf:3:");
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Image]\nDebootstrapMirror=ftp://x\n", &c, &log) < 0);
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Network]\nIPv6=maybe\n", &c, &log) < 0);
+        sandy_config_done(&c);
+        free(log);
+        /* unknown keys only warn */
+        check(load("[Network]\nFoo=1\n", &c, &log) == 0);
+        check_contains(log, "sandy.conf:2:");
+        sandy_config_done(&c);
+        free(log);
+}
+
+TEST(ifnames) {
+        char a[IFNAMSIZ], b[IFNAMSIZ], c[IFNAMSIZ];
+        net_ifname("demo", a);
+        net_ifname("demo", b);
+        net_ifname("demo2", c);
+        check_streq(a, b);
+        check(strcmp(a, c) != 0);
+        check_int(strlen(a), 15);
+        check(strncmp(a, "sb-", 3) == 0);
+        char longname[SANDBOX_NAME_MAX + 1];
+        memset(longname, 'x', SANDBOX_NAME_MAX);
+        longname[SANDBOX_NAME_MAX] = 0;
+        net_ifname(longname, a);
+        check_int(strlen(a), 15);
+}
+
+int main(void) {
+        test_init();
+        RUN(defaults);
+        RUN(values);
+        RUN(errors_name_file_and_line);
+        RUN(ifnames);
+        return test_finish();
+}
