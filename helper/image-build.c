@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -179,8 +180,144 @@ static int fail(int error, const char *fmt, ...) {
 
 typedef int (*chroot_fn_t)(void *userdata);
 
-/* Run argv (or fn) in a child, chrooted into root when root is set; its output goes to the journal line by
- * line. Returns the exit status (>= 0) or a negative errno. */
+/* A directory of the new root that we mount over or write into must be a real directory, not a symlink
+ * the image could point at the host (mounts follow symlinks, and we are not chrooted here). */
+static int root_subdir(const char *root, const char *sub, char **ret) {
+        _cleanup_free_ char *p = path_join(root, sub);
+        struct stat st;
+
+        if (!p)
+                return -ENOMEM;
+        if (lstat(p, &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                if (mkdir(p, 0755) < 0)
+                        return -errno;
+        } else if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+/* Capabilities the image's own programs (apt, dpkg scripts, useradd, Setup=) keep while they run as root
+ * in the new root: enough to install packages and chown files, none that leads out of a chroot (chroot,
+ * mount, open_by_handle_at, ptrace, mknod, modules, raw I/O) or into the host's kernel settings. */
+static const int kept_caps[] = {
+        CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FOWNER,   CAP_FSETID,  CAP_KILL,
+        CAP_SETGID, CAP_SETUID,           CAP_SETFCAP,  CAP_NET_RAW, CAP_NET_BIND_SERVICE,
+        CAP_AUDIT_WRITE,
+};
+
+static bool cap_is_kept(int c) {
+        for (size_t i = 0; i < ELEMENTSOF(kept_caps); i++)
+                if (kept_caps[i] == c)
+                        return true;
+        return false;
+}
+
+/* The image's /dev: a tmpfs with the few harmless nodes bound from the host, never the host's /dev. */
+static int mount_dev(const char *root) {
+        static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+        _cleanup_free_ char *dev = NULL;
+        int r;
+
+        r = root_subdir(root, "dev", &dev);
+        if (r < 0)
+                return r;
+        if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4m") < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                _cleanup_free_ char *host = path_join("/dev", nodes[i]), *p = path_join(dev, nodes[i]);
+                int fd;
+
+                if (!host || !p)
+                        return -ENOMEM;
+                fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+                if (fd < 0)
+                        return -errno;
+                safe_close(fd);
+                if (mount(host, p, NULL, MS_BIND, NULL) < 0)
+                        return -errno;
+        }
+        static const char *const links[][2] = {
+                {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+                {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                _cleanup_free_ char *p = path_join(dev, links[i][0]);
+                if (!p)
+                        return -ENOMEM;
+                if (symlink(links[i][1], p) < 0)
+                        return -errno;
+        }
+        _cleanup_free_ char *shm = path_join(dev, "shm"), *pts = path_join(dev, "pts");
+        if (!shm || !pts)
+                return -ENOMEM;
+        if (mkdir(shm, 01777) < 0 || mkdir(pts, 0755) < 0)
+                return -errno;
+        if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
+                return -errno;
+        return 0;
+}
+
+/* In the child that runs image code: PID 1 of new PID, IPC, UTS and mount namespaces, with its own /proc
+ * and a minimal /dev, chrooted, with a reduced capability bounding set and no_new_privs. Returns only on
+ * failure. The network is shared: Packages= and Setup= scripts download. */
+static void enter_confined_root(const char *root) {
+        _cleanup_free_ char *proc = NULL;
+        int r;
+
+        if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+                fprintf(stderr, "unshare: %m\n");
+                _exit(127);
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "fork: %m\n");
+                _exit(127);
+        }
+        if (pid > 0) {
+                /* Relay the exit status; when this process dies, PID 1 below is killed with everything in
+                 * its namespace. */
+                int status;
+                while (waitpid(pid, &status, 0) < 0)
+                        if (errno != EINTR)
+                                _exit(127);
+                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                fprintf(stderr, "Failed to make mounts private: %m\n");
+                _exit(127);
+        }
+        r = root_subdir(root, "proc", &proc);
+        if (r < 0 || mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                fprintf(stderr, "Failed to mount /proc in the new root: %s\n", strerror(r < 0 ? -r : errno));
+                _exit(127);
+        }
+        r = mount_dev(root);
+        if (r < 0) {
+                fprintf(stderr, "Failed to set up /dev in the new root: %s\n", strerror(-r));
+                _exit(127);
+        }
+        if (chroot(root) < 0 || chdir("/") < 0) {
+                fprintf(stderr, "chroot %s: %m\n", root);
+                _exit(127);
+        }
+        (void) sethostname("sandy-build", strlen("sandy-build"));
+        for (int c = 0; c <= CAP_LAST_CAP; c++)
+                if (!cap_is_kept(c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
+                        fprintf(stderr, "Failed to drop capability %d: %m\n", c);
+                        _exit(127);
+                }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                fprintf(stderr, "Failed to set no_new_privs: %m\n");
+                _exit(127);
+        }
+}
+
+/* Run argv (or fn) in a child; with root set, confined in the new root (enter_confined_root()). Its output
+ * goes to the journal line by line. Returns the exit status (>= 0) or a negative errno. */
 static int run(const char *root, char *const *argv, chroot_fn_t fn, void *userdata) {
         static char *const env[] = {CHROOT_PATH, "HOME=/root", "LANG=C", "DEBIAN_FRONTEND=noninteractive",
                                     "DEBCONF_NONINTERACTIVE_SEEN=true", NULL};
@@ -203,10 +340,8 @@ static int run(const char *root, char *const *argv, chroot_fn_t fn, void *userda
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
                         _exit(127);
-                if (root && (chroot(root) < 0 || chdir("/") < 0)) {
-                        fprintf(stderr, "chroot %s: %m\n", root);
-                        _exit(127);
-                }
+                if (root)
+                        enter_confined_root(root);
                 if (fn)
                         _exit(fn(userdata));
                 if (root)
@@ -252,52 +387,6 @@ static int run_checked(const char *root, char *const *argv, const char *what) {
                 return fail(EPROTO, "%s failed (exit status %d)%s%s", what, r, last_output[0] ? ": " : "",
                             last_output);
         return 0;
-}
-
-/* A directory of the new root that we mount over or write into must be a real directory, not a symlink
- * the image could point at the host (mounts follow symlinks, and we are not chrooted here). */
-static int root_subdir(const char *root, const char *sub, char **ret) {
-        _cleanup_free_ char *p = path_join(root, sub);
-        struct stat st;
-
-        if (!p)
-                return -ENOMEM;
-        if (lstat(p, &st) < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                if (mkdir(p, 0755) < 0)
-                        return -errno;
-        } else if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        *ret = TAKE_PTR(p);
-        return 0;
-}
-
-/* /proc and /dev for apt and Setup= scripts; only in the builder's own mount namespace, so they vanish
- * with it even when it is killed. */
-static int mount_api(const char *root) {
-        _cleanup_free_ char *proc = NULL, *dev = NULL;
-        int r;
-
-        r = root_subdir(root, "proc", &proc);
-        if (r < 0)
-                return fail(r, "The image's /proc is not a directory: %m");
-        r = root_subdir(root, "dev", &dev);
-        if (r < 0)
-                return fail(r, "The image's /dev is not a directory: %m");
-        if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                return fail(errno, "Failed to mount /proc in the new root: %m");
-        if (mount("/dev", dev, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return fail(errno, "Failed to mount /dev in the new root: %m");
-        return 0;
-}
-
-static void umount_api(const char *root) {
-        _cleanup_free_ char *proc = path_join(root, "proc"), *dev = path_join(root, "dev");
-        if (proc)
-                (void) umount2(proc, MNT_DETACH);
-        if (dev)
-                (void) umount2(dev, MNT_DETACH);
 }
 
 static int build_debootstrap(const Sandbox *s, const char *rootfs) {
@@ -623,18 +712,12 @@ int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force
                 return r;
 
         if (!strv_isempty_(s->packages) && s->from_type != IMAGE_SOURCE_DEBOOTSTRAP) {
-                r = mount_api(rootfs);
-                if (r >= 0)
-                        r = build_packages(s, rootfs);
-                umount_api(rootfs);
+                r = build_packages(s, rootfs);
                 if (r < 0)
                         return r;
         }
         if (s->setup) {
-                r = mount_api(rootfs);
-                if (r >= 0)
-                        r = build_setup(s, rootfs);
-                umount_api(rootfs);
+                r = build_setup(s, rootfs);
                 if (r < 0)
                         return r;
         }

@@ -115,7 +115,11 @@ bool sandbox_name_is_valid(const char *name) {
                 } else
                         return false;
         }
-        return !dot && !hyphen;
+        if (dot || hyphen)
+                return false;
+        /* Runtime state lives in /run/sandy/NAME, beside the helper's own /run/sandy/net and
+         * /run/sandy/netns: a sandbox must not be able to take those over. */
+        return !streq(name, "net") && !streq(name, "netns");
 }
 
 int sandbox_name_from_path(const char *path, char **ret) {

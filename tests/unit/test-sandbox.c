@@ -618,6 +618,8 @@ TEST(sandbox_name_is_valid) {
                         "Box1",
                         "1box",
                         "a.b.c",
+                        "nets",
+                        "netns2",
                         "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234", /* 64 */
         };
         static const char *const bad[] = {
@@ -635,6 +637,8 @@ TEST(sandbox_name_is_valid) {
                         "a%b",
                         "caf\xc3\xa9",
                         "box\n",
+                        "net",   /* reserved: /run/sandy/net */
+                        "netns", /* reserved: /run/sandy/netns */
                         "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij12345", /* 65 */
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++)

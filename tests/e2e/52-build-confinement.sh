@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# An image's own programs run as root during a build (Setup=, apt for Packages=, useradd). They must not
+# see or reach the host: own PID namespace and /proc, a /dev of harmless nodes only, no mount, no
+# chroot escape, a reduced capability bounding set, no_new_privs. The Setup= script below records what
+# it can see inside the built image, and tries to get out.
+. "$(dirname "$0")/lib.sh"
+
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+store=/var/lib/sandy/images
+systemd-sysusers >/dev/null 2>&1
+systemd-tmpfiles --create sandy.conf >/dev/null 2>&1
+
+mkdir -p /etc/sandy
+cat >/etc/sandy/probe-setup.sh <<'EOF2'
+#!/bin/sh
+r=/probe
+mkdir -p $r
+cat /proc/1/comm >$r/pid1-comm
+ls /proc | grep -c '^[0-9]' >$r/nprocs
+ls /dev >$r/dev
+sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status >$r/capbnd
+sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/self/status >$r/nnp
+hostname >$r/hostname
+if mount -t tmpfs probe /mnt 2>/dev/null; then echo yes; else echo no; fi >$r/mount
+if [ -e /dev/vda ] || [ -e /dev/sda ] || [ -e /dev/mem ] || [ -e /dev/kmsg ]; then echo yes; else echo no; fi >$r/disk
+# A classic chroot escape: chroot into a subdirectory, then walk up. Needs CAP_SYS_CHROOT.
+mkdir -p /esc
+if chroot /esc /bin/true 2>/dev/null || /usr/sbin/chroot /esc /bin/true 2>/dev/null; then echo yes; else echo no; fi >$r/chroot
+echo "probe done"
+EOF2
+chmod 755 /etc/sandy/probe-setup.sh
+# The script sees the test host's marker only if it escapes to the host's file system.
+echo host-only >/run/sandy-host-marker
+
+declare_sandbox probe <<EOF2
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+Setup=/etc/sandy/probe-setup.sh
+[Network]
+Mode=none
+EOF2
+tap_check "the build with the probing Setup= script succeeds" \
+        timeout 300 busctl --system --timeout=600 call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager EnsureImage s probe
+rootfs=$(image_rootfs probe)
+p=$rootfs/probe
+tap_check "the probe ran and recorded its view" test -s "$p/pid1-comm"
+tap_diag "pid1=$(cat "$p/pid1-comm" 2>/dev/null) nprocs=$(cat "$p/nprocs" 2>/dev/null) capbnd=$(cat "$p/capbnd" 2>/dev/null) dev=$(tr '\n' ' ' <"$p/dev" 2>/dev/null)"
+tap_check "PID 1 of the build is the Setup= script, not the host's systemd" \
+        bash -c '! grep -qx systemd "$1"' _ "$p/pid1-comm"
+tap_check "it sees only its own few processes" bash -c '[ "$(cat "$1")" -le 4 ]' _ "$p/nprocs"
+tap_check "the host's own systemd is running (the check above means something)" \
+        bash -c '[ "$(cat /proc/1/comm)" = systemd ] && [ "$(ls /proc | grep -c "^[0-9]")" -gt 10 ]'
+tap_check "/dev holds only the harmless nodes" bash -c '
+        for n in $(cat "$1"); do
+                case $n in null|zero|full|random|urandom|tty|fd|stdin|stdout|stderr|ptmx|shm|pts) ;;
+                *) echo "unexpected /dev/$n"; exit 1 ;; esac
+        done' _ "$p/dev"
+tap_check "no disk, memory or kernel log device" grep -qx no "$p/disk"
+tap_check "mount is refused" grep -qx no "$p/mount"
+tap_check "chroot is refused" grep -qx no "$p/chroot"
+tap_check "root outside the build may chroot (the check above means something)" chroot "$rootfs" /bin/true
+tap_check "the bounding set lacks CAP_SYS_ADMIN (21), CAP_SYS_CHROOT (18) and CAP_DAC_READ_SEARCH (2)" bash -c '
+        b=$((16#$(cat "$1")))
+        (( (b >> 21 & 1) == 0 && (b >> 18 & 1) == 0 && (b >> 2 & 1) == 0 && (b >> 0 & 1) == 1 ))' _ "$p/capbnd"
+tap_check "no_new_privs is set" grep -qx 1 "$p/nnp"
+tap_check "its own host name" grep -qx sandy-build "$p/hostname"
+tap_check "the test host's marker file is untouched and not in the image" \
+        bash -c '[ "$(cat /run/sandy-host-marker)" = host-only ] && [ ! -e "$1/run/sandy-host-marker" ]' _ "$rootfs"
+tap_check "no build mounts are left on the host" bash -c '! grep -q "/var/lib/sandy/images/.tmp" /proc/self/mountinfo'
+
+rm -f /run/sandy-host-marker
+remove_sandbox probe
+tap_done
