@@ -9,7 +9,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
-#include <linux/capability.h>
+#include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -310,6 +310,26 @@ static void enter_confined_root(const char *root) {
                         fprintf(stderr, "Failed to drop capability %d: %m\n", c);
                         _exit(127);
                 }
+        /* The bounding set alone is not enough: root's inheritable set passes through exec unchanged
+         * (a root exec treats the file's inheritable set as full), and ambient capabilities too. */
+        cap_t caps = cap_get_proc();
+        if (!caps || cap_clear_flag(caps, CAP_INHERITABLE) < 0) {
+                fprintf(stderr, "Failed to read capabilities: %m\n");
+                _exit(127);
+        }
+        for (int c = 0; c <= CAP_LAST_CAP; c++) {
+                cap_value_t v = c;
+                if (!cap_is_kept(c) && (cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_CLEAR) < 0 ||
+                                        cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) < 0)) {
+                        fprintf(stderr, "Failed to drop capability %d: %m\n", c);
+                        _exit(127);
+                }
+        }
+        if (cap_set_proc(caps) < 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
+                fprintf(stderr, "Failed to set capabilities: %m\n");
+                _exit(127);
+        }
+        cap_free(caps);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
                 fprintf(stderr, "Failed to set no_new_privs: %m\n");
                 _exit(127);

@@ -20,9 +20,12 @@ cat /proc/1/comm >$r/pid1-comm
 ls /proc | grep -c '^[0-9]' >$r/nprocs
 ls /dev >$r/dev
 sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status >$r/capbnd
+sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status >$r/capeff
+sed -n 's/^CapInh:[[:space:]]*//p' /proc/self/status >$r/capinh
 sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/self/status >$r/nnp
 hostname >$r/hostname
-if mount -t tmpfs probe /mnt 2>/dev/null; then echo yes; else echo no; fi >$r/mount
+mkdir -p /mnt
+if mount -t tmpfs probe /mnt 2>$r/mount.err; then echo yes; else echo no; fi >$r/mount
 if [ -e /dev/vda ] || [ -e /dev/sda ] || [ -e /dev/mem ] || [ -e /dev/kmsg ]; then echo yes; else echo no; fi >$r/disk
 # A classic chroot escape: chroot into a subdirectory, then walk up. Needs CAP_SYS_CHROOT.
 mkdir -p /esc
@@ -45,7 +48,7 @@ tap_check "the build with the probing Setup= script succeeds" \
 rootfs=$(image_rootfs probe)
 p=$rootfs/probe
 tap_check "the probe ran and recorded its view" test -s "$p/pid1-comm"
-tap_diag "pid1=$(cat "$p/pid1-comm" 2>/dev/null) nprocs=$(cat "$p/nprocs" 2>/dev/null) capbnd=$(cat "$p/capbnd" 2>/dev/null) dev=$(tr '\n' ' ' <"$p/dev" 2>/dev/null)"
+tap_diag "pid1=$(cat "$p/pid1-comm" 2>/dev/null) nprocs=$(cat "$p/nprocs" 2>/dev/null) capbnd=$(cat "$p/capbnd" 2>/dev/null) capeff=$(cat "$p/capeff" 2>/dev/null) capinh=$(cat "$p/capinh" 2>/dev/null) dev=$(tr '\n' ' ' <"$p/dev" 2>/dev/null)"
 tap_check "PID 1 of the build is the Setup= script, not the host's systemd" \
         bash -c '! grep -qx systemd "$1"' _ "$p/pid1-comm"
 tap_check "it sees only its own few processes" bash -c '[ "$(cat "$1")" -le 4 ]' _ "$p/nprocs"
@@ -58,11 +61,15 @@ tap_check "/dev holds only the harmless nodes" bash -c '
         done' _ "$p/dev"
 tap_check "no disk, memory or kernel log device" grep -qx no "$p/disk"
 tap_check "mount is refused" grep -qx no "$p/mount"
+tap_diag "mount: $(cat "$p/mount" "$p/mount.err" 2>&1)"
 tap_check "chroot is refused" grep -qx no "$p/chroot"
 tap_check "root outside the build may chroot (the check above means something)" chroot "$rootfs" /bin/true
 tap_check "the bounding set lacks CAP_SYS_ADMIN (21), CAP_SYS_CHROOT (18) and CAP_DAC_READ_SEARCH (2)" bash -c '
         b=$((16#$(cat "$1")))
         (( (b >> 21 & 1) == 0 && (b >> 18 & 1) == 0 && (b >> 2 & 1) == 0 && (b >> 0 & 1) == 1 ))' _ "$p/capbnd"
+tap_check "nor does the effective set, and the inheritable set is empty" bash -c '
+        e=$((16#$(cat "$1"))); i=$((16#$(cat "$2")))
+        (( (e >> 21 & 1) == 0 && (e >> 18 & 1) == 0 && (e >> 0 & 1) == 1 && i == 0 ))' _ "$p/capeff" "$p/capinh"
 tap_check "no_new_privs is set" grep -qx 1 "$p/nnp"
 tap_check "its own host name" grep -qx sandy-build "$p/hostname"
 tap_check "the test host's marker file is untouched and not in the image" \
