@@ -126,7 +126,9 @@ static void learned_from_journal(const char *name, char *const *domains, cJSON *
                         continue;
                 _cleanup_free_ char *msg = strndup((const char *) d + 8, len - 8);
                 char host[256], addr[64];
-                if (!msg || sscanf(msg, "reply %255s is %63s", host, addr) != 2)
+                /* "dnsmasq[PID]: reply NAME is ADDR" (log-facility=- adds the prefix) */
+                const char *reply = msg ? strstr(msg, "reply ") : NULL;
+                if (!reply || sscanf(reply, "reply %255s is %63s", host, addr) != 2)
                         continue;
                 if (!(strchr(addr, '.') || strchr(addr, ':')))
                         continue; /* <CNAME>, NXDOMAIN, ... */

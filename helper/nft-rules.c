@@ -307,7 +307,8 @@ int nft_list_sandboxes(char ***ret) {
         _cleanup_strv_free_ char **names = NULL;
         int r;
 
-        r = nft_query("list chains " T, &out);
+        /* nft 1.0.6 has no "list chains FAMILY TABLE"; the table listing has every chain header. */
+        r = nft_query("list table " T, &out);
         if (r == -ENOENT) {
                 *ret = NULL;
                 return 0;

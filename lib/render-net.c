@@ -32,13 +32,9 @@ int sandbox_render_network_dropin(const Sandbox *s, char **ret) {
                 s->name, network_mode_to_string(s->network_mode));
         for (size_t i = 0; i < s->n_ports; i++)
                 fprintf(f, "Wants=sandy-%s-port-%u.socket\n", s->name, (unsigned) s->ports[i].host);
-        /* Expanded in the template's ExecStart as $SANDY_NSPAWN_NET: the namespace sandy-net@ made, and the
-         * resolv.conf naming the sandbox's own resolver (sandy-dns@) on the host side of its link. The
-         * settings file has no mounts of its own, so this --bind-ro= is not overridden by it. */
-        fprintf(f, "\n[Service]\n"
-                   "Environment=\"SANDY_NSPAWN_NET=--network-namespace-path=/run/sandy/netns/%1$s "
-                   "--bind-ro=/run/sandy/net/%1$s/resolv.conf:/etc/resolv.conf\"\n",
-                s->name);
+        /* The link moves into the namespace nspawn made as soon as the sandbox runs; the unit is "started"
+         * only after that (see network_attach()). */
+        fprintf(f, "\n[Service]\nExecStartPost=" SANDY_LIBEXEC_DIR "/sandy-netctl attach %s\n", s->name);
         if (ferror(f)) {
                 fclose(f);
                 return -ENOMEM;

@@ -206,9 +206,9 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
         fputs("Volatile=no\n", f);
 
         fputs("\n[Network]\n", f);
-        /* Only Mode=host shares the host's network. lenient and strict run in the namespace that
-         * sandy-net@NAME.service made and filtered (--network-namespace-path= from $SANDY_NSPAWN_NET, in
-         * the generated 20-network.conf drop-in); without it they get no network at all: failing closed. */
+        /* Only Mode=host shares the host's network. lenient and strict get a namespace of their own too;
+         * once the sandbox runs, sandy-netctl attach (ExecStartPost= in the generated 20-network.conf) moves
+         * the filtered link of sandy-net@NAME.service into it. Until then: no network at all. */
         fprintf(f, "Private=%s\n", s->network_mode == NETWORK_HOST ? "no" : "yes");
 
         return finish_memstream(&f, &buf, r, ret);

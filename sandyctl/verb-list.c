@@ -151,8 +151,10 @@ int verb_list(int argc, char *argv[]) {
                         cJSON_AddItemToArray(a, o);
                         cJSON_AddStringToObject(o, "name", rows[i].name);
                         cJSON_AddStringToObject(o, "state", rows[i].state);
-                        if (rows[i].image)
+                        if (rows[i].image && !streq(rows[i].image, "-"))
                                 cJSON_AddStringToObject(o, "image", rows[i].image);
+                        else
+                                cJSON_AddNullToObject(o, "image");
                         cJSON_AddBoolToObject(o, "built", rows[i].built);
                         if (rows[i].mode)
                                 cJSON_AddStringToObject(o, "mode", rows[i].mode);
@@ -340,7 +342,10 @@ int verb_status(int argc, char *argv[]) {
                         else
                                 cJSON_AddNullToObject(o, "workspace");
                         cJSON_AddStringToObject(o, "source", s->from);
-                        cJSON_AddStringToObject(o, "image", id);
+                        if (id[0])
+                                cJSON_AddStringToObject(o, "image", id);
+                        else
+                                cJSON_AddNullToObject(o, "image");
                         cJSON_AddBoolToObject(o, "built", built);
                         cJSON_AddStringToObject(o, "mode", network_mode_to_string(s->network_mode));
                         cJSON *eg = egress ? cJSON_Parse(egress) : NULL;
@@ -371,7 +376,10 @@ int verb_status(int argc, char *argv[]) {
                         printf("    Machine: not running\n");
                 printf("       User: %s\n", s->user);
                 printf("  Workspace: %s\n", s->workspace ?: "-");
-                printf("      Image: %.12s from %s (%s)\n", id, s->from, built_text);
+                if (id[0])
+                        printf("      Image: %.12s from %s (%s)\n", id, s->from, built_text);
+                else
+                        printf("      Image: unknown, from %s (see the error above)\n", s->from);
                 printf("    Network: %s", network_mode_to_string(s->network_mode));
                 if (s->network_mode == NETWORK_STRICT) {
                         printf(", %zu allowed domains, %zu allowed addresses", strv_length(s->allow_domains),

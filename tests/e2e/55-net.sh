@@ -45,7 +45,7 @@ sb_links() { ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^sb-' ||
 nothing_left() { # nothing_left NAME: no namespace, link, chain, set, map entry, slot, resolver files
         local n=$1
         ! test -e "/run/sandy/netns/$n" && [ -z "$(sb_links)" ] &&
-                ! nft list table inet sandy 2>/dev/null | grep -qE "sb_${n}_|\"sb-" &&
+                ! nft list table inet sandy 2>/dev/null | grep -qE "sb_${n}_|\"sb-[0-9a-f]" &&
                 ! test -e "/run/sandy/net/$n" &&
                 ! systemctl -q is-active "sandy-dns@$n.service"
 }
@@ -76,12 +76,17 @@ seed_image netl
 tap_check "generator wired sandy@netl to sandy-net@netl" \
         bash -c 'systemctl show -P Requires sandy@netl.service | grep -qw sandy-net@netl.service'
 tap_check "lenient sandbox starts" timeout 120 systemctl start sandy@netl.service
-wait_for 60 test -e /run/systemd/machines/netl
+if ! wait_for 60 test -e /run/systemd/machines/netl; then
+        tap_fail "sandbox netl is running" "$(journalctl -b -u sandy-net@netl -u sandy-helper -u sandy@netl --no-pager -n 30)"
+        remove_sandbox netl
+        tap_done
+        exit
+fi
 tap_check "sandy-net@netl is active" systemctl is-active sandy-net@netl.service
 tap_check "sandy-dns@netl is active" systemctl is-active sandy-dns@netl.service
 tap_check "its namespace is pinned" test -e /run/sandy/netns/netl
 tap_check "nspawn runs in that namespace" \
-        bash -c '[ "$(readlink /proc/$(leader netl)/ns/net)" = "$(nsenter --net=/run/sandy/netns/netl readlink /proc/self/ns/net)" ]'
+        bash -c 'a=$(readlink /proc/$(leader netl)/ns/net) && [ -n "$a" ] && [ "$a" = "$(nsenter --net=/run/sandy/netns/netl readlink /proc/self/ns/net)" ]'
 tap_check "the sandbox sees sandy0 with a pool address, and no host0" \
         bash -c 'out=$(inside netl "ip -o addr show"); echo "$out"; echo "$out" | grep -q "sandy0 *inet 10\.231\." && ! echo "$out" | grep -q host0'
 tap_check "its resolv.conf names its own resolver" \
@@ -103,13 +108,21 @@ for a in "$gw" 192.0.2.2; do
 done
 tap_check "AllowHostPort=18082 reaches the host" bash -c "fetch netl http://$gw:18082/ | grep -q 'Directory listing'"
 
-# Port=tcp:18080:8080: a server inside, on the sandbox's loopback only.
-systemd-run -q -M netl --unit=e2e-port-server perl -MIO::Socket::INET -e \
-        '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:8080", Listen => 5, ReuseAddr => 1) or die; while ($c = $s->accept) { print $c "inside netl\n"; close $c }'
+# Port=tcp:18080:8080: a server in the sandbox's network namespace, on its loopback only (the fixture has
+# no server program; the namespace is what the forward has to reach).
+nsenter --net=/run/sandy/netns/netl python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 8080)); s.listen(5)
+while True:
+    c, _ = s.accept(); c.sendall(b"inside netl\n"); c.close()' &
+portsrv=$!
+trap 'kill $hs1 $hs2 $portsrv 2>/dev/null' EXIT
 tap_check "Port=: the socket unit listens on the host's 127.0.0.1:18080" systemctl is-active sandy-netl-port-18080.socket
 tap_check "Port=: 127.0.0.1:18080 on the host reaches 127.0.0.1:8080 inside" \
         wait_for 10 bash -c 'curl -s -m 3 telnet://127.0.0.1:18080 </dev/null | grep -q "inside netl"'
 tap_check "Port=: the forward is not on the host's other addresses" bash -c '! curl -s -m 3 telnet://192.0.2.2:18080 </dev/null | grep -q inside'
+kill $portsrv 2>/dev/null
 
 # The rules as sandyctl shows them.
 if sandyctl --help 2>&1 | grep -q egress; then
@@ -124,7 +137,8 @@ tap_check "the Port= socket is gone with the sandbox" bash -c '! systemctl -q is
 tap_check "start again" timeout 120 systemctl start sandy@netl.service
 wait_for 60 test -e /run/systemd/machines/netl
 tap_check "works again after a restart" reached netl 203.0.113.10
-tap_check "SIGKILL of systemd-nspawn" bash -c 'kill -9 $(systemctl show -P MainPID sandy@netl.service)'
+# (MainPID is 0 when the start failed: "kill -9 0" would kill this test's whole process group.)
+tap_check "SIGKILL of systemd-nspawn" bash -c 'p=$(systemctl show -P MainPID sandy@netl.service); [ "$p" -gt 1 ] && kill -9 "$p"'
 tap_check "SIGKILL removed namespace, link, rules and resolver" wait_for 30 nothing_left netl
 
 declare_sandbox nets <<EOF2
@@ -168,16 +182,30 @@ for a in 192.168.77.1 169.254.169.254 fd00::1; do
 done
 if sandyctl --help 2>&1 | grep -q egress; then
         tap_check "sandyctl egress nets --json lists what allowed.test resolved to" \
-                bash -c 'sandyctl egress --json nets | python3 -c "import json,sys; d=json.load(sys.stdin); assert \"203.0.113.20\" in d[\"learned\"][\"allowed.test\"], d"'
+                bash -c 'sandyctl --json=short egress nets | python3 -c "import json,sys; d=json.load(sys.stdin); assert \"203.0.113.20\" in d[\"learned\"][\"allowed.test\"], d"'
 fi
 tap_check "stop the strict sandbox" timeout 60 systemctl stop sandy@nets.service
 tap_check "stop removed everything of nets" wait_for 20 nothing_left nets
+
+# Reconcile at helper start: leftovers of a sandbox that is not running go (as after a helper crash).
+# The link name the helper derives from a name: "sb-" and 48 bits of its FNV-1a hash.
+ghost_if=$(python3 -c 'h = 0xcbf29ce484222325
+for c in b"ghost": h = ((h ^ c) * 0x100000001b3) % 2**64
+print("sb-%012x" % (h & 0xffffffffffff))')
+nft add chain inet sandy sb_ghost_fwd && nft add chain inet sandy sb_ghost_in
+nft add element inet sandy sandy_fwd "{ \"$ghost_if\" : jump sb_ghost_fwd }"
+ip link add sb-0123456789ab type veth peer name sp-0123456789ab
+systemctl stop sandy-helper.service
+busctl call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Network DescribeEgress s netl >/dev/null 2>&1
+tap_check "helper start removed a stale sandbox's chains and map entry" \
+        bash -c "! nft list table inet sandy | grep -qE 'sb_ghost|$ghost_if'"
+tap_check "helper start removed a stale sandbox link" bash -c '! ip link show sb-0123456789ab 2>/dev/null'
 
 remove_sandbox netl
 remove_sandbox nets
 tap_check "ip link has no sandbox links, as before" bash -c '[ "$(sb_links)" = "$1" ]' _ "$links0"
 tap_check "the inet sandy table holds no sandbox chains or sets" \
-        bash -c '! nft list table inet sandy | grep -qE "sb_|\"sb-"'
+        bash -c '! nft list table inet sandy | grep -qE "sb_|\"sb-[0-9a-f]"'
 rm -f /etc/sandy/sandy.conf
 [ -e /etc/sandy/sandy.conf.e2e-saved ] && mv /etc/sandy/sandy.conf.e2e-saved /etc/sandy/sandy.conf
 tap_done

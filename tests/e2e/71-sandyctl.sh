@@ -45,6 +45,36 @@ out=$(sandyctl start ctl nosuch 2>&1); rc=$?
 tap_check "a list with an undeclared name starts nothing" \
         bash -c '[ "$1" = 4 ] && ! systemctl is-active -q sandy@ctl.service' _ "$rc"
 
+# --- -H: D-Bus over "ssh" to systemd-stdio-bridge. No sshd here: a stand-in ssh first in PATH drops its
+# options and the host name and runs the command locally, so the real remote-bus code path is taken.
+fake=$(mktemp -d /tmp/e2e-fake-ssh.XXXXXX)
+cat >"$fake/ssh" <<'EOF2'
+#!/bin/sh
+echo "ssh $*" >>"${0%/*}/calls"
+while [ $# -gt 0 ]; do
+        case $1 in
+        --) shift; break ;;
+        -[eolpiFJ]) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+        esac
+done
+shift # the host
+[ "${1:-}" = -- ] && shift
+exec "$@"
+EOF2
+chmod +x "$fake/ssh"
+tap_check "-H: start ctl through the remote bus" env PATH="$fake:$PATH" timeout 120 sandyctl -H root@remote.test start ctl
+tap_check "ssh was asked for root@remote.test and systemd-stdio-bridge" \
+        bash -c 'grep -q "root@remote.test.*systemd-stdio-bridge" "$1/calls"' _ "$fake"
+tap_check "ctl is running" systemctl is-active sandy@ctl.service
+out=$(env PATH="$fake:$PATH" sandyctl -H root@remote.test logs --no-pager -n 5 ctl 2>&1)
+tap_check "-H: logs runs journalctl through ssh" bash -c 'grep -q "ssh root@remote.test -- journalctl -u sandy@ctl.service" "$1/calls"' _ "$fake"
+tap_check "-H: stop ctl through the remote bus" env PATH="$fake:$PATH" timeout 120 sandyctl -H root@remote.test stop ctl
+tap_check "ctl is stopped" bash -c '! systemctl is-active -q sandy@ctl.service'
+tap_check_fails "-H: list refuses (it reads local files)" env PATH="$fake:$PATH" sandyctl -H root@remote.test list
+rm -rf "$fake"
+
 # --- build: a real job of sandy-helper (a recipe of its own, so it is not built yet)
 if busctl list --activatable 2>/dev/null | grep -q '^org\.sandy\.Helper1 '; then
         declare_sandbox bld <<EOF2

@@ -117,6 +117,20 @@ for s in lena lenb stra; do sed -i '1i [Image]\nFrom=debootstrap:bookworm' "$SAN
 check "setup lena" "$netctl" --direct setup lena
 check "setup lenb" "$netctl" --direct setup lenb
 check "setup stra" "$netctl" --direct setup stra
+# What ExecStartPost= of sandy@lena does once nspawn runs: move the link into the namespace nspawn made
+# (here: a process in a new namespace, chroot'ed to a root of its own) and pin that one instead.
+mkdir -p "$tmp/root/etc"
+ln -s ../run/systemd/resolve/stub-resolv.conf "$tmp/root/etc/resolv.conf"
+unshare --net python3 -c 'import os, sys, time; os.chroot(sys.argv[1]); time.sleep(3600)' "$tmp/root" &
+leader=$!
+pids+=($leader)
+sleep 0.3
+check "attach lena to a running sandbox's namespace" "$netctl" --direct attach lena "$leader"
+check "the pin now is that namespace" \
+        bash -c "[ \"\$(readlink /proc/$leader/ns/net)\" = \"\$(nsenter --net=/run/sandy/netns/lena readlink /proc/self/ns/net)\" ]"
+check "its /etc/resolv.conf (a symlink before) now names the resolver" \
+        bash -c "test -f $tmp/root/etc/resolv.conf && ! test -L $tmp/root/etc/resolv.conf && grep -q '^nameserver 10.231.' $tmp/root/etc/resolv.conf"
+check "attach is idempotent" "$netctl" --direct attach lena "$leader"
 check "the namespace is pinned" test -e /run/sandy/netns/lena
 check "the inner link is sandy0, not host0" sb lena ip link show sandy0
 check "the host side link exists" bash -c "ip -o link | grep -q ' sb-'"
