@@ -242,6 +242,7 @@ class Ctx:
         self.img = os.path.join(work, "img")
         os.mkdir(self.target)
         os.mkdir(self.img)
+        os.mkdir(os.path.join(work, "proc"))  # the driver mounts /proc here, in its own namespace
         os.makedirs(os.path.join(self.sentinel, "sub"))
         with open(os.path.join(self.sentinel, "file"), "w") as f:
             f.write("sentinel\n")
