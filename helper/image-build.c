@@ -421,8 +421,16 @@ static int build_debootstrap(const Sandbox *s, const char *rootfs) {
                 return fail(r, "%s has errors (see the journal)", SANDY_CONFIG_FILE);
         if (strv_extend(&argv, "debootstrap") < 0 || strv_extend(&argv, "--variant=minbase") < 0)
                 return fail(ENOMEM, "Out of memory");
-        /* Packages= come with debootstrap's own resolver, from the same mirror. */
-        STRV_FOREACH(p, s->packages) {
+        /* Packages= come with debootstrap's own resolver, from the same mirror. minbase has no init:
+         * a booted sandbox gets systemd and D-Bus as if it had asked for them. */
+        _cleanup_strv_free_ char **packages = strv_copy(s->packages);
+        if (s->packages && !packages)
+                return fail(ENOMEM, "Out of memory");
+        static const char *const boot_packages[] = {"systemd", "systemd-sysv", "dbus"};
+        for (size_t i = 0; s->boot && i < ELEMENTSOF(boot_packages); i++)
+                if (!strv_contains(packages, boot_packages[i]) && strv_extend(&packages, boot_packages[i]) < 0)
+                        return fail(ENOMEM, "Out of memory");
+        STRV_FOREACH(p, packages) {
                 char *n = NULL;
                 if (xasprintf(&n, "%s%s%s", include ?: "--include=", include ? "," : "", *p) < 0)
                         return fail(ENOMEM, "Out of memory");

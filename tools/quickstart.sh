@@ -32,6 +32,12 @@ if [ $build = 1 ]; then
         meson setup build-quickstart --buildtype=release >/dev/null 2>&1 || meson setup --wipe build-quickstart --buildtype=release >/dev/null
         ninja -C build-quickstart >/dev/null
         meson install -C build-quickstart --no-rebuild --quiet >/dev/null
+        # What a package's postinst would do: the sandy group, /var/lib/sandy, the new units and the
+        # helper's bus policy.
+        systemd-sysusers
+        systemd-tmpfiles --create sandy.conf
+        systemctl daemon-reload
+        busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
 fi
 
 . /etc/os-release
@@ -55,19 +61,9 @@ fi
 sandyctl verify demo
 systemctl daemon-reload
 
-rootfs=$(sandyctl --json=short images | python3 -c '
-import json, sys
-print(next(i["rootfs"] for i in json.load(sys.stdin) if "demo" in i["sandboxes"]))')
-if [ ! -d "$rootfs" ]; then
-        # Until sandy-helper builds images (it will, on start), build this one the same way: debootstrap
-        # into a temporary directory, renamed into the content-addressed store when complete.
-        step "Building the demo image with debootstrap ($suite; a few minutes)"
-        tmp=$(dirname "$rootfs")/.tmp-quickstart.$$
-        trap 'rm -rf "$tmp"' EXIT
-        mkdir -p "$tmp"
-        debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2 "$suite" "$tmp/rootfs" >/dev/null
-        mv "$tmp/rootfs" "$rootfs"
-fi
+step "Building the demo image with debootstrap ($suite; a few minutes the first time)"
+# sandy-helper builds it (systemctl start would too); sandyctl shows its progress.
+sandyctl build demo
 
 step "Starting sandy@demo"
 systemctl start sandy@demo.service

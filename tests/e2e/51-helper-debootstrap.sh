@@ -71,6 +71,25 @@ tap_check "debootstrap's output is in the journal under SANDBOX=deb" \
         bash -c 'journalctl SANDBOX=deb --no-pager | grep -q "I: Base system installed successfully"'
 tap_check "no temporary tree is left" bash -c "! compgen -G '$store/.tmp-$id-*'"
 
+# Boot=yes (the default) with no Packages=: minbase has no init, so the helper adds systemd and D-Bus.
+declare_sandbox debboot <<EOF2
+[Image]
+From=debootstrap:$suite
+[Network]
+Mode=none
+EOF2
+idb=$(basename "$(dirname "$(image_rootfs debboot)")")
+out=$(timeout 900 busctl --system --timeout=900 call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager \
+        EnsureImage s debboot 2>&1)
+tap_check "a booted debootstrap sandbox builds without Packages=" grep -qx "s \"$store/$idb/rootfs\"" <<<"$out"
+tap_diag "$out"
+tap_check "its image has systemd as init and D-Bus" bash -c '
+        test -x "$1/lib/systemd/systemd" -o -x "$1/usr/lib/systemd/systemd" && test -x "$1/usr/bin/dbus-daemon" &&
+        test -L "$1/sbin/init" -o -L "$1/usr/sbin/init"' _ "$store/$idb/rootfs"
+tap_check "the Boot=no image got no systemd (only what it asked for)" \
+        bash -c '! test -e "$1/usr/bin/dbus-daemon"' _ "$store/$id/rootfs"
+remove_sandbox debboot
+
 printf '[Image]\nDebootstrapMirror=ftp://nowhere\n' >/etc/sandy/sandy.conf
 declare_sandbox deb2 <<EOF2
 [Sandbox]
