@@ -99,20 +99,21 @@ int network_reconcile(void) {
         }
 
         /* Links whose sandbox left no other trace. */
-        DIR *d = opendir("/sys/class/net");
-        if (d) {
-                for (struct dirent *de; (de = readdir(d));) {
-                        if (!startswith(de->d_name, SANDY_IFNAME_PREFIX) || strv_contains(live_ifnames, de->d_name))
-                                continue;
-                        _cleanup_free_ char *b = NULL;
-                        if (xasprintf(&b, "ip link del %s", de->d_name) < 0)
-                                break;
-                        log_info("Removing stale link %s.", de->d_name);
-                        if (system(b) != 0)
-                                log_warning("Failed to remove link %s.", de->d_name);
-                }
-                closedir(d);
+        struct if_nameindex *ifs = if_nameindex();
+        if (!ifs)
+                log_warning_errno(errno, "Cannot list network interfaces: %m");
+        for (struct if_nameindex *i = ifs; i && i->if_index != 0; i++) {
+                if (!startswith(i->if_name, SANDY_IFNAME_PREFIX) || strv_contains(live_ifnames, i->if_name))
+                        continue;
+                _cleanup_free_ char *b = NULL;
+                if (xasprintf(&b, "ip link del %s", i->if_name) < 0)
+                        break;
+                log_info("Removing stale link %s.", i->if_name);
+                if (system(b) != 0)
+                        log_warning("Failed to remove link %s.", i->if_name);
         }
+        if (ifs)
+                if_freenameindex(ifs);
         sd_bus_flush_close_unref(bus);
         return 0;
 }
