@@ -54,7 +54,7 @@ Description=quickstart demo
 From=debootstrap:$suite
 
 [Network]
-# Loopback only. Filtered internet access (Mode=lenient/strict) comes with the egress rules.
+# Loopback only. Mode=lenient (internet, no LAN or host) and Mode=strict (an allowlist): sandy.sandbox(5).
 Mode=none
 SANDBOX
 fi
