@@ -9,9 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -575,99 +573,4 @@ int network_teardown(const char *name) {
         if (network_slot_of(name, &slot) >= 0 && slot_path(slot, &slotp) >= 0)
                 (void) unlink(slotp);
         return ret;
-}
-
-/* /etc/resolv.conf of the running sandbox, written through its root with every path component resolved
- * inside that root (the sandbox controls its symlinks). */
-static int write_sandbox_resolv_conf(pid_t leader, const char *name) {
-        _cleanup_free_ char *root = NULL, *src = NULL, *text = NULL;
-        _cleanup_close_ int rootfd = -EBADF, etcfd = -EBADF, fd = -EBADF;
-        struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-        int r;
-
-        if (xasprintf(&root, "/proc/%d/root", (int) leader) < 0 ||
-            xasprintf(&src, SANDY_NET_DIR "/%s/resolv.conf", name) < 0)
-                return -ENOMEM;
-        r = read_full_file(src, 64 * 1024, &text, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", src);
-        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", root);
-        etcfd = syscall(SYS_openat2, rootfd, "etc", &how, sizeof how);
-        if (etcfd < 0)
-                return log_error_errno(errno, "Failed to open /etc of sandbox %s: %m", name);
-        /* Replace whatever is there (often a symlink to a resolved stub that does not run). */
-        if (unlinkat(etcfd, "resolv.conf", 0) < 0 && errno != ENOENT) {
-                /* A mount point (nspawn's ResolvConf=bind-*): never write through it into a host file. */
-                if (errno == EBUSY)
-                        return log_warning_errno(errno, "/etc/resolv.conf of sandbox %s is a mount, not replacing "
-                                                        "it: %m", name), 0;
-                return log_error_errno(errno, "Failed to remove /etc/resolv.conf of sandbox %s: %m", name);
-        }
-        fd = openat(etcfd, "resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, text, strlen(text)) < 0)
-                return log_error_errno(errno, "Failed to write /etc/resolv.conf of sandbox %s: %m", name);
-        return 0;
-}
-
-int network_attach(const char *name, pid_t leader) {
-        _cleanup_free_ char *path = NULL, *target = NULL, *move = NULL, *batch = NULL;
-        _cleanup_close_ int holdfd = -EBADF, nsfd = -EBADF;
-        struct stat a_st, b_st;
-        SandyConfig c = {};
-        unsigned slot;
-        NetAddrs a;
-        int r;
-
-        if (!sandbox_name_is_valid(name) || leader <= 1)
-                return -EINVAL;
-        if (netns_path(name, &path) < 0 || xasprintf(&target, "/proc/%d/ns/net", (int) leader) < 0)
-                return -ENOMEM;
-        r = network_slot_of(name, &slot);
-        if (r < 0)
-                return log_error_errno(r, "Sandbox %s has no network set up (sandy-net@%s.service): %m", name, name);
-        r = sandy_config_load(NULL, &c);
-        if (r >= 0)
-                r = net_addrs_for_slot(&c, slot, &a);
-        sandy_config_done(&c);
-        if (r < 0)
-                return r;
-
-        nsfd = open(target, O_RDONLY | O_CLOEXEC);
-        if (nsfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", target);
-        if (stat(path, &a_st) < 0)
-                return log_error_errno(errno, "Failed to stat %s: %m", path);
-        if (fstat(nsfd, &b_st) < 0)
-                return -errno;
-        if (a_st.st_dev == b_st.st_dev && a_st.st_ino == b_st.st_ino)
-                return 0; /* attached already */
-
-        /* systemd 252's nspawn cannot join a namespace owned by the host's user namespace once it made the
-         * sandbox's own (EPERM): the link moves from the holding namespace sandy-net@ made into the one
-         * nspawn made, and the pin follows. The rules never depended on the namespace. */
-        holdfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (holdfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", path);
-        if (xasprintf(&move, "link set " SANDY_INNER_IFNAME " netns %d\n", (int) leader) < 0)
-                return -ENOMEM;
-        r = run_ip_batch(holdfd, move);
-        if (r < 0)
-                return r;
-        r = inner_batch(&a, &batch);
-        if (r < 0)
-                return r;
-        r = run_ip_batch(nsfd, batch);
-        if (r < 0)
-                return r;
-        if (umount2(path, MNT_DETACH) < 0)
-                return log_error_errno(errno, "Failed to unmount %s: %m", path);
-        if (mount(target, path, "none", MS_BIND, NULL) < 0)
-                return log_error_errno(errno, "Failed to pin %s at %s: %m", target, path);
-        r = write_sandbox_resolv_conf(leader, name);
-        if (r < 0)
-                return r;
-        log_info("Sandbox %s: link " SANDY_INNER_IFNAME " moved into the namespace of PID %d.", name, (int) leader);
-        return 0;
 }

@@ -6,16 +6,13 @@
 #include "sandbox.h"
 
 /* Sandbox networking, owned by sandy-helper (see ../shared/DESIGN.md, "network" and "egress").
- * The namespace of sandbox NAME is pinned at /run/sandy/netns/NAME; nspawn joins it with
- * --network-namespace-path=. */
+ * The namespace of sandbox NAME is pinned at /run/sandy/netns/NAME, sandy0 configured inside; systemd
+ * starts nspawn in it (NetworkNamespacePath= of sandy@NAME.service). */
 #define SANDY_NETNS_DIR "/run/sandy/netns"
 
 /* Create the namespace, veth pair, addresses, routes, resolver config and nft rules of s; all or nothing:
  * on failure whatever was made is removed again and the nft table is unchanged. */
 int network_setup(const Sandbox *s);
-/* Once nspawn runs (ExecStartPost= of sandy@NAME): move the sandbox's link into the namespace of its leader
- * process, configure it there, pin that namespace at SANDY_NETNS_DIR/NAME, write its /etc/resolv.conf. */
-int network_attach(const char *name, pid_t leader);
 /* Remove all of it. Succeeds when nothing is there. */
 int network_teardown(const char *name);
 /* At helper start: drop chains, sets, links and namespaces of sandboxes that are not running. */

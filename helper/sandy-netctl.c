@@ -33,36 +33,6 @@ static int call_helper(const char *method, const char *name) {
         return r;
 }
 
-/* The leader PID of machine name, from machined. */
-static int machine_leader(const char *name, pid_t *ret) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        sd_bus *bus = NULL;
-        const char *path;
-        uint32_t leader = 0;
-        int r;
-
-        r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                               "org.freedesktop.machine1.Manager", "GetMachine", &error, &reply, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &path);
-        if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, "org.freedesktop.machine1", path,
-                                                "org.freedesktop.machine1.Machine", "Leader", &error, 'u', &leader);
-        if (r < 0)
-                log_error_errno(r, "Cannot find the leader of machine %s: %s", name, error.message ?: strerror(-r));
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&error);
-        sd_bus_flush_close_unref(bus);
-        if (r < 0)
-                return r;
-        *ret = leader;
-        return 0;
-}
-
 static int direct(const char *verb, const char *name) {
         if (streq(verb, "setup")) {
                 _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
@@ -90,7 +60,7 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "hd", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%1$s [--direct] setup|teardown NAME\n%1$s attach NAME [PID]\n%1$s --direct reconcile\n",
+                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n",
                                program_invocation_short_name);
                         return 0;
                 case 'd':
@@ -101,21 +71,6 @@ int main(int argc, char *argv[]) {
                 }
         if (argc - optind == 1 && arg_direct && streq(argv[optind], "reconcile"))
                 return network_reconcile() < 0;
-        /* attach NAME [PID]: ExecStartPost= of sandy@NAME (the leader comes from machined). */
-        if (IN_SET(argc - optind, 2, 3) && streq(argv[optind], "attach")) {
-                const char *name = argv[optind + 1];
-                pid_t pid = 0;
-                uint64_t v;
-                if (!sandbox_name_is_valid(name))
-                        return log_error("Invalid sandbox name: %s", name), 2;
-                if (argc - optind == 3) {
-                        if (safe_atou64(argv[optind + 2], &v) < 0 || v <= 1 || v > INT32_MAX)
-                                return log_error("Invalid PID: %s", argv[optind + 2]), 2;
-                        pid = v;
-                } else if (machine_leader(name, &pid) < 0)
-                        return 1;
-                return network_attach(name, pid) < 0;
-        }
         if (argc - optind != 2 || !(streq(argv[optind], "setup") || streq(argv[optind], "teardown"))) {
                 log_error("Usage: %s [--direct] setup|teardown NAME", program_invocation_short_name);
                 return 2;

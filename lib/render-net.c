@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The network wiring the generator writes: the lines of sandy@NAME.service's drop-in that pull in
- * sandy-net@NAME and sandy-dns@NAME and hand nspawn the namespace, and the units forwarding Port=. */
+ * sandy-net@NAME and sandy-dns@NAME and run nspawn in the namespace, and the units forwarding Port=. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,9 +32,14 @@ int sandbox_render_network_dropin(const Sandbox *s, char **ret) {
                 s->name, network_mode_to_string(s->network_mode));
         for (size_t i = 0; i < s->n_ports; i++)
                 fprintf(f, "Wants=sandy-%s-port-%u.socket\n", s->name, (unsigned) s->ports[i].host);
-        /* The link moves into the namespace nspawn made as soon as the sandbox runs; the unit is "started"
-         * only after that (see network_attach()). */
-        fprintf(f, "\n[Service]\nExecStartPost=" SANDY_LIBEXEC_DIR "/sandy-netctl attach %s\n", s->name);
+        /* systemd joins the namespace sandy-net@ made (link, addresses, routes in place) before it runs
+         * anything, in the host's user namespace; nspawn (Private=no) and the container inherit it. A
+         * container's root has no CAP_NET_ADMIN over a namespace the host's user namespace owns. */
+        fprintf(f, "\n[Service]\nNetworkNamespacePath=/run/sandy/netns/%s\n", s->name);
+        /* Newer systemd (257 of Debian 13) otherwise gives each command a mount namespace of its own when
+         * it joins a network namespace, and nspawn would not see the root sandy-prepare (ExecStartPre=)
+         * mounted. 252 has no such default; "no" is what it does anyway. */
+        fputs("PrivateMounts=no\n", f);
         if (ferror(f)) {
                 fclose(f);
                 return -ENOMEM;

@@ -197,6 +197,10 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
               f);
         /* systemd 252's default filter has no landlock: agents that sandbox themselves need it. */
         fputs("SystemCallFilter=landlock_create_ruleset landlock_add_rule landlock_restrict_self\n", f);
+        /* The host's resolv.conf is not the sandbox's resolver: sandy-prepare binds the one sandy-net@
+         * wrote (nspawn sees no private network here and would copy or bind the host's). */
+        if (IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT))
+                fputs("ResolvConf=off\n", f);
         /* PrivateUsers= is added at start by sandy-prepare: the UID range is allocated then. */
 
         fputs("\n[Files]\n", f);
@@ -206,10 +210,10 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
         fputs("Volatile=no\n", f);
 
         fputs("\n[Network]\n", f);
-        /* Only Mode=host shares the host's network. lenient and strict get a namespace of their own too;
-         * once the sandbox runs, sandy-netctl attach (ExecStartPost= in the generated 20-network.conf) moves
-         * the filtered link of sandy-net@NAME.service into it. Until then: no network at all. */
-        fprintf(f, "Private=%s\n", s->network_mode == NETWORK_HOST ? "no" : "yes");
+        /* Mode=none: a namespace of nspawn's own, loopback only. lenient and strict: systemd starts nspawn
+         * in the namespace sandy-net@NAME.service made (NetworkNamespacePath= in the generated
+         * 20-network.conf), so nspawn must make none; host: the host's. */
+        fprintf(f, "Private=%s\n", s->network_mode == NETWORK_NONE ? "yes" : "no");
 
         return finish_memstream(&f, &buf, r, ret);
 }

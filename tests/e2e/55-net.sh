@@ -82,6 +82,9 @@ if ! wait_for 60 test -e /run/systemd/machines/netl; then
         tap_done
         exit
 fi
+# Read at once, from the host: the file the sandbox booted with, not one written after it started.
+tap_check "right after start, its /etc/resolv.conf names its own resolver" \
+        bash -c 'gw=$(nsenter --net=/run/sandy/netns/netl ip -4 route show default | cut -d" " -f3); [ -n "$gw" ] && grep -qx "nameserver $gw" /proc/$(leader netl)/root/etc/resolv.conf'
 tap_check "sandy-net@netl is active" systemctl is-active sandy-net@netl.service
 tap_check "sandy-dns@netl is active" systemctl is-active sandy-dns@netl.service
 tap_check "its namespace is pinned" test -e /run/sandy/netns/netl
@@ -92,7 +95,24 @@ tap_check "the sandbox sees sandy0 with a pool address, and no host0" \
 tap_check "its resolv.conf names its own resolver" \
         bash -c 'inside netl "cat /etc/resolv.conf" | grep -qx "nameserver $(nsenter --net=/run/sandy/netns/netl ip -4 route show default | cut -d" " -f3)"'
 
+# The namespace belongs to the host's user namespace: the sandbox's root cannot reconfigure it.
+tap_check "the sandbox's root cannot add an address to sandy0" \
+        bash -c 'out=$(inside netl "ip addr add 10.231.255.1/32 dev sandy0; echo rc=\$?"); echo "$out"; echo "$out" | grep -q "Operation not permitted" && ! echo "$out" | grep -q rc=0'
+tap_check "the sandbox's root cannot take sandy0 down" \
+        bash -c 'out=$(inside netl "ip link set sandy0 down; echo rc=\$?"); echo "$out"; echo "$out" | grep -q "Operation not permitted" && ! echo "$out" | grep -q rc=0'
+tap_check "sandy0 is still up, with no address added" \
+        bash -c 'nsenter --net=/run/sandy/netns/netl ip -o link show sandy0 up | grep -q sandy0 && ! nsenter --net=/run/sandy/netns/netl ip -o addr show | grep -q 10.231.255.1'
 tap_check "lenient reaches the internet canary 203.0.113.10" reached netl 203.0.113.10
+# Anti-spoofing: a second source address in the sandbox's namespace (host root can add one there) gets
+# nothing out, while the sandbox's own address does.
+nsenter --net=/run/sandy/netns/netl ip addr add 10.231.255.1/32 dev sandy0
+m=$(canary_mark)
+tap_check "a spoofed source address gets nothing out" \
+        bash -c '! nsenter --net=/run/sandy/netns/netl curl -s -m 5 --interface 10.231.255.1 http://203.0.113.10/'
+tap_check "and the canary saw nothing of it" bash -c "[ \"\$(canary_hits_since $m 203.0.113.10)\" = 0 ]"
+tap_check "the same request from the sandbox's own address arrives" \
+        bash -c 'nsenter --net=/run/sandy/netns/netl curl -s -m 5 http://203.0.113.10/ | grep -q "^canary 203.0.113.10 "'
+nsenter --net=/run/sandy/netns/netl ip addr del 10.231.255.1/32 dev sandy0
 tap_check "lenient reaches the internet canary over IPv6" reached netl 2001:db8:1::10
 tap_check "lenient resolves names through its resolver (allowed.test)" \
         bash -c 'fetch netl http://allowed.test/ | grep -q "^canary 203.0.113.20 "'
@@ -141,6 +161,49 @@ tap_check "works again after a restart" reached netl 203.0.113.10
 tap_check "SIGKILL of systemd-nspawn" bash -c 'p=$(systemctl show -P MainPID sandy@netl.service); [ "$p" -gt 1 ] && kill -9 "$p"'
 tap_check "SIGKILL removed namespace, link, rules and resolver" wait_for 30 nothing_left netl
 
+# Network from the first instruction: a Boot=no sandbox whose command (PID 1 inside) fetches the
+# internet canary at once, then a name through its resolver, then checks its resolv.conf; its exit status
+# says which step failed.
+declare_sandbox netc <<EOF2
+[Sandbox]
+Boot=no
+Ephemeral=no
+Command=/bin/sh -c 'curl -sf -m 5 -o /dev/null http://203.0.113.10/ || exit 10; curl -sf -m 5 -o /dev/null http://allowed.test/ || exit 11; grep -q "^nameserver 10.231." /etc/resolv.conf || exit 12'
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=lenient
+EOF2
+seed_image netc
+# The image's /etc/resolv.conf as a symlink into /run (a stub resolver's file, as with systemd-resolved),
+# which nspawn would follow and the container's /run would hide: sandy-prepare puts a plain file in the
+# overlay instead. (The image is shared with netl and nets: restored below.)
+img=$(image_rootfs netc)
+cp -a "$img/etc/resolv.conf" /tmp/e2e-image-resolv.conf
+rm -f "$img/etc/resolv.conf" && ln -s ../run/systemd/resolve/stub-resolv.conf "$img/etc/resolv.conf"
+m=$(canary_mark)
+tap_check "Boot=no sandbox starts" timeout 120 systemctl start sandy@netc.service
+tap_check "its command ran to the end" wait_for 60 bash -c '! systemctl -q is-active sandy@netc.service'
+tap_check "its first instruction reached the internet, its resolver and its resolv.conf (exit 0)" \
+        bash -c 's=$(systemctl show -P ExecMainStatus sandy@netc.service); echo "status $s"; [ "$s" = 0 ]'
+tap_check "the canary saw its connection" bash -c "[ \"\$(canary_hits_since $m 203.0.113.10)\" -ge 1 ]"
+tap_check "its network is gone with it" wait_for 20 nothing_left netc
+tap_check "the image's symlink is untouched" test -L "$img/etc/resolv.conf"
+tap_check "the mount point is a plain file of the sandbox's root in its upper layer" \
+        bash -c 'f=/var/lib/sandy/state/netc/overlay/upper/etc/resolv.conf; test -f "$f" && ! test -L "$f" && [ "$(stat -c %u "$f")" != 0 ]'
+# Ephemeral=no: the second start finds that file in the kept upper layer.
+m=$(canary_mark)
+tap_check "a second start (kept state)" timeout 120 systemctl start sandy@netc.service
+tap_check "its command ran to the end" wait_for 60 bash -c '! systemctl -q is-active sandy@netc.service'
+tap_check "it had the network from the start too (exit 0)" \
+        bash -c 's=$(systemctl show -P ExecMainStatus sandy@netc.service); echo "status $s"; [ "$s" = 0 ]'
+tap_check "the canary saw it again" bash -c "[ \"\$(canary_hits_since $m 203.0.113.10)\" -ge 1 ]"
+tap_check "its network is gone again" wait_for 20 nothing_left netc
+sandyctl reset netc >/dev/null
+remove_sandbox netc
+# And an image without /etc/resolv.conf at all (for nets, below).
+rm -f "$img/etc/resolv.conf"
+
 declare_sandbox nets <<EOF2
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar
@@ -152,6 +215,8 @@ EOF2
 seed_image nets
 tap_check "strict sandbox starts" timeout 120 systemctl start sandy@nets.service
 wait_for 60 test -e /run/systemd/machines/nets
+tap_check "strict: its /etc/resolv.conf (none in the image) names its own resolver" \
+        bash -c 'gw=$(nsenter --net=/run/sandy/netns/nets ip -4 route show default | cut -d" " -f3); [ -n "$gw" ] && grep -qx "nameserver $gw" /proc/$(leader nets)/root/etc/resolv.conf'
 dm=$(wc -l <"$DNS_LOG")
 tap_check "strict reaches allowed.test" bash -c 'fetch nets http://allowed.test/ | grep -q "^canary 203.0.113.20 "'
 tap_check "strict: the address of allowed.test is in its nft set" \
@@ -186,6 +251,8 @@ if sandyctl --help 2>&1 | grep -q egress; then
 fi
 tap_check "stop the strict sandbox" timeout 60 systemctl stop sandy@nets.service
 tap_check "stop removed everything of nets" wait_for 20 nothing_left nets
+tap_check "the image still has no /etc/resolv.conf" bash -c "! test -e '$img/etc/resolv.conf' && ! test -L '$img/etc/resolv.conf'"
+cp -a /tmp/e2e-image-resolv.conf "$img/etc/resolv.conf" && rm -f /tmp/e2e-image-resolv.conf
 
 # Reconcile at helper start: leftovers of a sandbox that is not running go (as after a helper crash).
 # The link name the helper derives from a name: "sb-" and 48 bits of its FNV-1a hash.

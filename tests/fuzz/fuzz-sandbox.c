@@ -74,8 +74,12 @@ static void check_nspawn(const Sandbox *s, const char *text) {
         must(streq_ptr(sd_conf_get(&conf, "Exec", "NoNewPrivileges"), "yes"), text);
         must(sd_conf_get(&conf, "Exec", "DropCapability") != NULL, text);
         must(!sd_conf_get(&conf, "Exec", "PrivateUsers"), text);
-        must(streq_ptr(sd_conf_get(&conf, "Network", "Private"),
-                       s->network_mode == NETWORK_HOST ? "no" : "yes"),
+        /* Only Mode=none lets nspawn make a namespace; lenient and strict run in sandy-net@'s, with its
+         * resolv.conf (bound by sandy-prepare) instead of the host's. */
+        must(streq_ptr(sd_conf_get(&conf, "Network", "Private"), s->network_mode == NETWORK_NONE ? "yes" : "no"),
+             text);
+        must(!!sd_conf_get(&conf, "Exec", "ResolvConf") ==
+                     (s->network_mode == NETWORK_LENIENT || s->network_mode == NETWORK_STRICT),
              text);
         /* The workspace bind is added at start, from the idmapped mount: never in the generated text. */
         must(!sd_conf_get(&conf, "Files", "Bind"), text);

@@ -338,7 +338,10 @@ TEST(render_nspawn_defaults) {
         check(!strstr(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SYS_ADMIN"));
         check(!strstr(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SYS_BOOT"));
         check(!strstr(sd_conf_get(&conf, "Exec", "DropCapability"), "CAP_SETUID"));
-        check_streq(sd_conf_get(&conf, "Network", "Private"), "yes");
+        /* The default Mode=lenient: nspawn runs in sandy-net@'s namespace and leaves resolv.conf alone. */
+        check_streq(sd_conf_get(&conf, "Network", "Private"), "no");
+        check(!sd_conf_get(&conf, "Network", "VirtualEthernet"));
+        check_streq(sd_conf_get(&conf, "Exec", "ResolvConf"), "off");
         sd_conf_free(&conf);
 }
 
@@ -367,6 +370,8 @@ TEST(render_nspawn_full) {
         /* The workspace is bound at start from its idmapped mount (sandy-prepare), not from here. */
         check(!sd_conf_get(&conf, "Files", "Bind"));
         check_streq(sd_conf_get(&conf, "Network", "Private"), "no");
+        /* Mode=host: the host's network, and nspawn's usual resolv.conf handling. */
+        check(!sd_conf_get(&conf, "Exec", "ResolvConf"));
 
         require(sd_conf_get(&conf, "Exec", "Parameters"));
         require(sd_split_words(sd_conf_get(&conf, "Exec", "Parameters"), &words) == 5);
