@@ -442,7 +442,7 @@ int network_setup(const Sandbox *s) {
         SandyConfig c = {};
         char ifname[IFNAMSIZ];
         NetAddrs a;
-        unsigned slot;
+        unsigned slot = 0;
         int r;
 
         /* host: nothing of ours. none: nspawn's Private=yes gives loopback only. */
@@ -540,7 +540,7 @@ finish:
 int network_teardown(const char *name) {
         _cleanup_free_ char *path = NULL, *rules = NULL, *slotp = NULL;
         char ifname[IFNAMSIZ];
-        unsigned slot;
+        unsigned slot = 0;
         int r, ret = 0;
 
         if (!sandbox_name_is_valid(name))

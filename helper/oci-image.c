@@ -359,7 +359,7 @@ static int source_read_json(Source *s, const char *name, const char *digest, uin
         }
         EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
         for (;;) {
-                const void *p;
+                const void *p = NULL;
                 ssize_t k = oci_blob_next(&b, &p);
                 if (k < 0) {
                         r = log_error_errno((int) k, "%s: reading %s: %m", s->path, name);

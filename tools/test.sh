@@ -19,6 +19,11 @@ meson setup --wipe build-asan -Db_sanitize=address,undefined -Db_lundef=false >/
         meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-asan
 
+# The README's quick start builds with --buildtype=release, where -O3 brings warnings (and so, with
+# -Werror, errors) that the debug builds never see: compile that configuration too.
+meson setup --wipe build-release --buildtype=release >/dev/null 2>&1 || meson setup build-release --buildtype=release >/dev/null
+ninja -C build-release
+
 status=0
 meson test -C build --print-errorlogs --no-rebuild || status=1
 # The e2e suite boots a test host; once is enough, so the sanitizer build runs the rest.

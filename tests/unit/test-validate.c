@@ -19,7 +19,7 @@ static void check_domain(const char *in, int expected_r, const char *expected) {
                           expected_r);
                 return;
         }
-        if (r == 0 && !streq(s, expected))
+        if (r == 0 && !streq_ptr(s, expected))
                 test_fail(__FILE__, __LINE__, "domain_normalize(\"%s\") gave \"%s\", expected \"%s\"", in, s,
                           expected);
 }
