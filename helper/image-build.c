@@ -445,7 +445,17 @@ static int build_debootstrap(const Sandbox *s, const char *rootfs) {
             strv_extend(&argv, c.debootstrap_mirror) < 0)
                 return fail(ENOMEM, "Out of memory");
         report(0.05, "debootstrap %s from %s", suite, c.debootstrap_mirror);
-        return run_checked(NULL, argv, "debootstrap");
+        r = run_checked(NULL, argv, "debootstrap");
+        if (r < 0)
+                return r;
+        /* debootstrap copies the build host's /etc/hostname into the new root: without it nspawn names
+         * the sandbox after its machine name, and the image says nothing about the host. */
+        _cleanup_free_ char *hostname = path_join(rootfs, "etc/hostname");
+        if (!hostname)
+                return fail(ENOMEM, "Out of memory");
+        if (unlink(hostname) < 0 && errno != ENOENT)
+                return fail(errno, "Failed to remove %s: %m", hostname);
+        return 0;
 }
 
 static void oci_progress(double fraction, const char *what, void *userdata) {

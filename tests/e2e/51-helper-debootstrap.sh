@@ -65,6 +65,7 @@ out=$(timeout 900 busctl --system --timeout=900 call org.sandy.Helper1 /org/sand
 tap_check "EnsureImage builds the debootstrap image" grep -qx "s \"$store/$id/rootfs\"" <<<"$out"
 tap_diag "$out"
 tap_check "it is $suite" grep -q "VERSION_CODENAME=$suite" "$store/$id/rootfs/etc/os-release"
+tap_check "the build host's /etc/hostname is not in the image" bash -c '[ -e /etc/hostname ] && [ ! -e "$1/etc/hostname" ]' _ "$store/$id/rootfs"
 tap_check "Packages= were included" test -x "$store/$id/rootfs/usr/bin/ip" -o -x "$store/$id/rootfs/bin/ip"
 tap_check "the user exists" grep -q '^agent:' "$store/$id/rootfs/etc/passwd"
 tap_check "debootstrap's output is in the journal under SANDBOX=deb" \
