@@ -63,6 +63,25 @@ static int new_check(sd_bus_message *m, const char *action, const char *const *d
         return 0;
 }
 
+/* What both forms do first: a root caller is authorized without asking (1); otherwise the
+ * CheckAuthorization call for polkit is built (0). Negative with error set on failure. */
+static int begin_check(sd_bus_message *m, const char *action, const char *const *details, sd_bus_message **ret,
+                       sd_bus_error *error) {
+        int r;
+
+        if (!sd_bus_message_get_sender(m))
+                return sd_bus_error_set_errnof(error, EBADMSG, "Message has no sender.");
+        r = sender_is_root(m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
+        if (r > 0)
+                return 1;
+        r = new_check(m, action, details, ret);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
+        return 0;
+}
+
 /* Turn polkit's reply (or the failure to get one) into 1, or 0 with error set. */
 static int parse_reply(sd_bus_message *reply, const sd_bus_error *call_error, const char *action,
                        sd_bus_error *error) {
@@ -99,16 +118,9 @@ int bus_verify_polkit(sd_bus_message *m, const char *action, const char *const *
         _cleanup_(sd_bus_error_free) sd_bus_error perror = SD_BUS_ERROR_NULL;
         int r;
 
-        if (!sd_bus_message_get_sender(m))
-                return sd_bus_error_set_errnof(error, EBADMSG, "Message has no sender.");
-        r = sender_is_root(m);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
-        if (r > 0)
-                return 1;
-        r = new_check(m, action, details, &call);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
+        r = begin_check(m, action, details, &call, error);
+        if (r != 0)
+                return r;
         r = sd_bus_call(sd_bus_message_get_bus(m), call,
                         sd_bus_message_get_allow_interactive_authorization(m) > 0 ? POLKIT_INTERACTIVE_TIMEOUT_USEC : 0,
                         &perror, &reply);
@@ -187,17 +199,9 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char *c
                 return r > 0 ? 1 : -EACCES;
         }
 
-        if (!sd_bus_message_get_sender(m))
-                return sd_bus_error_set_errnof(error, EBADMSG, "Message has no sender.");
-        r = sender_is_root(m);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
-        if (r > 0)
-                return 1;
-
-        r = new_check(m, action, details, &call);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
+        r = begin_check(m, action, details, &call, error);
+        if (r != 0)
+                return r;
         q = new0(Query, 1);
         if (!q)
                 return -ENOMEM;

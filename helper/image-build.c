@@ -718,7 +718,8 @@ int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force
         build_sandbox = s->name;
         build_id = id;
 
-        /* Mounts made for the chroot steps stay in this process's namespace. */
+        /* Mounts made during the build (debootstrap mounts /proc and /sys in the new root) stay in this
+         * process's namespace and vanish with it, even when it is killed. */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return fail(errno, "Failed to set up a private mount namespace: %m");
 
