@@ -14,7 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "net-internal.h"
-#include "util.h"
+#include "string-util.h"
 
 #define ROUNDS 21
 

@@ -12,7 +12,9 @@
 #include "render.h"
 #include "sandbox.h"
 #include "strv.h"
-#include "util.h"
+#include "fs-util.h"
+#include "path-util.h"
+#include "string-util.h"
 
 static bool arg_dry_run = false;
 static const char *arg_dest = NULL;
@@ -82,9 +84,9 @@ static int generate_one(Sandbox *s) {
         int r;
 
         if (xasprintf(&settings_rel, "sandy/%s.nspawn", s->name) < 0 ||
-            xasprintf(&dropin_rel, "sandy@%s.service.d/10-sandy.conf", s->name) < 0 ||
+            xasprintf(&dropin_rel, SANDBOX_UNIT_FMT ".d/10-sandy.conf", s->name) < 0 ||
             xasprintf(&alias_rel, "systemd-nspawn@%s.service", s->name) < 0 ||
-            xasprintf(&wants_rel, "machines.target.wants/sandy@%s.service", s->name) < 0)
+            xasprintf(&wants_rel, "machines.target.wants/" SANDBOX_UNIT_FMT, s->name) < 0)
                 return log_oom();
         settings_abs = path_join(arg_dest, settings_rel);
         if (!settings_abs)
@@ -103,7 +105,7 @@ static int generate_one(Sandbox *s) {
         if (r >= 0) {
                 _cleanup_free_ char *net = NULL, *net_rel = NULL;
                 if (sandbox_render_network_dropin(s, &net) < 0 ||
-                    xasprintf(&net_rel, "sandy@%s.service.d/20-network.conf", s->name) < 0)
+                    xasprintf(&net_rel, SANDBOX_UNIT_FMT ".d/20-network.conf", s->name) < 0)
                         r = log_oom();
                 else if (net)
                         r = output_file(&o, net_rel, net);
@@ -124,9 +126,9 @@ static int generate_one(Sandbox *s) {
         }
         /* machinectl start NAME starts systemd-nspawn@NAME.service: make that name an alias of ours. */
         if (r >= 0)
-                r = output_symlink(&o, alias_rel, SANDY_UNIT_DIR "/sandy@.service");
+                r = output_symlink(&o, alias_rel, SANDY_UNIT_DIR "/" SANDBOX_UNIT_TEMPLATE);
         if (r >= 0 && s->autostart)
-                r = output_symlink(&o, wants_rel, SANDY_UNIT_DIR "/sandy@.service");
+                r = output_symlink(&o, wants_rel, SANDY_UNIT_DIR "/" SANDBOX_UNIT_TEMPLATE);
 
         written = o.paths;
         if (r < 0)

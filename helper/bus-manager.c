@@ -11,9 +11,10 @@
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
-#include "util.h"
+#include "fs-util.h"
+#include "path-util.h"
+#include "string-util.h"
 
-#define RUNTIME_DIR "/run/sandy"
 
 /* Load a declared sandbox by name, with an error that names it. */
 static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
@@ -75,7 +76,7 @@ static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "sb", &name, &force);
         if (r < 0)
                 return r;
-        r = check(msg, "org.sandy.helper.build", name, error);
+        r = check(msg, POLKIT_ACTION_BUILD, name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = load_declared(name, &s, error);
@@ -121,7 +122,7 @@ static int method_ensure_image(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
-        r = check(msg, "org.sandy.helper.build", name, error);
+        r = check(msg, POLKIT_ACTION_BUILD, name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = load_declared(name, &s, error);
@@ -191,7 +192,7 @@ static int declared_load(Declared *ret) {
 
 static int list_image_ids(char ***ret) {
         _cleanup_strv_free_ char **ids = NULL;
-        DIR *d = opendir(IMAGE_STORE_DIR);
+        DIR *d = opendir(SANDY_IMAGE_STORE_DIR);
         struct dirent *de;
 
         if (!d) {
@@ -215,7 +216,7 @@ static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error 
         _cleanup_(declared_done) Declared d = {};
         int r;
 
-        r = check(msg, "org.sandy.helper.status", NULL, error);
+        r = check(msg, POLKIT_ACTION_STATUS, NULL, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = declared_load(&d);
@@ -223,7 +224,7 @@ static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         r = list_image_ids(&ids);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", IMAGE_STORE_DIR);
+                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", SANDY_IMAGE_STORE_DIR);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
@@ -262,7 +263,7 @@ static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 /* Is a running sandbox using image id? sandy-prepare mounts the image (a clone or an overlay lower
- * layer) below /run/sandy/NAME, or, without overlays, names its root in /run/sandy/NAME/start.env. Any mount
+ * layer) below SANDY_RUNTIME_DIR/NAME, or, without overlays, names its root in SANDY_RUNTIME_DIR/NAME/SANDY_START_ENV. Any mount
  * of the image's tree counts, whoever made it. */
 static int image_in_use(const char *id, char **ret_user) {
         _cleanup_free_ char *rootfs = image_rootfs(id), *want = NULL, *needle = NULL, *line = NULL;
@@ -285,7 +286,7 @@ static int image_in_use(const char *id, char **ret_user) {
                         /* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
                         if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
                                 snprintf(mnt, sizeof mnt, "?");
-                        name = path_startswith(mnt, RUNTIME_DIR "/");
+                        name = path_startswith(mnt, SANDY_RUNTIME_DIR "/");
                         if (name) {
                                 *ret_user = strndup(name, strcspn(name, "/"));
                                 if (!*ret_user)
@@ -297,7 +298,7 @@ static int image_in_use(const char *id, char **ret_user) {
                         return 1;
                 }
 
-        d = opendir(RUNTIME_DIR);
+        d = opendir(SANDY_RUNTIME_DIR);
         if (!d)
                 return 0;
         while ((de = readdir(d))) {
@@ -306,7 +307,7 @@ static int image_in_use(const char *id, char **ret_user) {
 
                 if (de->d_name[0] == '.' || !sandbox_name_is_valid(de->d_name))
                         continue;
-                if (xasprintf(&p, RUNTIME_DIR "/%s/start.env", de->d_name) < 0)
+                if (!(p = sandbox_runtime_path(de->d_name, SANDY_START_ENV)))
                         break;
                 if (read_full_file(p, 64 * 1024, &text, &size) < 0)
                         continue;
@@ -348,7 +349,7 @@ static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "s", &id);
         if (r < 0)
                 return r;
-        r = check(msg, "org.sandy.helper.remove-image", NULL, error);
+        r = check(msg, POLKIT_ACTION_REMOVE_IMAGE, NULL, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         if (!image_id_is_valid(id))
@@ -366,7 +367,7 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
         _cleanup_(declared_done) Declared d = {};
         int r;
 
-        r = check(msg, "org.sandy.helper.remove-image", NULL, error);
+        r = check(msg, POLKIT_ACTION_REMOVE_IMAGE, NULL, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = declared_load(&d);
@@ -374,7 +375,7 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return r;
         r = list_image_ids(&ids);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", IMAGE_STORE_DIR);
+                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", SANDY_IMAGE_STORE_DIR);
         STRV_FOREACH(id, ids) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
@@ -430,10 +431,10 @@ static int job_enumerator(sd_bus *bus, const char *path, void *userdata, char **
 int manager_register(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, HELPER_PATH, HELPER_MANAGER_IFACE, manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, NULL, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register %s: %m", HELPER_MANAGER_IFACE);
-        r = sd_bus_add_node_enumerator(m->bus, NULL, HELPER_JOB_PREFIX, job_enumerator, m);
+        r = sd_bus_add_node_enumerator(m->bus, NULL, HELPER_JOB_PATH_PREFIX, job_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the job enumerator: %m");
         return 0;

@@ -6,13 +6,14 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 
+#include "bus-names.h"
 #include "bus-polkit.h"
 #include "config.h"
 #include "log.h"
 #include "net-internal.h"
 #include "network.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
@@ -24,10 +25,10 @@ static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
                 return -ENOMEM;
         r = sandbox_load(dirs, name, ret);
         if (r == -ENOENT || r == -ENXIO)
-                return sd_bus_error_setf(error, "org.sandy.Helper1.NoSuchSandbox", "Sandbox %s is not declared.",
+                return sd_bus_error_setf(error, HELPER_ERROR_NO_SUCH_SANDBOX, "Sandbox %s is not declared.",
                                          name);
         if (r < 0)
-                return sd_bus_error_setf(error, "org.sandy.Helper1.InvalidDeclaration",
+                return sd_bus_error_setf(error, HELPER_ERROR_INVALID_DECLARATION,
                                          "The declaration of sandbox %s has errors.", name);
         return 0;
 }
@@ -50,7 +51,7 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = check(m, "org.sandy.helper.network", name, error);
+        r = check(m, POLKIT_ACTION_NETWORK, name, error);
         if (r <= 0)
                 return r;
         r = load_declared(name, &s, error);
@@ -59,7 +60,7 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = network_setup(s);
         sandbox_free(s);
         if (r < 0)
-                return sd_bus_error_setf(error, "org.sandy.Helper1.NetworkFailed",
+                return sd_bus_error_setf(error, HELPER_ERROR_NETWORK_FAILED,
                                          "Setting up the network of %s failed (see the journal of sandy-helper).",
                                          name);
         return sd_bus_reply_method_return(m, NULL);
@@ -74,13 +75,13 @@ static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         if (!sandbox_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid sandbox name.");
-        r = check(m, "org.sandy.helper.network", name, error);
+        r = check(m, POLKIT_ACTION_NETWORK, name, error);
         if (r <= 0)
                 return r;
         /* No declaration needed: a removed declaration must still be cleaned up after. */
         r = network_teardown(name);
         if (r < 0)
-                return sd_bus_error_setf(error, "org.sandy.Helper1.NetworkFailed",
+                return sd_bus_error_setf(error, HELPER_ERROR_NETWORK_FAILED,
                                          "Removing the network of %s failed (see the journal of sandy-helper).", name);
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -111,7 +112,7 @@ static void learned_from_journal(const char *name, char *const *domains, cJSON *
         _cleanup_free_ char *match = NULL;
         sd_journal *j = NULL;
 
-        if (xasprintf(&match, "_SYSTEMD_UNIT=sandy-dns@%s.service", name) < 0)
+        if (xasprintf(&match, "_SYSTEMD_UNIT=" SANDBOX_DNS_UNIT_FMT, name) < 0)
                 return;
         if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
                 return;
@@ -159,7 +160,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = check(m, "org.sandy.helper.status", name, error);
+        r = check(m, POLKIT_ACTION_STATUS, name, error);
         if (r <= 0)
                 return r;
         r = load_declared(name, &s, error);
@@ -246,7 +247,7 @@ static const sd_bus_vtable network_vtable[] = {
 int bus_network_register(sd_bus *bus) {
         int r;
 
-        r = sd_bus_add_object_vtable(bus, NULL, "/org/sandy/Helper1", "org.sandy.Helper1.Network", network_vtable,
+        r = sd_bus_add_object_vtable(bus, NULL, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, network_vtable,
                                      NULL);
         if (r < 0)
                 return r;

@@ -5,13 +5,14 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 
+#include "process-util.h"
 #include "bus-polkit.h"
 #include "image-build.h"
 #include "log.h"
+#include "rm-rf.h"
 #include "manager.h"
-#include "util.h"
+#include "string-util.h"
 
 static Job *job_free(Job *j) {
         if (!j)
@@ -75,7 +76,7 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         const char *details[] = {"sandbox", j->sandbox, NULL};
         int r;
 
-        r = bus_verify_polkit_async(msg, "org.sandy.helper.build", details, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_BUILD, details, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         if (!j->canceled && j->pid > 0) {
@@ -171,7 +172,7 @@ static void job_finish(Job *j, const char *result, const char *message) {
                 if (r < 0)
                         log_debug_errno(r, "Failed to reply to a waiting EnsureImage call: %m");
         }
-        (void) sd_bus_emit_signal(m->bus, HELPER_PATH, HELPER_MANAGER_IFACE, "JobRemoved", "uosss", j->id, j->path,
+        (void) sd_bus_emit_signal(m->bus, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "JobRemoved", "uosss", j->id, j->path,
                                   j->sandbox, result, message);
         job_unlink(j);
         job_free(j);
@@ -228,15 +229,15 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
         snprintf(j->image_id, sizeof j->image_id, "%s", image_id);
         j->sandbox = strdup(s->name);
         j->status = strdup("starting");
-        if (!j->sandbox || !j->status || xasprintf(&j->path, HELPER_JOB_PREFIX "/%u", j->id) < 0 ||
-            xasprintf(&j->tmpdir, IMAGE_STORE_DIR "/" IMAGE_TMP_PREFIX "%s-XXXXXX", image_id) < 0) {
+        if (!j->sandbox || !j->status || xasprintf(&j->path, HELPER_JOB_PATH_PREFIX "/%u", j->id) < 0 ||
+            xasprintf(&j->tmpdir, SANDY_IMAGE_STORE_DIR "/" IMAGE_TMP_PREFIX "%s-XXXXXX", image_id) < 0) {
                 job_free(j);
                 return -ENOMEM;
         }
         if (!mkdtemp(j->tmpdir)) {
                 r = -errno;
                 job_free(j);
-                return log_error_errno(r, "Failed to create a build directory in %s: %m", IMAGE_STORE_DIR);
+                return log_error_errno(r, "Failed to create a build directory in %s: %m", SANDY_IMAGE_STORE_DIR);
         }
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 r = -errno;
@@ -279,7 +280,7 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
         if (r < 0) {
                 (void) kill(-pid, SIGKILL);
                 (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+                (void) wait_for_pid(pid, NULL);
                 (void) rm_rf(j->tmpdir);
                 job_free(j);
                 return log_error_errno(r, "Failed to set up build job: %m");
@@ -288,7 +289,7 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
         m->jobs = j;
         log_info("Building image %s for sandbox %s from %s (job %u, pid %d).", image_id, s->name, s->from, j->id,
                  (int) pid);
-        (void) sd_bus_emit_signal(m->bus, HELPER_PATH, HELPER_MANAGER_IFACE, "JobNew", "uos", j->id, j->path,
+        (void) sd_bus_emit_signal(m->bus, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "JobNew", "uos", j->id, j->path,
                                   j->sandbox);
         *ret = j;
         return 0;
@@ -300,7 +301,7 @@ void manager_abort_jobs(Manager *m) {
                 if (j->pid > 0) {
                         (void) kill(-j->pid, SIGKILL);
                         (void) kill(j->pid, SIGKILL);
-                        (void) waitpid(j->pid, NULL, 0);
+                        (void) wait_for_pid(j->pid, NULL);
                         j->pid = 0;
                 }
                 j->canceled = true;

@@ -5,18 +5,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-names.h"
 #include "image.h"
 #include "sandbox.h"
-
-#define HELPER_BUS_NAME "org.sandy.Helper1"
-#define HELPER_PATH "/org/sandy/Helper1"
-#define HELPER_MANAGER_IFACE "org.sandy.Helper1.Manager"
-#define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
-#define HELPER_JOB_PREFIX "/org/sandy/Helper1/job"
-#define HELPER_ERROR_NO_SUCH_SANDBOX "org.sandy.Helper1.NoSuchSandbox"
-#define HELPER_ERROR_BUILD_FAILED "org.sandy.Helper1.BuildFailed"
-#define HELPER_ERROR_BUSY "org.sandy.Helper1.Busy"
-#define HELPER_ERROR_NO_SUCH_IMAGE "org.sandy.Helper1.NoSuchImage"
 
 typedef struct Job Job;
 

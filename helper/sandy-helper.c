@@ -12,7 +12,8 @@
 #include "log.h"
 #include "manager.h"
 #include "network.h"
-#include "util.h"
+#include "parse-util.h"
+#include "string-util.h"
 
 #define DEFAULT_EXIT_IDLE_USEC (30ULL * 1000000)
 

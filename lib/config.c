@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,7 +9,9 @@
 #include "conf-parser.h"
 #include "config.h"
 #include "log.h"
-#include "util.h"
+#include "parse-util.h"
+#include "path-util.h"
+#include "string-util.h"
 
 void sandy_config_done(SandyConfig *c) {
         c->debootstrap_mirror = mfree(c->debootstrap_mirror);
@@ -40,93 +43,95 @@ static int parse_prefix(int family, const char *s, void *addr, unsigned *ret_pre
         return 0;
 }
 
-static int assign(const char *file, unsigned line, const char *section, const char *key, const char *value,
-                  void *userdata) {
-        SandyConfig *c = userdata;
-        int r;
+#define FIELD(f) offsetof(SandyConfig, f)
 
-        if (streq(section, "Network") && streq(key, "AddressPool")) {
-                struct in_addr a;
-                unsigned p;
-                r = parse_prefix(AF_INET, value, &a, &p);
-                if (r == -ENOMEM)
-                        return log_oom();
-                if (r < 0 || p > 30 || p < 8)
-                        return log_syntax(file, line, LOG_ERR, EINVAL,
-                                          "AddressPool= takes an IPv4 network ADDRESS/PREFIX (prefix 8-30, no host "
-                                          "bits set), not \"%s\".",
-                                          value);
-                c->pool4 = a;
-                c->pool4_prefix = p;
-                return 0;
-        }
-        if (streq(section, "Network") && streq(key, "AddressPool6")) {
-                struct in6_addr a;
-                unsigned p;
-                r = parse_prefix(AF_INET6, value, &a, &p);
-                if (r == -ENOMEM)
-                        return log_oom();
-                /* Slot arithmetic works on the low 64 bits. */
-                if (r < 0 || p > 126 || p < 64)
-                        return log_syntax(file, line, LOG_ERR, EINVAL,
-                                          "AddressPool6= takes an IPv6 network ADDRESS/PREFIX (prefix 64-126, no "
-                                          "host bits set), not \"%s\".",
-                                          value);
-                c->pool6 = a;
-                c->pool6_prefix = p;
-                return 0;
-        }
-        if (streq(section, "Network") && streq(key, "IPv6")) {
-                r = parse_boolean(value);
-                if (r < 0)
-                        return log_syntax(file, line, LOG_ERR, EINVAL, "IPv6= takes a boolean, not \"%s\".", value);
-                c->ipv6 = r;
-                return 0;
-        }
-        if (streq(section, "Network") && streq(key, "StopDNSRebind")) {
-                r = parse_boolean(value);
-                if (r < 0)
-                        return log_syntax(file, line, LOG_ERR, EINVAL, "StopDNSRebind= takes a boolean, not \"%s\".",
-                                          value);
-                c->stop_dns_rebind = r;
-                return 0;
-        }
-        if (streq(section, "Image") && streq(key, "DebootstrapMirror")) {
-                if (!(startswith(value, "http://") || startswith(value, "https://") ||
-                      startswith(value, "file:///")) ||
-                    string_has_cc(value) || strpbrk(value, " \t'\"\\"))
-                        return log_syntax(file, line, LOG_ERR, EINVAL,
-                                          "DebootstrapMirror= takes an http://, https:// or file:/// URL, not \"%s\".",
-                                          value);
-                char *m = strdup(value);
-                if (!m)
-                        return log_oom();
-                free(c->debootstrap_mirror);
-                c->debootstrap_mirror = m;
-                return 0;
-        }
-        if (streq(section, "Image") && streq(key, "DebootstrapKeyring")) {
-                if (!path_is_normalized(value))
-                        return log_syntax(file, line, LOG_ERR, EINVAL,
-                                          "DebootstrapKeyring= takes an absolute, normalized path, not \"%s\".", value);
-                char *k = strdup(value);
-                if (!k)
-                        return log_oom();
-                free(c->debootstrap_keyring);
-                c->debootstrap_keyring = k;
-                return 0;
-        }
-        if (streq(section, "Image") && streq(key, "DebootstrapNoCheckGPG")) {
-                r = parse_boolean(value);
-                if (r < 0)
-                        return log_syntax(file, line, LOG_ERR, EINVAL,
-                                          "DebootstrapNoCheckGPG= takes a boolean, not \"%s\".", value);
-                c->debootstrap_no_check_gpg = r;
-                return 0;
-        }
-        log_syntax(file, line, LOG_WARNING, 0, "Unknown key %s= in section [%s], ignoring.", key, section);
+static int parse_bool(const char *file, unsigned line, const char *key, const char *value, void *data,
+                      void *object) {
+        int r = parse_boolean(value);
+
+        if (r < 0)
+                return log_syntax(file, line, LOG_ERR, EINVAL, "%s= takes a boolean, not \"%s\".", key, value);
+        *(bool *) data = r;
         return 0;
 }
+
+static int parse_pool4(const char *file, unsigned line, const char *key, const char *value, void *data,
+                       void *object) {
+        SandyConfig *c = object;
+        struct in_addr a;
+        unsigned p;
+        int r;
+
+        r = parse_prefix(AF_INET, value, &a, &p);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0 || p > 30 || p < 8)
+                return log_syntax(file, line, LOG_ERR, EINVAL,
+                                  "%s= takes an IPv4 network ADDRESS/PREFIX (prefix 8-30, no host bits set), not "
+                                  "\"%s\".",
+                                  key, value);
+        c->pool4 = a;
+        c->pool4_prefix = p;
+        return 0;
+}
+
+static int parse_pool6(const char *file, unsigned line, const char *key, const char *value, void *data,
+                       void *object) {
+        SandyConfig *c = object;
+        struct in6_addr a;
+        unsigned p;
+        int r;
+
+        r = parse_prefix(AF_INET6, value, &a, &p);
+        if (r == -ENOMEM)
+                return log_oom();
+        /* Slot arithmetic works on the low 64 bits. */
+        if (r < 0 || p > 126 || p < 64)
+                return log_syntax(file, line, LOG_ERR, EINVAL,
+                                  "%s= takes an IPv6 network ADDRESS/PREFIX (prefix 64-126, no host bits set), "
+                                  "not \"%s\".",
+                                  key, value);
+        c->pool6 = a;
+        c->pool6_prefix = p;
+        return 0;
+}
+
+static int set_string(char **p, const char *value) {
+        char *n = strdup(value);
+
+        if (!n)
+                return log_oom();
+        free(*p);
+        *p = n;
+        return 0;
+}
+
+static int parse_mirror(const char *file, unsigned line, const char *key, const char *value, void *data,
+                        void *object) {
+        if (!(startswith(value, "http://") || startswith(value, "https://") || startswith(value, "file:///")) ||
+            string_has_cc(value) || strpbrk(value, " \t'\"\\"))
+                return log_syntax(file, line, LOG_ERR, EINVAL,
+                                  "%s= takes an http://, https:// or file:/// URL, not \"%s\".", key, value);
+        return set_string(data, value);
+}
+
+static int parse_path(const char *file, unsigned line, const char *key, const char *value, void *data,
+                      void *object) {
+        if (!path_is_normalized(value))
+                return log_syntax(file, line, LOG_ERR, EINVAL, "%s= takes an absolute, normalized path, not \"%s\".",
+                                  key, value);
+        return set_string(data, value);
+}
+
+static const ConfKey key_table[] = {
+        {"Network", "AddressPool", parse_pool4, 0},
+        {"Network", "AddressPool6", parse_pool6, 0},
+        {"Network", "IPv6", parse_bool, FIELD(ipv6)},
+        {"Network", "StopDNSRebind", parse_bool, FIELD(stop_dns_rebind)},
+        {"Image", "DebootstrapMirror", parse_mirror, FIELD(debootstrap_mirror)},
+        {"Image", "DebootstrapKeyring", parse_path, FIELD(debootstrap_keyring)},
+        {"Image", "DebootstrapNoCheckGPG", parse_bool, FIELD(debootstrap_no_check_gpg)},
+};
 
 static int set_defaults(SandyConfig *c) {
         *c = (SandyConfig){.ipv6 = true, .stop_dns_rebind = true};
@@ -141,7 +146,8 @@ int sandy_config_load_string(const char *label, const char *text, SandyConfig *c
         int r = set_defaults(c);
         if (r < 0)
                 return r;
-        return conf_parse_string(label, text, strlen(text), assign, c);
+        ConfTable t = {key_table, ELEMENTSOF(key_table), c};
+        return conf_parse_string(label, text, strlen(text), conf_table_assign, &t);
 }
 
 int sandy_config_load(const char *path, SandyConfig *c) {
@@ -152,7 +158,8 @@ int sandy_config_load(const char *path, SandyConfig *c) {
                 path = getenv("SANDY_CONFIG") ?: SANDY_CONFIG_FILE;
         if (access(path, F_OK) < 0)
                 return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot access %s: %m", path);
-        return conf_parse_file(path, assign, c);
+        ConfTable t = {key_table, ELEMENTSOF(key_table), c};
+        return conf_parse_file(path, conf_table_assign, &t);
 }
 
 unsigned sandy_config_slots(const SandyConfig *c) {

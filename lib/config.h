@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 #include "macro.h"
+#include "paths.h"
 
-/* /etc/sandy/sandy.conf: host-wide settings of sandy (unit-file syntax, see sandy.conf(5)). */
-#define SANDY_CONFIG_FILE "/etc/sandy/sandy.conf"
+/* SANDY_CONFIG_FILE (paths.h): host-wide settings of sandy, in unit-file syntax. */
 
 #define SANDY_POOL4_DEFAULT "10.231.0.0/16"
 /* A fixed ULA prefix (RFC 4193 form), so addresses are the same on every host. */

@@ -1,24 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <openssl/evp.h>
 #include <string.h>
 
+#include "hash.h"
 #include "image.h"
 #include "log.h"
 #include "strv.h"
-#include "util.h"
+#include "fs-util.h"
+#include "string-util.h"
 
 #define SETUP_SCRIPT_MAX (1024U * 1024U)
-
-static int sha256_hex(const void *data, size_t size, char ret[static IMAGE_ID_HEX_LEN + 1]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-
-        if (EVP_Digest(data, size, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-                return -EIO;
-        for (unsigned i = 0; i < n; i++)
-                sprintf(ret + 2 * i, "%02x", md[i]);
-        return 0;
-}
 
 int sandbox_recipe(const Sandbox *s, char **ret) {
         _cleanup_free_ char *buf = NULL, *script = NULL;
@@ -70,7 +60,7 @@ bool image_id_is_valid(const char *id) {
 char *image_dir(const char *id) {
         char *p;
 
-        if (!image_id_is_valid(id) || xasprintf(&p, "%s/images/%s", SANDY_STATE_DIR, id) < 0)
+        if (!image_id_is_valid(id) || xasprintf(&p, SANDY_IMAGE_STORE_DIR "/%s", id) < 0)
                 return NULL;
         return p;
 }
@@ -78,7 +68,7 @@ char *image_dir(const char *id) {
 char *image_rootfs(const char *id) {
         char *p;
 
-        if (!image_id_is_valid(id) || xasprintf(&p, "%s/images/%s/rootfs", SANDY_STATE_DIR, id) < 0)
+        if (!image_id_is_valid(id) || xasprintf(&p, SANDY_IMAGE_STORE_DIR "/%s/rootfs", id) < 0)
                 return NULL;
         return p;
 }

@@ -10,7 +10,7 @@
 /* The canonical recipe text. Reads the Setup= script, whose content is part of the recipe. */
 int sandbox_recipe(const Sandbox *s, char **ret);
 int sandbox_image_id(const Sandbox *s, char ret[static IMAGE_ID_HEX_LEN + 1]);
-/* SANDY_STATE_DIR/images/ID, and the root file system below it. */
+/* SANDY_IMAGE_STORE_DIR/ID, and the root file system below it. */
 char *image_dir(const char *id);
 char *image_rootfs(const char *id);
 bool image_id_is_valid(const char *id);

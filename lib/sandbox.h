@@ -5,10 +5,11 @@
 #include <stdio.h>
 
 #include "macro.h"
+#include "paths.h"
 
-/* Where declarations live, highest priority first; a file in an earlier directory masks the same name in
- * a later one, as for unit files. Drop-ins (NAME.sandbox.d/ *.conf) are collected from all of them. */
-#define SANDY_SEARCH_PATH_DEFAULT "/etc/sandy.d:/run/sandy.d:/usr/lib/sandy.d"
+/* Declarations live in SANDY_SEARCH_PATH_DEFAULT (paths.h), highest priority first; a file in an earlier
+ * directory masks the same name in a later one, as for unit files. Drop-ins (NAME.sandbox.d/ *.conf) are
+ * collected from all of them. */
 #define SANDBOX_SUFFIX ".sandbox"
 /* HOST_NAME_MAX, the limit machined puts on machine names. */
 #define SANDBOX_NAME_MAX 64

@@ -3,7 +3,9 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "util.h"
+#include "parse-util.h"
+#include "path-util.h"
+#include "string-util.h"
 #include "validate.h"
 
 static bool all_chars_in(const char *s, const char *extra) {

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
 #include "log.h"
 #include "sandbox.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 /* The unit machined has for the machine, over its public D-Bus API (its state files say "do not parse"). */
 static int machine_unit(const char *name, char **ret) {
@@ -25,13 +26,13 @@ static int machine_unit(const char *name, char **ret) {
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                               "org.freedesktop.machine1.Manager", "GetMachine", &error, &reply, "s", name);
+        r = sd_bus_call_method(bus, MACHINED_BUS_NAME, MACHINED_OBJECT_PATH,
+                               MACHINED_MANAGER_IFACE, "GetMachine", &error, &reply, "s", name);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &path);
         if (r >= 0)
-                r = sd_bus_get_property_string(bus, "org.freedesktop.machine1", path,
-                                               "org.freedesktop.machine1.Machine", "Unit", &error, ret);
+                r = sd_bus_get_property_string(bus, MACHINED_BUS_NAME, path,
+                                               MACHINED_MACHINE_IFACE, "Unit", &error, ret);
         sd_bus_error_free(&error);
         sd_bus_message_unref(reply);
         sd_bus_flush_close_unref(bus);
@@ -73,7 +74,7 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Machine %s is not registered with machined: %m", name);
                 return 1;
         }
-        if (xasprintf(&expected, "sandy@%s.service", name) < 0)
+        if (!(expected = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
                 return log_oom(), 1;
         if (!streq(unit, expected)) {
                 log_error("Machine %s runs in %s, not in %s.", name, unit, expected);

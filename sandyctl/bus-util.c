@@ -4,12 +4,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "process-util.h"
 #include "bus-util.h"
 #include "log.h"
 #include "sandyctl.h"
-#include "util.h"
+#include "string-util.h"
 
 int bus_connect_system(sd_bus **ret) {
         sd_bus *bus = NULL;
@@ -97,7 +97,7 @@ void polkit_agent_close(void) {
         if (agent_pid <= 0)
                 return;
         (void) kill(agent_pid, SIGTERM);
-        (void) waitpid(agent_pid, NULL, 0);
+        (void) wait_for_pid(agent_pid, NULL);
         agent_pid = 0;
 }
 
@@ -111,7 +111,7 @@ int unit_active_state(sd_bus *bus, const char *unit, char **ret) {
         if (r < 0)
                 return log_oom();
         /* systemd loads the unit on demand for a property read, so this also works for inactive units. */
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+        r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
                                        "ActiveState", &error, &state);
         if (r < 0) {
                 if (sd_bus_error_has_names(&error, "org.freedesktop.systemd1.NoSuchUnit",
@@ -133,7 +133,7 @@ int helper_describe_egress(sd_bus *bus, const char *sandbox, char **ret) {
         int r;
 
         *ret = NULL;
-        r = sd_bus_call_method(bus, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_NETWORK, "DescribeEgress",
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, "DescribeEgress",
                                &error, &reply, "s", sandbox);
         if (r < 0)
                 return 0; /* no helper, no network interface, not set up: the caller shows "-" */

@@ -3,6 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
 #include "macro.h"
 
 /* sd-bus.h provides the sd_bus_*_unrefp cleanup functions. */
@@ -11,12 +12,6 @@
 #define _cleanup_bus_message_unref_ _cleanup_(sd_bus_message_unrefp)
 #define _cleanup_bus_slot_unref_ _cleanup_(sd_bus_slot_unrefp)
 #define _cleanup_bus_error_free_ _cleanup_(sd_bus_error_free)
-
-#define SANDY_HELPER_BUS "org.sandy.Helper1"
-#define SANDY_HELPER_PATH "/org/sandy/Helper1"
-#define SANDY_HELPER_MANAGER "org.sandy.Helper1.Manager"
-#define SANDY_HELPER_JOB "org.sandy.Helper1.Job"
-#define SANDY_HELPER_NETWORK "org.sandy.Helper1.Network"
 
 /* The system bus, or with -H the remote host's over ssh (as systemctl -H does). Interactive polkit
  * authorization is allowed unless --no-ask-password. */

@@ -5,11 +5,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "process-util.h"
 #include "log.h"
 #include "sandyctl.h"
-#include "util.h"
+#include "parse-util.h"
 
 static pid_t pager_pid = 0;
 static int saved_stdout = -EBADF;
@@ -97,6 +97,6 @@ void pager_close(void) {
                 saved_stdout = safe_close(saved_stdout);
         } else
                 (void) close(STDOUT_FILENO);
-        (void) waitpid(pager_pid, NULL, 0);
+        (void) wait_for_pid(pager_pid, NULL);
         pager_pid = 0;
 }

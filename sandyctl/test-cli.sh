@@ -35,6 +35,28 @@ done
 printf '%s\n' "$good" >"$tmp/not_valid.sandbox"
 check_fails "a visible *.sandbox file must still have a valid sandbox name" "$sandyctl" verify "$tmp/not_valid.sandbox"
 
+# A file name with a control character or invalid UTF-8, as the main file or a drop-in: refused with a
+# message, never a crash (sandbox_verify() once read the empty file list: SIGSEGV, exit 139).
+mkdir -p "$tmp/cc/good.sandbox.d"
+printf '%s\n' "$good" >"$tmp/cc/good.sandbox"
+printf '[Sandbox]\nDescription=x\n' >"$tmp/cc/good.sandbox.d/$(printf 'a\tb').conf"
+for f in "$tmp/cc/$(printf 'x\ny').sandbox" "$tmp/cc/$(printf 'x\377y').sandbox"; do
+        printf '%s\n' "$good" >"$f"
+        out=$("$sandyctl" verify "$f" 2>&1); rc=$?
+        if [ $rc = 1 ] && grep -qE "control characters or invalid UTF-8|not make a valid sandbox name" <<<"$out"; then
+                ok "verify refuses a file name with a control character or invalid UTF-8"
+        else
+                notok "verify refuses a file name with a control character or invalid UTF-8 (exit $rc): $out"
+        fi
+        rm -f "$f"
+done
+out=$(SANDY_SEARCH_PATH=$tmp/cc "$sandyctl" verify good 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "control characters or invalid UTF-8" <<<"$out"; then
+        ok "verify refuses a drop-in whose name has a control character"
+else
+        notok "verify refuses a drop-in whose name has a control character (exit $rc): $out"
+fi
+
 "$sandyctl" status nosuch >/dev/null 2>&1; rc=$?
 [ $rc = 4 ] && ok "status of an undeclared sandbox exits 4" || notok "status of an undeclared sandbox exits 4 (got $rc)"
 "$sandyctl" start 'bad/name' >/dev/null 2>&1; rc=$?

@@ -10,7 +10,7 @@
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 typedef struct BuildWait {
         char *job;         /* object path of our job, once known */
@@ -68,7 +68,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         if (!w->job || !streq_ptr(sd_bus_message_get_path(m), w->job))
                 return 0;
-        if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, SANDY_HELPER_JOB))
+        if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, HELPER_JOB_IFACE))
                 return 0;
         if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
                 return 0;
@@ -100,17 +100,17 @@ static int build_one(sd_bus *bus, const char *name, bool force) {
         int r;
 
         /* Subscribe first: a short build may end before the reply is read. */
-        r = sd_bus_match_signal(bus, &s1, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_MANAGER, "JobRemoved",
+        r = sd_bus_match_signal(bus, &s1, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "JobRemoved",
                                 on_job_removed, &w);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, &s2, SANDY_HELPER_BUS, NULL, "org.freedesktop.DBus.Properties",
+                r = sd_bus_match_signal(bus, &s2, HELPER_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
                                         "PropertiesChanged", on_properties_changed, &w);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the helper's signals: %m");
         if (xasprintf(&what, "build the image of %s", name) < 0)
                 return log_oom();
 
-        r = sd_bus_call_method(bus, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_MANAGER, "BuildImage", &error,
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "BuildImage", &error,
                                &reply, "sb", name, force);
         if (r < 0)
                 return bus_log_call_error(r, &error, what);
@@ -125,7 +125,7 @@ static int build_one(sd_bus *bus, const char *name, bool force) {
         w.job = strdup(path);
         if (!w.job)
                 return log_oom();
-        (void) sd_bus_get_property_trivial(bus, SANDY_HELPER_BUS, w.job, SANDY_HELPER_JOB, "Progress", NULL, 'd',
+        (void) sd_bus_get_property_trivial(bus, HELPER_BUS_NAME, w.job, HELPER_JOB_IFACE, "Progress", NULL, 'd',
                                            &w.progress);
         if (!w.bar)
                 log_info("Building the image of %s (job %s)...", name, w.job);

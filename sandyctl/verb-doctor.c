@@ -5,15 +5,18 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 
+#include "process-util.h"
 #include "log.h"
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "fs-util.h"
+#include "parse-util.h"
+#include "string-util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -230,7 +233,7 @@ int verb_doctor(int argc, char *argv[]) {
                         if (xasprintf(&cmd, "'%s' list tables >/dev/null 2>&1", nft) < 0)
                                 return log_oom();
                         st = system(cmd);
-                        kernel = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+                        kernel = st != -1 && exit_status_from_wait(st) == 0;
                         detail = strdup(kernel ? "nft list tables works" : "nft list tables failed");
                 } else
                         detail = strdup(kernel ? "nf_tables module loaded" :

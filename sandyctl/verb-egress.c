@@ -9,7 +9,7 @@
 #include "log.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 static void print_list(const char *label, cJSON *a) {
         cJSON *it;
@@ -94,10 +94,10 @@ int verb_egress(int argc, char *argv[]) {
                 _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
                 const char *json;
 
-                r = sd_bus_call_method(bus, SANDY_HELPER_BUS, SANDY_HELPER_PATH, SANDY_HELPER_NETWORK,
+                r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE,
                                        "DescribeEgress", &error, &reply, "s", argv[i]);
                 if (r < 0) {
-                        if (sd_bus_error_has_name(&error, "org.sandy.Helper1.NoSuchSandbox")) {
+                        if (sd_bus_error_has_name(&error, HELPER_ERROR_NO_SUCH_SANDBOX)) {
                                 log_error("Sandbox %s is not declared.", argv[i]);
                                 ret = ret ?: EXIT_NO_SUCH_SANDBOX;
                         } else

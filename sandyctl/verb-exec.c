@@ -14,13 +14,15 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
+#include "process-util.h"
 #include "log.h"
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "fs-util.h"
+#include "parse-util.h"
+#include "string-util.h"
 
 #define MACHINES_STATE_DIR "/run/systemd/machines"
 
@@ -161,12 +163,10 @@ static int exec_direct(const Sandbox *s, char **argv) {
         /* The parent only waits; signals meant for the command go to it. */
         signal(SIGINT, SIG_IGN);
         signal(SIGQUIT, SIG_IGN);
-        while (waitpid(child, &status, 0) < 0)
-                if (errno != EINTR)
-                        return log_error_errno(errno, "Failed to wait for the command: %m");
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        r = wait_for_pid(child, &status);
+        if (r < 0)
+                return log_error_errno(r, "Failed to wait for the command: %m");
+        return exit_status_from_wait(status);
 }
 
 static int exec_machined(const Sandbox *s, char **argv) {

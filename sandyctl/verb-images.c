@@ -10,7 +10,7 @@
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 typedef struct ImageRow {
         char id[IMAGE_ID_HEX_LEN + 1];
@@ -85,7 +85,7 @@ static int collect(ImageTable *t) {
         }
 
         /* Images in the store that no declaration uses any more: what prune would remove. */
-        if (xasprintf(&store, "%s/images", SANDY_STATE_DIR) < 0)
+        if (!(store = strdup(SANDY_IMAGE_STORE_DIR)))
                 return log_oom();
         d = opendir(store);
         if (!d)

@@ -13,7 +13,9 @@
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "fs-util.h"
+#include "path-util.h"
+#include "string-util.h"
 
 int json_print_and_free(cJSON *j) {
         char *text;
@@ -75,7 +77,7 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, Row *row) 
         int r;
 
         *row = (Row){.name = strdup(name)};
-        if (!row->name || xasprintf(&unit, "sandy@%s.service", name) < 0)
+        if (!row->name || !(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
                 return log_oom();
         r = sandbox_load(dirs, name, &s);
         if (r == -ENXIO)
@@ -207,15 +209,15 @@ static int unit_props(sd_bus *bus, const char *unit, char **active, char **sub, 
         r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
         if (r < 0)
                 return -ENOMEM;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+        r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
                                        "ActiveState", NULL, active);
         if (r < 0)
                 return r;
-        (void) sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+        (void) sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
                                           "SubState", NULL, sub);
-        (void) sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+        (void) sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path,
                                           "org.freedesktop.systemd1.Service", "Result", NULL, result);
-        (void) sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+        (void) sd_bus_get_property_trivial(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
                                            "ActiveEnterTimestamp", NULL, 't', since);
         return 0;
 }
@@ -226,11 +228,11 @@ static uint32_t machine_leader(sd_bus *bus, const char *name) {
         const char *path;
         uint32_t leader = 0;
 
-        if (sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                               "org.freedesktop.machine1.Manager", "GetMachine", NULL, &reply, "s", name) < 0 ||
+        if (sd_bus_call_method(bus, MACHINED_BUS_NAME, MACHINED_OBJECT_PATH,
+                               MACHINED_MANAGER_IFACE, "GetMachine", NULL, &reply, "s", name) < 0 ||
             sd_bus_message_read(reply, "o", &path) < 0)
                 return 0;
-        (void) sd_bus_get_property_trivial(bus, "org.freedesktop.machine1", path, "org.freedesktop.machine1.Machine",
+        (void) sd_bus_get_property_trivial(bus, MACHINED_BUS_NAME, path, MACHINED_MACHINE_IFACE,
                                            "Leader", NULL, 'u', &leader);
         return leader;
 }
@@ -240,7 +242,7 @@ static int state_reports(const char *name, char ***ret_paths) {
         _cleanup_free_ char *dir = NULL;
         DIR *d;
 
-        if (xasprintf(&dir, "%s/state/%s", SANDY_STATE_DIR, name) < 0)
+        if (!(dir = sandbox_state_path(name, NULL)))
                 return -ENOMEM;
         d = opendir(dir);
         if (!d)
@@ -302,7 +304,7 @@ int verb_status(int argc, char *argv[]) {
                                 ret = r;
                         continue;
                 }
-                if (xasprintf(&unit, "sandy@%s.service", s->name) < 0)
+                if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, s->name)))
                         return log_oom();
                 if (bus) {
                         if (unit_props(bus, unit, &active, &sub, &result, &since_usec) < 0)

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sandyctl reset NAME...: discard what a sandbox kept (the Ephemeral=no overlay, the PersistHome= home, the
- * report of created protected paths): /var/lib/sandy/state/NAME. Refused while the sandbox runs. */
+ * report of created protected paths): SANDY_SANDBOX_STATE_DIR/NAME. Refused while the sandbox runs. */
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "log.h"
+#include "rm-rf.h"
 #include "sandbox.h"
 #include "sandyctl.h"
-#include "util.h"
+#include "string-util.h"
 
 int verb_reset(int argc, char *argv[]) {
         int ret = 0;
@@ -17,20 +17,20 @@ int verb_reset(int argc, char *argv[]) {
                 _cleanup_free_ char *state = NULL, *running = NULL;
                 const char *name = argv[i];
                 struct stat st;
-                pid_t pid;
-                int status;
+                int r;
 
                 if (!sandbox_name_is_valid(name)) {
                         ret = log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", name);
                         continue;
                 }
-                if (xasprintf(&state, SANDY_STATE_DIR "/state/%s", name) < 0 ||
-                    xasprintf(&running, "/run/sandy/%s/start.env", name) < 0)
+                state = sandbox_state_path(name, NULL);
+                running = sandbox_runtime_path(name, SANDY_START_ENV);
+                if (!state || !running)
                         return log_oom();
-                /* start.env exists from sandy-prepare's start until its cleanup after the stop. */
+                /* SANDY_START_ENV exists from sandy-prepare's start until its cleanup after the stop. */
                 if (access(running, F_OK) == 0) {
                         ret = log_error_errno(EBUSY, "Sandbox %s is running; stop it first (systemctl stop "
-                                                     "sandy@%s.service).",
+                                                     SANDBOX_UNIT_FMT ").",
                                               name, name);
                         continue;
                 }
@@ -46,17 +46,11 @@ int verb_reset(int argc, char *argv[]) {
                         ret = log_error_errno(ENOTDIR, "%s is not a directory; not touching it.", state);
                         continue;
                 }
-                /* rm stays on this file system and never follows symlinks (the tree holds what the
-                 * sandbox wrote). */
-                pid = fork();
-                if (pid < 0)
-                        return log_error_errno(errno, "Failed to fork: %m");
-                if (pid == 0) {
-                        execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", state, (char *) NULL);
-                        _exit(127);
-                }
-                if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                        ret = log_error_errno(EIO, "Failed to remove %s.", state);
+                /* The tree holds what the sandbox wrote: never follow its symlinks, never leave the file
+                 * system. */
+                r = rm_rf(state);
+                if (r < 0) {
+                        ret = log_error_errno(r, "Failed to remove %s: %m", state);
                         continue;
                 }
                 log_info("Discarded the state of sandbox %s (%s).", name, state);

@@ -7,7 +7,8 @@
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "parse-util.h"
+#include "string-util.h"
 
 #define STRV_MAKE(...) ((const char *const[]){__VA_ARGS__, NULL})
 

@@ -8,7 +8,7 @@
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 typedef struct JobWait {
         char **paths;   /* jobs still pending */
@@ -76,8 +76,8 @@ int verb_start(int argc, char *argv[]) {
         r = bus_connect_system(&bus);
         if (r < 0)
                 return r;
-        r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
+        r = sd_bus_match_signal(bus, &slot, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                SYSTEMD_MANAGER_IFACE, "JobRemoved", on_job_removed, &w);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to job signals: %m");
         polkit_agent_open_if_enabled();
@@ -88,11 +88,11 @@ int verb_start(int argc, char *argv[]) {
                 _cleanup_free_ char *unit = NULL, *what = NULL;
                 const char *path;
 
-                if (xasprintf(&unit, "sandy@%s.service", argv[i]) < 0 ||
+                if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, argv[i])) ||
                     xasprintf(&what, "%s %s", argv[0], unit) < 0)
                         return log_oom();
-                r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                       "org.freedesktop.systemd1.Manager", method, &error, &reply, "ss", unit,
+                r = sd_bus_call_method(bus, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                       SYSTEMD_MANAGER_IFACE, method, &error, &reply, "ss", unit,
                                        "replace");
                 if (r < 0) {
                         r = bus_log_call_error(r, &error, what);

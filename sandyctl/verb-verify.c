@@ -7,7 +7,7 @@
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
-#include "util.h"
+#include "string-util.h"
 
 static int verify_path(const char *path, bool dropin) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 
 #include "macro.h"
-#include "util.h"
+#include "fs-util.h"
+#include "path-util.h"
+#include "string-util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include "sandbox.h"
 #include "strv.h"
 #include "systemd-syntax.h"
-#include "util.h"
+#include "string-util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

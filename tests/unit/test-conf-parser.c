@@ -7,7 +7,8 @@
 #include "strv.h"
 #include "systemd-syntax.h"
 #include "tests.h"
-#include "util.h"
+#include "path-util.h"
+#include "string-util.h"
 #include "validate.h"
 
 /* Every assignment as "LINE [SECTION] KEY=VALUE". */

@@ -8,7 +8,7 @@
 #include "strv.h"
 #include "systemd-syntax.h"
 #include "tests.h"
-#include "util.h"
+#include "string-util.h"
 #include "validate.h"
 
 /* Words no quoting scheme likes: quotes of both kinds, backslashes everywhere (nspawn keeps them),

@@ -8,7 +8,9 @@
 #include "sandbox.h"
 #include "strv.h"
 #include "tests.h"
-#include "util.h"
+#include "fs-util.h"
+#include "path-util.h"
+#include "string-util.h"
 
 #define FROM "[Image]\nFrom=docker://debian:12\n"
 
@@ -1048,6 +1050,42 @@ TEST(check_dropin) {
         test_rm_rf(root);
 }
 
+/* A declaration path with a control character or invalid UTF-8 is refused with a message, never parsed, and
+ * loading it must not crash (it once dereferenced NULL: the file list stayed empty). Likewise the generator
+ * and sandyctl verify, which load the same way. */
+TEST(bad_file_name_is_refused) {
+        static const char *const names[] = {"bad\nname.sandbox", "bad\tname.sandbox", "bad\xffname.sandbox",
+                                            "bad\xc0\xafname.sandbox"};
+        _cleanup_free_ char *root = test_mkdtemp();
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *path = mkpath(root, names[i]), *log = NULL;
+                Sandbox *s = NULL;
+                Capture cap;
+
+                test_write_file(path, "[Image]\nFrom=oci:/x\n");
+                capture_begin(&cap);
+                check_int(sandbox_load_files("x", path, NULL, &s), -EINVAL);
+                log = capture_end(&cap);
+                check(!s);
+                check_contains(log, "control characters or invalid UTF-8");
+                /* The same as a drop-in of a good main file. */
+                {
+                        _cleanup_free_ char *good = mkpath(root, "good.sandbox"), *log2 = NULL;
+                        char *dropins[] = {path, NULL};
+                        test_write_file(good, "[Image]\nFrom=oci:/x\n");
+                        capture_begin(&cap);
+                        check_int(sandbox_load_files("good", good, dropins, &s), -EINVAL);
+                        log2 = capture_end(&cap);
+                        check(!s);
+                        check_contains(log2, "control characters or invalid UTF-8");
+                        (void) unlink(good);
+                }
+                (void) unlink(path);
+        }
+        test_rm_rf(root);
+}
+
 int main(void) {
         test_init();
         RUN(defaults);
@@ -1078,5 +1116,6 @@ int main(void) {
         RUN(find_and_mask);
         RUN(list_names_empty);
         RUN(check_dropin);
+        RUN(bad_file_name_is_refused);
         return test_finish();
 }

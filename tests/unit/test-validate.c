@@ -4,7 +4,9 @@
 
 #include "strv.h"
 #include "tests.h"
-#include "util.h"
+#include "parse-util.h"
+#include "path-util.h"
+#include "string-util.h"
 #include "validate.h"
 
 static void check_domain(const char *in, int expected_r, const char *expected) {

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+int mkdir_p(const char *path, mode_t mode);
+/* Write into a temporary file beside path and rename it over path, so readers see old or new. */
+int write_file_atomic(const char *path, const char *content, size_t size, mode_t mode);
+int symlink_atomic(const char *target, const char *path);

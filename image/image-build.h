@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "image.h"
+#include "sandbox.h"
+
+/* The image store: SANDY_IMAGE_STORE_DIR/ID/{rootfs,metadata,recipe}. Builds happen in
+ * SANDY_IMAGE_STORE_DIR/.tmp-ID-XXXXXX and are renamed into place; any .tmp-* left over belongs to a
+ * build or removal that was killed. */
+#define IMAGE_TMP_PREFIX ".tmp-"
+
+typedef struct ImageMeta {
+        char *from;
+        uint64_t built_usec;
+        uint64_t size;
+} ImageMeta;
+
+void image_meta_done(ImageMeta *m);
+
+/* At helper start: remove every .tmp-* left in the store. */
+int image_store_clean_temp(void);
+int image_store_ensure(void);
+/* Read ID/metadata. -ENOENT when the image is not (completely) built. */
+int image_read_meta(const char *id, ImageMeta *ret);
+/* Remove ID from the store atomically (rename to .tmp-rm-*, then delete). */
+int image_remove(const char *id);
+
+/* In the forked builder process: build the image of s (recipe id) in tmpdir (an empty directory in the
+ * store) and rename it to its place. Progress and the final error go to progress_fd as lines:
+ *   "P FRACTION TEXT"  progress (0..1) and what is being done
+ *   "E TEXT"           why the build failed
+ * Output of the tools it runs goes to the journal with SANDBOX=NAME. Returns 0 or a negative errno. */
+int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, int progress_fd);

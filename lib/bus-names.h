@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The D-Bus API of sandy-helper and the polkit actions it checks, in one place. meson.build substitutes
+ * these (tools/c-defines.py) into the bus activation, bus policy and polkit files. */
+#define HELPER_BUS_NAME "org.sandy.Helper1"
+#define HELPER_OBJECT_PATH "/org/sandy/Helper1"
+#define HELPER_MANAGER_IFACE "org.sandy.Helper1.Manager"
+#define HELPER_NETWORK_IFACE "org.sandy.Helper1.Network"
+#define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
+#define HELPER_JOB_PATH_PREFIX "/org/sandy/Helper1/job"
+
+#define HELPER_ERROR_NO_SUCH_SANDBOX "org.sandy.Helper1.NoSuchSandbox"
+#define HELPER_ERROR_INVALID_DECLARATION "org.sandy.Helper1.InvalidDeclaration"
+#define HELPER_ERROR_BUILD_FAILED "org.sandy.Helper1.BuildFailed"
+#define HELPER_ERROR_BUSY "org.sandy.Helper1.Busy"
+#define HELPER_ERROR_NO_SUCH_IMAGE "org.sandy.Helper1.NoSuchImage"
+#define HELPER_ERROR_NETWORK_FAILED "org.sandy.Helper1.NetworkFailed"
+
+/* polkit actions (polkit/org.sandy.policy.in). */
+#define POLKIT_ACTION_BUILD "org.sandy.helper.build"
+#define POLKIT_ACTION_REMOVE_IMAGE "org.sandy.helper.remove-image"
+#define POLKIT_ACTION_NETWORK "org.sandy.helper.network"
+#define POLKIT_ACTION_STATUS "org.sandy.helper.status"
+
+/* Other services sandy talks to. */
+#define MACHINED_BUS_NAME "org.freedesktop.machine1"
+#define MACHINED_OBJECT_PATH "/org/freedesktop/machine1"
+#define MACHINED_MANAGER_IFACE "org.freedesktop.machine1.Manager"
+#define MACHINED_MACHINE_IFACE "org.freedesktop.machine1.Machine"
+#define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
+#define SYSTEMD_OBJECT_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"

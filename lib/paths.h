@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Every file system path and unit name sandy uses, in one place. meson.build reads the plain string
+ * defines of this file (tools/c-defines.py) and substitutes them as @NAME@ into units/ and polkit/, so a
+ * unit file and the C code can never disagree. Only string literals and names defined earlier in this
+ * file may appear on the right-hand side. */
+
+/* Declarations, highest priority first (a file in an earlier directory masks one in a later directory). */
+#define SANDY_SEARCH_PATH_DEFAULT "/etc/sandy.d:/run/sandy.d:/usr/lib/sandy.d"
+#define SANDY_CONFIG_FILE "/etc/sandy/sandy.conf"
+
+/* Runtime state (a tmpfs: gone at boot). */
+#define SANDY_RUNTIME_DIR "/run/sandy"
+/* Per sandbox: SANDY_RUNTIME_DIR/NAME/{lower,tmp,root,home,workspace,credentials,protected,START_ENV}. */
+#define SANDY_START_ENV "start.env"
+/* Networking of sandy-helper: SANDY_NET_DIR/NAME/{resolv.conf,dnsmasq.conf}, slot allocation. */
+#define SANDY_NET_DIR SANDY_RUNTIME_DIR "/net"
+#define SANDY_NET_ALLOC_DIR SANDY_NET_DIR "/alloc"
+#define SANDY_DNSMASQ_CONF "dnsmasq.conf"
+/* Pinned network namespaces: SANDY_NETNS_DIR/NAME. */
+#define SANDY_NETNS_DIR SANDY_RUNTIME_DIR "/netns"
+/* Where the credentials appear inside a sandbox, one file per ID. */
+#define SANDY_CREDENTIALS_INSIDE "/run/sandy/credentials"
+
+/* Persistent state. */
+#define SANDY_STATE_DIR "/var/lib/sandy"
+/* The image store: ID/{rootfs,metadata,recipe}, builds in .tmp-* beside them. */
+#define SANDY_IMAGE_STORE_DIR SANDY_STATE_DIR "/images"
+/* Per sandbox: overlay/ (Ephemeral=no), home/ (PersistHome=yes), protected-created (the stop report). */
+#define SANDY_SANDBOX_STATE_DIR SANDY_STATE_DIR "/state"
+/* UID range allocation: slot-XXXX -> NAME. */
+#define SANDY_UIDMAP_DIR SANDY_STATE_DIR "/uidmap"
+
+/* Files of systemd's that sandy-prepare writes. */
+#define NSPAWN_SETTINGS_DIR "/run/systemd/nspawn"
+/* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
+#define MACHINES_IMAGE_DIR "/run/machines"
+
+/* Units: the templates, and printf formats of their instances (the instance is the sandbox name). */
+#define SANDBOX_UNIT_PREFIX "sandy@"
+#define SANDBOX_UNIT_TEMPLATE SANDBOX_UNIT_PREFIX ".service"
+#define SANDBOX_UNIT_FMT SANDBOX_UNIT_PREFIX "%s.service"
+#define SANDBOX_NET_UNIT_PREFIX "sandy-net@"
+#define SANDBOX_NET_UNIT_TEMPLATE SANDBOX_NET_UNIT_PREFIX ".service"
+#define SANDBOX_NET_UNIT_FMT SANDBOX_NET_UNIT_PREFIX "%s.service"
+#define SANDBOX_DNS_UNIT_PREFIX "sandy-dns@"
+#define SANDBOX_DNS_UNIT_TEMPLATE SANDBOX_DNS_UNIT_PREFIX ".service"
+#define SANDBOX_DNS_UNIT_FMT SANDBOX_DNS_UNIT_PREFIX "%s.service"
+#define HELPER_UNIT "sandy-helper.service"
+
+/* The instance of a unit format above for sandbox NAME, e.g. sandbox_unit_name(SANDBOX_UNIT_FMT, "x") is
+ * "sandy@x.service". NULL on OOM. */
+char *sandbox_unit_name(const char *fmt, const char *name);
+/* SANDY_RUNTIME_DIR/NAME[/SUB], SANDY_SANDBOX_STATE_DIR/NAME[/SUB], SANDY_NET_DIR/NAME[/SUB]. */
+char *sandbox_runtime_path(const char *name, const char *sub);
+char *sandbox_state_path(const char *name, const char *sub);
+char *sandbox_net_path(const char *name, const char *sub);

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The parts of sandy-prepare, one file each: the UID range (uid-range.c), the root and the persistent home
+ * (root.c), the workspace (workspace.c), its protected paths (protect.c), credentials (credentials.c), the
+ * resolver (resolv.c), and mounts.c, which puts them together at start and takes them apart at stop.
+ *
+ * Everything one start mounts lives under SANDY_RUNTIME_DIR/NAME:
+ *   lower/      the image, idmapped read-only into the sandbox's range
+ *   tmp/        tmpfs with upper/ and work/ (Ephemeral=yes; else SANDY_SANDBOX_STATE_DIR/NAME/overlay/)
+ *   root/       the overlay nspawn runs
+ *   home/       SANDY_SANDBOX_STATE_DIR/NAME/home idmapped (PersistHome=yes)
+ *   workspace/  the workspace, idmapped so its owner is the sandbox user, protected paths read-only on top
+ *   credentials/ copies of the Credential= files for the sandbox user
+ *   protected   the protected paths found at start, for the report at stop */
+#include <sys/types.h>
+
+#include "paths.h"
+#include "sandbox.h"
+
+/* Per sandbox, a UID/GID range of 65536 of its own, kept across restarts (a persistent upper layer holds
+ * host IDs of it). Between the end of nspawn's "pick" range (0x6FFF0000) and systemd's foreign UID range
+ * (0x7FFE0000), and below 2^31, which some tools still take for negative. */
+#define SANDY_UID_RANGE 0x10000U
+#define SANDY_UID_BASE_MIN 0x70000000U
+#define SANDY_UID_SLOTS 0x0FFEU
+
+/* uid-range.c: the first host UID of the range of name; allocate: take one if it has none. */
+int sandbox_uid_base(const char *name, bool allocate, uid_t *ret);
+
+/* prepare-util.c: mkdir (EEXIST is fine), then chown and chmod; logs failures. */
+int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid);
+
+/* root.c */
+/* UID and GID of user in the image's /etc/passwd (inside IDs, below SANDY_UID_RANGE). */
+int image_user(const char *rootfs, const char *user, uid_t *ret_uid, gid_t *ret_gid);
+/* lower/, the upper layer and root/ of s: *ret_root is the overlay nspawn runs. ns: a user namespace fd
+ * mapping 0..65535 to the sandbox's range. */
+int root_mount(const Sandbox *s, const char *image_rootfs, int ns, uid_t base, char **ret_root);
+/* PersistHome=yes: home/ and its Bind= line appended to *settings. */
+int home_mount(const Sandbox *s, const char *image_rootfs, int ns, uid_t user_uid, gid_t user_gid,
+               char **settings);
+
+/* workspace.c */
+/* The declared workspace exists, is a directory reached without symlinks, and is not a home directory. */
+int workspace_check(const Sandbox *s);
+/* workspace/ idmapped to the sandbox user, protected paths applied, Bind= line appended to *settings. */
+int workspace_mount(const Sandbox *s, uid_t base, uid_t user_uid, gid_t user_gid, char **settings);
+
+/* protect.c */
+int protect_paths_apply(const Sandbox *s, const char *ws_mount);
+/* At stop: report protected paths created during the session (journal, state/NAME/protected-created). */
+int protect_paths_report(const char *name);
+
+/* credentials.c */
+int credentials_install(const Sandbox *s, uid_t uid, gid_t gid, char **settings);
+int credentials_remove(const char *name);
+
+/* resolv.c */
+int resolv_conf_setup(const Sandbox *s, const char *root, uid_t base, char **settings);
+
+/* mounts.c: all of the above for one start, and the nspawn settings text to append to the installed
+ * .nspawn file; undone by sandbox_unmount_all() (ExecStopPost), which is safe after a partial start. */
+int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_root, char **ret_settings);
+int sandbox_unmount_all(const char *name);

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sandy-prepare: the ExecStartPre= and ExecStopPost= of sandy@.service.
+ *
+ *   sandy-prepare NAME            refuse undeclared names, check the workspace, install the generated
+ *                                 .nspawn settings, tell ExecStart which image root to run
+ *   sandy-prepare --cleanup NAME  remove what the start left in /run
+ *
+ * It runs as root, started by systemd for a unit a sandy-group member may start, so it trusts nothing but
+ * the generated drop-in (SANDY_SETTINGS) and the declaration files, never the instance name alone. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
+#include "image.h"
+#include "log.h"
+#include "prepare.h"
+#include "sandbox.h"
+#include "strv.h"
+#include "fs-util.h"
+#include "string-util.h"
+
+/* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
+/* Below sandy@.service's TimeoutStartSec=, so a slow build fails here with a message. */
+#define ENSURE_IMAGE_TIMEOUT_USEC (29ULL * 60 * 1000000)
+
+static bool arg_cleanup = false;
+
+static int install_settings(const char *name, const char *generated, const char *extra) {
+        _cleanup_free_ char *text = NULL, *dest = NULL, *all = NULL;
+        size_t size;
+        int r;
+
+        r = read_full_file(generated, 1024 * 1024, &text, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read generated settings %s: %m", generated);
+        /* What only the start knows (the UID range, the mounts) goes after the generated text. */
+        if (xasprintf(&all, "%s%s", text, extra ?: "") < 0)
+                return log_oom();
+        size = strlen(all);
+        r = mkdir_p(NSPAWN_SETTINGS_DIR, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", NSPAWN_SETTINGS_DIR);
+        if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0)
+                return log_oom();
+        r = write_file_atomic(dest, all, size, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", dest);
+        return 0;
+}
+
+static int register_image(const char *name, const char *rootfs) {
+        _cleanup_free_ char *link = NULL;
+        int r;
+
+        /* Kept after stop (it stays true while the image exists, and /run starts empty at boot), so that
+         * machinectl start and list-images know the sandbox from its first start on. */
+        r = mkdir_p(MACHINES_IMAGE_DIR, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", MACHINES_IMAGE_DIR);
+        if (xasprintf(&link, MACHINES_IMAGE_DIR "/%s", name) < 0)
+                return log_oom();
+        r = symlink_atomic(rootfs, link);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", link);
+        return 0;
+}
+
+static int write_start_env(const char *name, const char *rootfs) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+        int r;
+
+        if (!(dir = sandbox_runtime_path(name, NULL)) || !(path = sandbox_runtime_path(name, SANDY_START_ENV)) ||
+            xasprintf(&text, "SANDY_ROOT=%s\n", rootfs) < 0)
+                return log_oom();
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", dir);
+        r = write_file_atomic(path, text, strlen(text), 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", path);
+        return 0;
+}
+
+/* The image is missing: ask sandy-helper to build it (bus-activated; as root, no polkit prompt) and wait.
+ * Shares the build with any other request for the same recipe. */
+static int ensure_image(const char *name, const char *rootfs) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *built;
+        int r;
+
+        log_info("The image of sandbox %s is not built yet; asking sandy-helper to build it.", name);
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = sd_bus_message_new_method_call(bus, &call, HELPER_BUS_NAME, HELPER_OBJECT_PATH,
+                                           HELPER_MANAGER_IFACE, "EnsureImage");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the EnsureImage call: %m");
+        r = sd_bus_call(bus, call, ENSURE_IMAGE_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return log_error_errno(r, "The image of sandbox %s could not be built: %s", name,
+                                       error.message ?: strerror(-r));
+        r = sd_bus_message_read(reply, "s", &built);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the EnsureImage reply: %m");
+        /* The helper computes the same content address; anything else means the declaration changed while
+         * it built. */
+        if (!streq(built, rootfs))
+                return log_error_errno(ESTALE, "sandy-helper built %s, expected %s; the declaration of %s changed "
+                                               "meanwhile. Start it again.",
+                                       built, rootfs, name);
+        return 0;
+}
+
+static int prepare(const char *name) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        _cleanup_sandbox_free_ Sandbox *s = NULL;
+        _cleanup_free_ char *rootfs = NULL, *root = NULL, *extra = NULL;
+        char id[IMAGE_ID_HEX_LEN + 1];
+        const char *generated = getenv("SANDY_SETTINGS");
+        struct stat st;
+        int r;
+
+        if (!dirs)
+                return log_oom();
+        if (isempty(generated))
+                return log_error_errno(ENOENT, "Sandbox %s is not declared: no %s.sandbox in %s, or "
+                                               "\"systemctl daemon-reload\" has not run since it was added.",
+                                       name, name, SANDY_SEARCH_PATH_DEFAULT);
+
+        r = sandbox_load(dirs, name, &s);
+        if (r == -ENOENT || r == -ENXIO)
+                return log_error_errno(r, "Sandbox %s is %s; run \"systemctl daemon-reload\".", name,
+                                       r == -ENXIO ? "masked" : "no longer declared");
+        if (r < 0)
+                return log_error_errno(r, "Sandbox %s has errors (see above); not starting it.", name);
+
+        r = workspace_check(s);
+        if (r < 0)
+                return r;
+
+        r = sandbox_image_id(s, id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the image recipe of sandbox %s: %m", name);
+        rootfs = image_rootfs(id);
+        if (!rootfs)
+                return log_oom();
+        if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                r = ensure_image(name, rootfs);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The root nspawn runs is an overlay over the image built here (see prepare-mounts.c). */
+        r = sandbox_mount_all(s, rootfs, &root, &extra);
+        if (r < 0)
+                return r;
+        r = install_settings(name, generated, extra);
+        if (r < 0)
+                return r;
+        r = register_image(name, rootfs);
+        if (r < 0)
+                return r;
+        return write_start_env(name, root);
+}
+
+static int cleanup(const char *name) {
+        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL;
+        int r = 0;
+
+        if (xasprintf(&settings, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0 ||
+            !(dir = sandbox_runtime_path(name, NULL)) || !(env = sandbox_runtime_path(name, SANDY_START_ENV)))
+                return log_oom();
+        /* Go on after a failure, so as much as possible is gone, but do not report success. */
+        r = sandbox_unmount_all(name);
+        if (unlink(settings) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", settings);
+        if (unlink(env) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", env);
+        if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", dir);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"cleanup", no_argument, NULL, 'c'},
+                {},
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("%s [--cleanup] NAME\n\nStart-time preparation of sandy@NAME.service; not meant to "
+                               "be run by hand.\n",
+                               program_invocation_short_name);
+                        return 0;
+                case 'c':
+                        arg_cleanup = true;
+                        break;
+                default:
+                        return 1;
+                }
+        if (argc - optind != 1)
+                return log_error_errno(EINVAL, "Expected exactly one sandbox name."), 1;
+        /* systemd passes %i; it is the name that decides the paths below, so check it before any use. */
+        if (!sandbox_name_is_valid(argv[optind]))
+                return log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", argv[optind]), 1;
+
+        r = arg_cleanup ? cleanup(argv[optind]) : prepare(argv[optind]);
+        return r < 0 ? 1 : 0;
+}
