@@ -39,7 +39,7 @@ static int parse_bool(const char *file, unsigned line, const char *key, const ch
         int r;
 
         if (isempty(value)) {
-                /* Back to the default: only Ephemeral= and Boot= default to yes. */
+                /* Back to the default: Ephemeral=, Boot= and ProtectDefaultPaths= default to yes. */
                 *(bool *) data = streq(key, "Ephemeral") || streq(key, "Boot") || streq(key, "ProtectDefaultPaths");
                 return 0;
         }

@@ -186,3 +186,13 @@ int sandbox_verify(Sandbox *s) {
         return r;
 }
 
+int sandbox_owner_uid(const Sandbox *s, uid_t *ret) {
+        struct stat st;
+
+        if (!s->workspace || lstat(s->workspace, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                *ret = 0;
+                return 0;
+        }
+        *ret = st.st_uid;
+        return 0;
+}

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "paths.h"
@@ -128,3 +129,8 @@ const char *image_source_type_to_string(ImageSourceType t);
 int sandbox_check_dropin(const char *path);
 /* The effective declaration in canonical .sandbox syntax; parsing it again gives the same Sandbox. */
 int sandbox_format(const Sandbox *s, FILE *f);
+
+/* Who the sandbox belongs to: the owner of its workspace (looked up without following symlinks), or root
+ * when it has none or the workspace cannot be looked at. Credential= files of this user are read as this
+ * user; authorization of other users builds on it. */
+int sandbox_owner_uid(const Sandbox *s, uid_t *ret);

@@ -7,7 +7,7 @@
 extern bool arg_json;
 extern bool arg_json_pretty;
 extern bool arg_no_pager;
-/* H5: -H user@host (D-Bus verbs over ssh), --no-ask-password, --no-progress. */
+/* -H user@host (D-Bus verbs over ssh), --no-ask-password, --no-progress. */
 extern const char *arg_host;
 extern bool arg_ask_password;
 extern bool arg_no_progress;
@@ -20,8 +20,6 @@ extern bool arg_no_progress;
 int verb_verify(int argc, char *argv[]);
 int verb_cat(int argc, char *argv[]);
 int verb_images(int argc, char *argv[]);
-
-/* H5 verbs */
 int verb_list(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
 int verb_build(int argc, char *argv[]);
@@ -29,11 +27,7 @@ int verb_start(int argc, char *argv[]); /* start, stop, restart */
 int verb_shell(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
 int verb_doctor(int argc, char *argv[]);
-
-/* H3 */
 int verb_egress(int argc, char *argv[]);
-
-/* H4 verbs */
 int verb_exec(int argc, char *argv[]);
 int verb_reset(int argc, char *argv[]);
 

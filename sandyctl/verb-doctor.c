@@ -211,7 +211,7 @@ int verb_doctor(int argc, char *argv[]) {
         if (r >= 0) {
                 bool ov = file_has_word("/proc/filesystems", "overlay");
                 r = add(&checks, &n, "overlayfs", ov ? CHECK_OK : CHECK_WARN, true,
-                        "modprobe overlay (Volatile=overlay, persistent sandboxes)",
+                        "modprobe overlay (every sandbox root is an overlay)",
                         strdup(ov ? "in /proc/filesystems" : "not in /proc/filesystems (may load on demand)"));
         }
         if (r >= 0) {
