@@ -24,6 +24,8 @@ int bus_log_call_error(int r, const sd_bus_error *error, const char *what);
 void polkit_agent_open_if_enabled(void);
 void polkit_agent_close(void);
 
+/* systemd's object path of a unit; NULL on OOM. */
+char *unit_bus_path(const char *unit);
 /* ActiveState of a unit, "inactive" when systemd does not know it. */
 int unit_active_state(sd_bus *bus, const char *unit, char **ret);
 /* Whether the helper answers and offers egress information: DescribeEgress JSON in *ret (NULL if not). */

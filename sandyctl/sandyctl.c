@@ -16,7 +16,7 @@ bool arg_no_progress = false;
 typedef struct Verb {
         const char *name;
         int min_args, max_args; /* counting the verb itself; -1 = any */
-        int (*run)(int argc, char *argv[]);
+        VerbFunction *run;
 } Verb;
 
 static const Verb verbs[] = {
@@ -36,6 +36,14 @@ static const Verb verbs[] = {
         {"reset", 2, -1, verb_reset},
         {"egress", 2, -1, verb_egress},
 };
+
+bool verb_take_option(int *argc, char ***argv, const char *option) {
+        if (*argc < 2 || !streq((*argv)[1], option))
+                return false;
+        (*argc)--;
+        (*argv)++;
+        return true;
+}
 
 static int help(void) {
         printf("%s [OPTIONS...] COMMAND ...\n\n"

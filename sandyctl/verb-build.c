@@ -103,7 +103,7 @@ static int build_one(sd_bus *bus, const char *name, bool force) {
         r = sd_bus_match_signal(bus, &s1, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "JobRemoved",
                                 on_job_removed, &w);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, &s2, HELPER_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
+                r = sd_bus_match_signal(bus, &s2, HELPER_BUS_NAME, NULL, DBUS_PROPERTIES_IFACE,
                                         "PropertiesChanged", on_properties_changed, &w);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the helper's signals: %m");
@@ -166,27 +166,17 @@ static int build_one(sd_bus *bus, const char *name, bool force) {
 }
 
 int verb_build(int argc, char *argv[]) {
-        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         _cleanup_bus_unref_ sd_bus *bus = NULL;
-        bool force = false;
+        bool force;
         int r, ret = 0;
 
-        if (argc > 1 && streq(argv[1], "--force")) {
-                force = true;
-                argc--;
-                argv++;
-        }
+        force = verb_take_option(&argc, &argv, "--force");
         if (argc < 2)
                 return log_error_errno(EINVAL, "build needs a sandbox NAME.");
-        if (!dirs)
-                return log_oom();
-        for (int i = 1; i < argc; i++) {
-                r = sandbox_require_declared(dirs, argv[i]);
-                if (r != 0)
-                        return r;
-        }
-        r = bus_connect_system(&bus);
-        if (r < 0)
+        r = sandbox_require_all_declared(argv + 1, argc - 1);
+        if (r == 0)
+                r = bus_connect_system(&bus);
+        if (r != 0)
                 return r;
         polkit_agent_open_if_enabled();
         for (int i = 1; i < argc; i++) {

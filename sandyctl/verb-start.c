@@ -52,7 +52,6 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 int verb_start(int argc, char *argv[]) {
         _cleanup_bus_unref_ sd_bus *bus = NULL;
         _cleanup_bus_slot_unref_ sd_bus_slot *slot = NULL;
-        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         JobWait w = {};
         const char *method;
         int r, ret = 0;
@@ -63,18 +62,11 @@ int verb_start(int argc, char *argv[]) {
                 method = "StopUnit";
         else
                 method = "RestartUnit";
-        if (!dirs)
-                return log_oom();
 
-        /* Check every name before starting anything: a typo should not leave half the list started. */
-        for (int i = 1; i < argc; i++) {
-                r = sandbox_require_declared(dirs, argv[i]);
-                if (r != 0)
-                        return r;
-        }
-
-        r = bus_connect_system(&bus);
-        if (r < 0)
+        r = sandbox_require_all_declared(argv + 1, argc - 1);
+        if (r == 0)
+                r = bus_connect_system(&bus);
+        if (r != 0)
                 return r;
         r = sd_bus_match_signal(bus, &slot, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
                                 SYSTEMD_MANAGER_IFACE, "JobRemoved", on_job_removed, &w);
