@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # sandyctl without root or a running sandbox: verify's handling of temporary file names (Ansible's
-# validate), exit statuses, --json of list/doctor, the completion's verbs against --help. TAP.
+# validate), exit statuses, --json of list/status/images/doctor and their tables (the same rows: null in
+# JSON where the table says "-"), the completion's verbs against --help. TAP.
 # Usage: test-cli.sh SANDYCTL COMPLETION
 set -u
 sandyctl=$1 completion=$2 n=0 failed=0
@@ -82,6 +83,66 @@ if python3 -c 'import json, sys; assert all({"check","status","required","detail
         ok "doctor --json=pretty is a list of checks"
 else
         notok "doctor --json=pretty: $out"
+fi
+
+# The table and the JSON are drawn from the same rows: JSON says null where the table says "-", and never
+# carries a display string.
+out=$("$sandyctl" --json=short list 2>/dev/null)
+if python3 -c '
+import json, sys
+rows = json.loads(sys.argv[1])
+assert all(v not in ("-", "unknown", "") for r in rows for v in r.values()), rows
+b = next(r for r in rows if r["name"] == "broken")
+assert b["image"] is None and b["address"] is None and b["workspace"] is None and "mode" not in b, b' "$out"; then
+        ok "list --json: null (or absent) where nothing is known, no \"-\""
+else
+        notok "list --json carries display strings: $out"
+fi
+out=$("$sandyctl" list 2>/dev/null)
+if grep -qE '^broken +error +- +- +- +-$' <<<"$out" && grep -qE '^one +[^ ]+ +[0-9a-f]{12} +lenient +- +-$' <<<"$out" &&
+   grep -qx '2 sandboxes listed\.' <<<"$out"; then
+        ok "list: the table shows \"-\" for what is unknown"
+else
+        notok "list table: $out"
+fi
+out=$("$sandyctl" --json=short status one 2>/dev/null)
+if python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])[0]
+assert s["state"] in (None, "active", "inactive", "failed", "activating", "deactivating", "reloading"), s
+assert s["substate"] != "unknown" and s["workspace"] is None and len(s["image"]) == 64, s' "$out"; then
+        ok "status --json: no \"unknown\" placeholders"
+else
+        notok "status --json: $out"
+fi
+json=$("$sandyctl" --json=short images 2>/dev/null) table=$("$sandyctl" images 2>/dev/null)
+if python3 -c '
+import json, sys
+images = json.loads(sys.argv[1])
+lines = sys.argv[2].splitlines()
+assert lines[0].split() == ["IMAGE", "BUILT", "SOURCE", "SANDBOXES"], lines
+for i in images:
+    want = [i["id"][:12], "yes" if i["built"] else "no", i["source"] or "(unused)"] + i["sandboxes"]
+    assert want in [l.split() for l in lines[1:]], (want, lines)
+assert [i["sandboxes"] for i in images if i["source"]] == [["one"]], images' "$json" "$table"; then
+        ok "images: the table shows what the JSON says"
+else
+        notok "images: $json / $table"
+fi
+json=$("$sandyctl" --json=short doctor 2>/dev/null) table=$("$sandyctl" doctor 2>/dev/null)
+if python3 -c '
+import json, re, sys
+checks = json.loads(sys.argv[1])
+lines = sys.argv[2].splitlines()
+for c in checks:
+    required = "yes" if c["required"] else "no"
+    row = next(i for i, l in enumerate(lines)
+               if re.match(re.escape(c["check"]) + " +" + c["status"] + " +" + required + " ", l))
+    if c.get("fix"):
+        assert lines[row + 1].strip() == "-> " + c["fix"], (c, lines[row + 1])' "$json" "$table"; then
+        ok "doctor: the table shows what the JSON says, with the fix under each problem"
+else
+        notok "doctor: $json / $table"
 fi
 
 # Every verb in --help is completed, and the completion offers nothing --help does not know (exec, reset and
