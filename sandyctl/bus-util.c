@@ -134,7 +134,7 @@ int helper_describe_egress(sd_bus *bus, const char *sandbox, char **ret) {
         r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, "DescribeEgress",
                                &error, &reply, "s", sandbox);
         if (r < 0)
-                return 0; /* no helper, no network interface, not set up: the caller shows "-" */
+                return 0; /* no helper, no network interface, not set up: nothing to say */
         r = sd_bus_message_read(reply, "s", &json);
         if (r < 0)
                 return 0;
