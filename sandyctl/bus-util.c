@@ -36,6 +36,25 @@ sd_bus *bus_connect_system_optional(void) {
         return bus;
 }
 
+int bus_process_until(sd_bus *bus, bool (*done)(void *userdata), void (*each_round)(void *userdata),
+                      void *userdata) {
+        int r;
+
+        while (!done(userdata)) {
+                if (each_round)
+                        each_round(userdata);
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int bus_log_call_error(int r, const sd_bus_error *error, const char *what) {
         if (error && sd_bus_error_is_set(error)) {
                 if (sd_bus_error_has_names(error, SD_BUS_ERROR_ACCESS_DENIED,

@@ -46,7 +46,7 @@ typedef struct Tool {
 static const Tool machined = {"systemd-machined",
                               {"/usr/lib/systemd/systemd-machined", "/lib/systemd/systemd-machined"},
                               "apt install systemd-container", "not installed", true, NEED_NONE};
-/* After the checks of the system itself, in this order. */
+/* After the checks of the system itself (checks[] below), in this order. */
 static const Tool tools[] = {
         {"skopeo", {"/usr/bin/skopeo"}, "apt install skopeo", "not installed (From=docker://)", false,
          NEED_SKOPEO},
@@ -250,9 +250,10 @@ static int check_nftables(Doctor *d) {
                    needed_by(users, detail));
 }
 
+/* The checks of the system itself, in the order shown; the tools follow. */
 static int (*const checks[])(Doctor *d) = {
-        check_nspawn,  check_machined, check_userns,   check_unprivileged_userns,
-        check_overlayfs, check_cgroup2, check_nftables,
+        check_nspawn,    check_machined, check_userns, check_unprivileged_userns,
+        check_overlayfs, check_cgroup2,  check_nftables,
 };
 
 /* Green when ok; yellow for a warning or what is not required; red for what is required and missing. */
