@@ -9,6 +9,14 @@
 #include "string-util.h"
 #include "strv.h"
 
+int output_parse_json_mode(const char *mode) {
+        if (!streq(mode, "pretty") && !streq(mode, "short"))
+                return log_error_errno(EINVAL, "--json= takes pretty or short, not \"%s\".", mode);
+        arg_json = true;
+        arg_json_pretty = streq(mode, "pretty");
+        return 0;
+}
+
 int output_json(cJSON *j) {
         _cleanup_free_ char *text = NULL;
 

@@ -29,6 +29,8 @@ typedef struct Table {
         const char *note_key;
 } Table;
 
+/* --json=MODE: sets arg_json and arg_json_pretty; "pretty" (indented) or "short" (one line). */
+int output_parse_json_mode(const char *mode);
 /* Print j as JSON, indented or on one line per --json=; frees j. NULL (allocation failed) is logged. */
 int output_json(struct cJSON *j);
 /* Print rows (an array of objects) as a table: the header, then one line per row. Cells: strings as they

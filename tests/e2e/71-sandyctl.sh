@@ -7,15 +7,7 @@
 
 fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
 
-declare_sandbox ctl <<EOF2
-[Sandbox]
-Description=sandyctl e2e
-[Image]
-From=oci-archive:$fixture/fixture.oci.tar
-[Network]
-Mode=none
-EOF2
-seed_image ctl
+declare_fixture_sandbox ctl "Description=sandyctl e2e"
 
 # --- start/status/list/logs
 tap_check "sandyctl start ctl" timeout 120 sandyctl start ctl
@@ -76,14 +68,7 @@ rm -rf "$fake"
 
 # --- build: a real job of sandy-helper (a recipe of its own, so it is not built yet)
 if busctl list --activatable 2>/dev/null | grep -q '^org\.sandy\.Helper1 '; then
-        declare_sandbox bld <<EOF2
-[Sandbox]
-User=bld
-[Image]
-From=oci-archive:$fixture/fixture.oci.tar
-[Network]
-Mode=none
-EOF2
+        fixture_declaration User=bld | declare_sandbox bld
         out=$(timeout 600 sandyctl --no-progress build bld 2>&1); rc=$?
         tap_check "sandyctl build bld succeeds" test "$rc" = 0
         tap_check "and says the image is ready" output_matches "$out" "Image of bld is ready"

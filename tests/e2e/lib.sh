@@ -160,17 +160,21 @@ sandyctl_completes() (
         _sandyctl
         printf '%s\n' "${COMPREPLY[@]}"
 )
-# declare_fixture_sandbox NAME [SANDBOX-SETTING...]: NAME from the fixture image, without network, with
-# the given [Sandbox] settings (e.g. AutoStart=yes); the image seeded.
+# fixture_declaration [SANDBOX-SETTING...]: the text of a sandbox of the fixture image, without network,
+# with the given [Sandbox] settings (e.g. AutoStart=yes).
+fixture_declaration() {
+        local fixture
+        fixture=$(fixture_dir) || { echo "no fixture image" >&2; return 1; }
+        echo "[Sandbox]"
+        printf '%s\n' "$@"
+        printf '[Image]\nFrom=oci-archive:%s/fixture.oci.tar\n[Network]\nMode=none\n' "$fixture"
+}
+# declare_fixture_sandbox NAME [SANDBOX-SETTING...]: declare NAME so, and seed its image.
 declare_fixture_sandbox() {
-        local name=$1 fixture
+        local name=$1 text
         shift
-        fixture=$(fixture_dir) || { echo "no fixture image"; return 1; }
-        {
-                echo "[Sandbox]"
-                printf '%s\n' "$@"
-                printf '[Image]\nFrom=oci-archive:%s/fixture.oci.tar\n[Network]\nMode=none\n' "$fixture"
-        } | declare_sandbox "$name" && seed_image "$name"
+        text=$(fixture_declaration "$@") || return 1
+        declare_sandbox "$name" <<<"$text" && seed_image "$name"
 }
 # machines_target_wants NAME: machines.target wants sandy@NAME (AutoStart=yes).
 machines_target_wants() {
