@@ -5,6 +5,8 @@
 
 #include "macro.h"
 
+/* The whole regular file fd (from its current offset), NUL-terminated; -EFBIG above max_size. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 int mkdir_p(const char *path, mode_t mode);
 /* Write into a temporary file beside path and rename it over path, so readers see old or new. */
