@@ -33,12 +33,14 @@ static int digest_finish(Sandbox *s) {
         return r;
 }
 
-static int sandbox_apply_file(Sandbox *s, const char *path) {
+/* Returns < 0 on any problem; *ret_read says whether the file could be read at all. */
+static int sandbox_apply_file(Sandbox *s, const char *path, bool *ret_read) {
         _cleanup_free_ char *text = NULL;
         const char *label;
         size_t size;
         int r;
 
+        *ret_read = false;
         /* File names end up in comments and messages of generated files; a newline there would be a line
          * of its own. */
         if (string_has_cc(path) || !utf8_is_valid(path))
@@ -55,6 +57,7 @@ static int sandbox_apply_file(Sandbox *s, const char *path) {
         r = conf_read_file(label, &text, &size);
         if (r < 0)
                 return r;
+        *ret_read = true;
         r = digest_add(s, label, text, size);
         if (r < 0)
                 return log_oom();
@@ -64,17 +67,18 @@ static int sandbox_apply_file(Sandbox *s, const char *path) {
 int sandbox_load_files(const char *name, const char *main_file, char *const *dropins, Sandbox **ret) {
         _cleanup_sandbox_free_ Sandbox *s = sandbox_new(name);
         int r, ret_r = 0;
+        bool read;
 
         if (!s)
                 return log_oom();
-        r = sandbox_apply_file(s, main_file);
-        if (r < 0 && !s->files)
+        r = sandbox_apply_file(s, main_file, &read);
+        if (r < 0 && !read)
                 /* The main file itself was refused: there is nothing to check as a whole. */
                 return r == -ENOMEM ? r : -EINVAL;
         if (r < 0)
                 ret_r = r;
         STRV_FOREACH(d, dropins) {
-                r = sandbox_apply_file(s, *d);
+                r = sandbox_apply_file(s, *d, &read);
                 if (r < 0 && ret_r == 0)
                         ret_r = r;
         }
