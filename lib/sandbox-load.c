@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
 #include "conf-parser.h"
 #include "hash.h"
 #include "log.h"
@@ -319,4 +322,35 @@ int sandbox_check_dropin(const char *path) {
                 return log_oom();
         r = conf_parse_file(s->files[0], sandbox_assign, s);
         return r < 0 ? (r == -ENOMEM ? r : -EINVAL) : 0;
+}
+
+int sandbox_unit_digest(sd_bus *bus, const char *name, char **ret) {
+        _cleanup_free_ char *unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name), *path = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        char **env = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!unit)
+                return -ENOMEM;
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH_PREFIX, unit, &path);
+        if (r < 0)
+                return r;
+        /* systemd loads the unit for this if it has to: what it would start is what we compare with. */
+        r = sd_bus_get_property_strv(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "Environment", &error,
+                                     &env);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(e, env) {
+                const char *v = startswith(*e, SANDY_DIGEST_ENV "=") ? *e + strlen(SANDY_DIGEST_ENV "=") : NULL;
+                if (v) {
+                        *ret = strdup(v);
+                        if (!*ret)
+                                r = -ENOMEM;
+                        break;
+                }
+        }
+        strv_free(env);
+        return r < 0 ? r : 0;
 }

@@ -156,5 +156,9 @@ bool sandbox_uid_allowed(const Sandbox *s, uid_t owner, uid_t uid);
  * none) with what was just loaded. 0 when they agree; otherwise logs, and returns -ESTALE, with the
  * message every reader gives: "... changed since daemon-reload; run systemctl daemon-reload". */
 int sandbox_check_digest(const Sandbox *s, const char *recorded);
+/* The digest recorded in sandy@NAME.service as systemd has it loaded (its Environment= property, over
+ * D-Bus); *ret NULL when the unit has none (not generated). */
+typedef struct sd_bus sd_bus;
+int sandbox_unit_digest(sd_bus *bus, const char *name, char **ret);
 #define SANDBOX_STALE_MESSAGE "changed since daemon-reload; run \"systemctl daemon-reload\""
 

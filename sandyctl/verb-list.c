@@ -57,9 +57,30 @@ static char *egress_address(const char *json) {
 }
 
 typedef struct Row {
-        char *name, *state, *image, *mode, *address, *workspace;
+        char *name, *state, *image, *mode, *address, *workspace, *owner;
         bool built;
+        int access; /* 1 may use it, 0 may not, -1 unknown (no sandy-helper, or it refused to say) */
 } Row;
+
+/* sandy-helper decides who may use a sandbox (it alone can look at every workspace); we only report. */
+static void row_access(sd_bus *bus, const char *name, Row *row) {
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
+        const char *owner, *user;
+        int allowed;
+
+        row->access = -1;
+        if (!bus || sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_ACCESS_IFACE, "CheckAccess",
+                                       &error, &reply, "su", name, (uint32_t) getuid()) < 0) {
+                if (sd_bus_error_has_name(&error, HELPER_ERROR_STALE_DECLARATION))
+                        row->owner = strdup("(reload)");
+                return;
+        }
+        if (sd_bus_message_read(reply, "bss", &allowed, &owner, &user) < 0)
+                return;
+        row->access = allowed;
+        row->owner = strdup(owner);
+}
 
 static void row_done(Row *r) {
         free(r->name);
@@ -68,6 +89,11 @@ static void row_done(Row *r) {
         free(r->mode);
         free(r->address);
         free(r->workspace);
+        free(r->owner);
+}
+
+static const char *access_text(int access) {
+        return access > 0 ? "yes" : access == 0 ? "no" : "-";
 }
 
 static int row_fill(sd_bus *bus, char *const *dirs, const char *name, Row *row) {
@@ -99,13 +125,16 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, Row *row) 
         }
         row->mode = strdup(network_mode_to_string(s->network_mode));
         row->workspace = strdup(s->workspace ?: "-");
-        if (bus && helper_describe_egress(bus, name, &json) > 0)
+        row_access(bus, name, row);
+        if (row->access > 0 && helper_describe_egress(bus, name, &json) > 0)
                 row->address = egress_address(json);
         if (!row->address)
                 row->address = strdup("-");
         if (!row->image)
                 row->image = strdup("-");
-        if (!row->image || !row->mode || !row->workspace || !row->address)
+        if (!row->owner)
+                row->owner = strdup("-");
+        if (!row->image || !row->mode || !row->workspace || !row->address || !row->owner)
                 return log_oom();
         return 1;
 }
@@ -114,7 +143,7 @@ int verb_list(int argc, char *argv[]) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
         _cleanup_bus_unref_ sd_bus *bus = NULL;
         Row *rows = NULL;
-        size_t n = 0, w[5] = {4, 5, 5, 4, 7};
+        size_t n = 0, w[7] = {4, 5, 5, 4, 7, 5, 6};
         int r, ret = 0;
 
         if (arg_host)
@@ -168,26 +197,37 @@ int verb_list(int argc, char *argv[]) {
                                 cJSON_AddStringToObject(o, "workspace", rows[i].workspace);
                         else
                                 cJSON_AddNullToObject(o, "workspace");
+                        if (rows[i].owner && !streq(rows[i].owner, "-") && !streq(rows[i].owner, "(reload)"))
+                                cJSON_AddStringToObject(o, "owner", rows[i].owner);
+                        else
+                                cJSON_AddNullToObject(o, "owner");
+                        if (rows[i].access >= 0)
+                                cJSON_AddBoolToObject(o, "access", rows[i].access > 0);
+                        else
+                                cJSON_AddNullToObject(o, "access");
                 }
                 ret = json_print_and_free(a);
                 goto finish;
         }
 
         for (size_t i = 0; i < n; i++) {
-                const char *cols[] = {rows[i].name, rows[i].state, rows[i].image ?: "-", rows[i].mode ?: "-",
-                                      rows[i].address ?: "-"};
+                const char *cols[] = {rows[i].name,          rows[i].state,         rows[i].image ?: "-",
+                                      rows[i].mode ?: "-",   rows[i].address ?: "-", rows[i].owner ?: "-",
+                                      access_text(rows[i].access)};
                 for (size_t c = 0; c < ELEMENTSOF(w); c++)
                         if (strlen(cols[c]) > w[c])
                                 w[c] = strlen(cols[c]);
         }
         pager_open();
-        printf("%s%-*s %-*s %-*s %-*s %-*s %s%s\n", ansi(ANSI_BOLD), (int) w[0], "NAME", (int) w[1], "STATE",
-               (int) w[2], "IMAGE", (int) w[3], "MODE", (int) w[4], "ADDRESS", "WORKSPACE", ansi(ANSI_NORMAL));
+        printf("%s%-*s %-*s %-*s %-*s %-*s %-*s %-*s %s%s\n", ansi(ANSI_BOLD), (int) w[0], "NAME", (int) w[1],
+               "STATE", (int) w[2], "IMAGE", (int) w[3], "MODE", (int) w[4], "ADDRESS", (int) w[5], "OWNER",
+               (int) w[6], "ACCESS", "WORKSPACE", ansi(ANSI_NORMAL));
         for (size_t i = 0; i < n; i++) {
                 const char *c = state_color(rows[i].state);
-                printf("%-*s %s%-*s%s %-*s %-*s %-*s %s\n", (int) w[0], rows[i].name, c, (int) w[1],
+                printf("%-*s %s%-*s%s %-*s %-*s %-*s %-*s %-*s %s\n", (int) w[0], rows[i].name, c, (int) w[1],
                        rows[i].state, *c ? ansi(ANSI_NORMAL) : "", (int) w[2], rows[i].image ?: "-", (int) w[3],
-                       rows[i].mode ?: "-", (int) w[4], rows[i].address ?: "-", rows[i].workspace ?: "-");
+                       rows[i].mode ?: "-", (int) w[4], rows[i].address ?: "-", (int) w[5], rows[i].owner ?: "-",
+                       (int) w[6], access_text(rows[i].access), rows[i].workspace ?: "-");
         }
         printf("\n%zu sandboxes listed.\n", n);
         if (log_error_count() > 0)
@@ -306,11 +346,15 @@ int verb_status(int argc, char *argv[]) {
                 }
                 if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, s->name)))
                         return log_oom();
+                Row acc = {};
                 if (bus) {
                         if (unit_props(bus, unit, &active, &sub, &result, &since_usec) < 0)
                                 active = NULL;
                         leader = machine_leader(bus, s->name);
-                        (void) helper_describe_egress(bus, s->name, &egress);
+                        row_access(bus, s->name, &acc);
+                        /* sandy-helper refuses the egress state of sandboxes the caller may not use. */
+                        if (acc.access > 0)
+                                (void) helper_describe_egress(bus, s->name, &egress);
                 }
                 if (sandbox_image_id(s, id) >= 0) {
                         rootfs = image_rootfs(id);
@@ -339,6 +383,14 @@ int verb_status(int argc, char *argv[]) {
                         cJSON_AddNumberToObject(o, "leader", leader);
                         cJSON_AddStringToObject(o, "description", s->description ?: "");
                         cJSON_AddStringToObject(o, "user", s->user);
+                        if (acc.owner && !streq(acc.owner, "(reload)"))
+                                cJSON_AddStringToObject(o, "owner", acc.owner);
+                        else
+                                cJSON_AddNullToObject(o, "owner");
+                        if (acc.access >= 0)
+                                cJSON_AddBoolToObject(o, "access", acc.access > 0);
+                        else
+                                cJSON_AddNullToObject(o, "access");
                         if (s->workspace)
                                 cJSON_AddStringToObject(o, "workspace", s->workspace);
                         else
@@ -358,6 +410,7 @@ int verb_status(int argc, char *argv[]) {
                         STRV_FOREACH(p, reports)
                                 cJSON_AddItemToArray(rep, cJSON_CreateString(*p));
                         cJSON_AddItemToObject(o, "reports", rep);
+                        free(acc.owner);
                         continue;
                 }
 
@@ -377,6 +430,9 @@ int verb_status(int argc, char *argv[]) {
                 else
                         printf("    Machine: not running\n");
                 printf("       User: %s\n", s->user);
+                if (acc.owner)
+                        printf("      Owner: %s%s\n", acc.owner,
+                               acc.access > 0 ? " (you may use it)" : acc.access == 0 ? " (you may not use it)" : "");
                 printf("  Workspace: %s\n", s->workspace ?: "-");
                 if (id[0])
                         printf("      Image: %.12s from %s (%s)\n", id, s->from, built_text);
@@ -396,6 +452,7 @@ int verb_status(int argc, char *argv[]) {
                         if (read_full_file(*p, 64 * 1024, &text, NULL) >= 0)
                                 printf("%s%s", text, endswith(text, "\n") ? "" : "\n");
                 }
+                free(acc.owner);
         }
         if (arg_json)
                 r = json_print_and_free(all);
