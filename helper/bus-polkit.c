@@ -323,7 +323,9 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char *c
         q->asked = TAKE_PTR(asked);
         q->error = SD_BUS_ERROR_NULL;
         q->refusal = SD_BUS_ERROR_NULL;
-        if (!q->action || sd_bus_error_copy(&q->refusal, &refusal) < 0) {
+        /* sd_bus_error_copy() returns the copied error as an errno: check what it did instead. */
+        (void) sd_bus_error_copy(&q->refusal, &refusal);
+        if (!q->action || sd_bus_error_is_set(&refusal) != sd_bus_error_is_set(&q->refusal)) {
                 query_free(q);
                 return -ENOMEM;
         }
