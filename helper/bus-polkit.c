@@ -88,7 +88,7 @@ static int load_for_access(const char *name, Sandbox **ret, sd_bus_error *error)
                 return r;
         if (r < 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_INVALID_DECLARATION,
-                                         "The declaration of sandbox %s has errors (\"sandyctl verify %s\" shows "
+                                         "Sandbox %s has errors in its declaration (\"sandyctl verify %s\" shows "
                                          "them).",
                                          name, name);
         return 0;
