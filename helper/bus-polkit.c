@@ -239,6 +239,7 @@ struct Query {
         sd_bus_message *request; /* the method call being authorized */
         char *action;            /* what the method asked for */
         char *asked;             /* what polkit was asked: action, or POLKIT_ACTION_OTHER_SANDBOX */
+        char *sandbox;           /* the "sandbox" detail, if any */
         sd_bus_error refusal;    /* when refused: why the sandbox was not the caller's to use, if known */
         sd_bus_slot *slot;       /* the pending CheckAuthorization; NULL once answered */
         int result;              /* 1 or 0, when answered */
@@ -259,6 +260,7 @@ static void query_free(Query *q) {
         sd_bus_error_free(&q->refusal);
         free(q->action);
         free(q->asked);
+        free(q->sandbox);
         free(q);
 }
 
@@ -280,6 +282,16 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 /* "not declared" says more than "not authorized" */
                 sd_bus_error_free(&q->error);
                 sd_bus_error_copy(&q->error, &q->refusal);
+        } else if (q->result <= 0 && !streq(q->asked, q->action) && q->error.name) {
+                /* Say what it was about, keeping the error's name (a client may offer to authenticate). */
+                _cleanup_free_ char *name = strdup(q->error.name);
+                sd_bus_error_free(&q->error);
+                if (name)
+                        sd_bus_error_setf(&q->error, name,
+                                          "Access denied: sandbox %s is not yours to use (Owner=, AllowUsers=, "
+                                          "AllowGroups= in its declaration), and %s on another user's sandbox "
+                                          "needs an administrator (%s).",
+                                          q->sandbox ?: "?", q->action, q->asked);
         }
         /* Dispatch the original call again; its handler finds the answer here. */
         r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
@@ -321,6 +333,10 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char *c
         q->request = sd_bus_message_ref(m);
         q->action = strdup(action);
         q->asked = TAKE_PTR(asked);
+        if (details_sandbox(details) && !(q->sandbox = strdup(details_sandbox(details)))) {
+                query_free(q);
+                return -ENOMEM;
+        }
         q->error = SD_BUS_ERROR_NULL;
         q->refusal = SD_BUS_ERROR_NULL;
         /* sd_bus_error_copy() returns the copied error as an errno: check what it did instead. */
