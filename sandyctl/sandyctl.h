@@ -35,6 +35,11 @@ int sandbox_require_declared(char *const *dirs, const char *name);
 int sandbox_require_all_declared(char *const *names, size_t n);
 /* Whether the image ID is in the store: > 0 built, 0 not, -errno when that cannot be seen (-EACCES). */
 int image_is_built(const char *id);
+/* Who owns sandbox NAME and whether the caller may use it, as sandy-helper says (CheckAccess): 1 and
+ * *ret_owner, *ret_access (1/0); 0 and NULL/-1 when the helper does not say; -ESTALE when the declaration
+ * changed since daemon-reload. */
+struct sd_bus;
+int sandbox_access(struct sd_bus *bus, const char *name, char **ret_owner, int *ret_access);
 
 /* pager.c */
 void pager_open(void);

@@ -24,6 +24,8 @@ static const TableColumn columns[] = {
         {.key = "image", .header = "IMAGE"},
         {.key = "mode", .header = "MODE"},
         {.key = "address", .header = "ADDRESS"},
+        {.key = "owner", .header = "OWNER"},
+        {.key = "access", .header = "ACCESS"},
         {.key = "workspace", .header = "WORKSPACE"},
 };
 static const Table table = {.columns = columns, .n_columns = ELEMENTSOF(columns)};
@@ -44,14 +46,16 @@ static char *egress_address(const char *json) {
 }
 
 /* The row of one sandbox: its unit's state (null without a bus), the first 12 characters of its image ID,
- * whether that is built, its network mode, address and workspace. A declaration with errors is listed
- * with state "error" and nothing else known. Returns 1, 0 for a masked sandbox (not listed), or -errno. */
+ * whether that is built, its network mode, address, owner, whether the caller may use it ("access", null
+ * when the helper does not say; "state" is "stale" when the declaration changed since daemon-reload) and
+ * workspace. A declaration with errors is listed with state "error" and nothing else known. Returns 1, 0
+ * for a masked sandbox (not listed), or -errno. */
 static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
-        _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL;
+        _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL, *owner = NULL;
         char id[IMAGE_ID_HEX_LEN + 1] = "";
-        bool built = false;
-        int r;
+        bool built = false, stale = false;
+        int r, access = -1;
 
         r = sandbox_load(dirs, name, &s);
         if (r == -ENXIO)
@@ -66,7 +70,12 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row
                         id[12] = 0;
                 } else
                         id[0] = 0;
-                if (bus && helper_describe_egress(bus, name, &egress) > 0)
+                r = sandbox_access(bus, name, &owner, &access);
+                if (r == -ENOMEM)
+                        return log_oom();
+                stale = r == -ESTALE;
+                /* sandy-helper refuses the egress state of sandboxes the caller may not use. */
+                if (access > 0 && helper_describe_egress(bus, name, &egress) > 0)
                         address = egress_address(egress);
         }
         if (!cJSON_AddStringToObject(row, "name", name) ||
@@ -75,6 +84,9 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row
             !cJSON_AddBoolToObject(row, "built", built) ||
             (s && !cJSON_AddStringToObject(row, "mode", network_mode_to_string(s->network_mode))) ||
             !json_add_string_or_null(row, "address", address) ||
+            !json_add_string_or_null(row, "owner", owner) ||
+            !(access >= 0 ? cJSON_AddBoolToObject(row, "access", access > 0) : cJSON_AddNullToObject(row, "access")) ||
+            (stale && !cJSON_AddTrueToObject(row, "stale")) ||
             !json_add_string_or_null(row, "workspace", s ? s->workspace : NULL))
                 return log_oom();
         return 1;

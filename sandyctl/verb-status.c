@@ -26,6 +26,9 @@ typedef struct StatusInfo {
         char image_id[IMAGE_ID_HEX_LEN + 1]; /* "" when it cannot be computed (the error is logged) */
         int built;                           /* image_is_built() */
         char *egress;                        /* the helper's DescribeEgress JSON, NULL without one */
+        char *owner;                         /* as sandy-helper says, NULL when it does not */
+        int access;                          /* the caller may use it: 1, 0, -1 unknown */
+        bool stale;                          /* the declaration changed since daemon-reload */
         char **reports;                      /* paths of sandy-prepare's reports */
 } StatusInfo;
 
@@ -36,6 +39,7 @@ static void status_info_done(StatusInfo *i) {
         free(i->sub);
         free(i->result);
         free(i->egress);
+        free(i->owner);
         strv_free(i->reports);
 }
 
@@ -98,6 +102,7 @@ static int state_reports(const char *name, char ***ret_paths) {
 
 static int status_collect(sd_bus *bus, StatusInfo *i) {
         const char *name = i->sandbox->name;
+        int r;
 
         if (!(i->unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
                 return log_oom();
@@ -105,7 +110,13 @@ static int status_collect(sd_bus *bus, StatusInfo *i) {
                 if (unit_props(bus, i) < 0)
                         i->active = mfree(i->active);
                 i->leader = machine_leader(bus, name);
-                (void) helper_describe_egress(bus, name, &i->egress);
+                r = sandbox_access(bus, name, &i->owner, &i->access);
+                if (r == -ENOMEM)
+                        return log_oom();
+                i->stale = r == -ESTALE;
+                /* sandy-helper refuses the egress state of sandboxes the caller may not use. */
+                if (i->access > 0)
+                        (void) helper_describe_egress(bus, name, &i->egress);
         }
         if (sandbox_image_id(i->sandbox, i->image_id) >= 0)
                 i->built = image_is_built(i->image_id);
@@ -130,6 +141,10 @@ static cJSON *status_json(const StatusInfo *i) {
              cJSON_AddNumberToObject(o, "leader", i->leader) &&
              cJSON_AddStringToObject(o, "description", s->description ?: "") &&
              cJSON_AddStringToObject(o, "user", s->user) &&
+             json_add_string_or_null(o, "owner", i->owner) &&
+             (i->access >= 0 ? !!cJSON_AddBoolToObject(o, "access", i->access > 0)
+                             : !!cJSON_AddNullToObject(o, "access")) &&
+             cJSON_AddBoolToObject(o, "stale", i->stale) &&
              json_add_string_or_null(o, "workspace", s->workspace) &&
              cJSON_AddStringToObject(o, "source", s->from) &&
              json_add_string_or_null(o, "image", i->image_id[0] ? i->image_id : NULL) &&
@@ -206,6 +221,12 @@ static void status_print(const StatusInfo *i) {
         else
                 printf("    Machine: not running\n");
         printf("       User: %s\n", s->user);
+        if (i->owner)
+                printf("      Owner: %s%s\n", i->owner,
+                       i->access > 0 ? " (you may use it)" : i->access == 0 ? " (you may not use it)" : "");
+        if (i->stale)
+                printf("%s   Declared: changed since daemon-reload; run \"systemctl daemon-reload\"%s\n",
+                       ansi(ANSI_RED), ansi(ANSI_NORMAL));
         printf("  Workspace: %s\n", s->workspace ?: "-");
         print_image(i);
         print_network(i);
@@ -230,7 +251,7 @@ int verb_status(int argc, char *argv[]) {
                 pager_open();
 
         for (int i = 1; i < argc; i++) {
-                _cleanup_(status_info_done) StatusInfo info = {};
+                _cleanup_(status_info_done) StatusInfo info = {.access = -1};
 
                 r = sandbox_load_named(dirs, argv[i], &info.sandbox);
                 if (r != 0) {
