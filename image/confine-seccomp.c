@@ -3,7 +3,7 @@
  * container without extra capabilities (nspawn-seccomp.c: @aio @basic-io @chown @default @file-system
  * @io-event @ipc @network-io @process @resources @setuid @signal @sync @timer and its list of single
  * calls, expanded as systemd 252 does), made tighter:
- *   - no @mount at all (nspawn allows it), no userfaultfd;
+ *   - no @mount at all (nspawn allows it), no chroot(), no userfaultfd;
  *   - no new namespaces: unshare() and setns() fail, clone() with a CLONE_NEW* flag fails, clone3() is
  *     "not implemented" so that libc falls back to clone(), where the flags can be seen;
  *   - audit netlink sockets fail as in nspawn;
@@ -79,7 +79,7 @@ static const char *const allow[] = {
 /* Known and refused with EPERM, as nspawn's @known remainder: kernel-wide state, other processes'
  * memory, mounts, keys, modules, namespaces. */
 static const char *const refuse[] = {
-        "acct", "add_key", "adjtimex", "bpf", "clock_adjtime", "clock_settime", "delete_module",
+        "acct", "add_key", "adjtimex", "bpf", "chroot", "clock_adjtime", "clock_settime", "delete_module",
         "fanotify_init", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "init_module", "ioperm",
         "iopl", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount", "mount_setattr",
         "move_mount", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root", "process_vm_readv",

@@ -136,7 +136,7 @@ static int ensure_dir_at(int dfd, const char *name) {
 }
 
 int confine_prepare_tree(int tree_fd) {
-        static const char *const dirs[] = {"proc", "dev", "etc"};
+        static const char *const dirs[] = {"proc", "dev", "etc", "run"};
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 int r = ensure_dir_at(tree_fd, dirs[i]);
                 if (r < 0)
@@ -303,17 +303,47 @@ static void mount_tmpfs(const char *where, const char *mode) {
         mount_or_die("tmpfs", where, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
+/* /run is a tmpfs of the build's own, as nspawn gives a container. It holds the "chroot" the build's
+ * PATH finds first: the payload has no CAP_SYS_CHROOT, and debootstrap --second-stage runs everything
+ * through "chroot /". */
+static void mount_run(uid_t base) {
+        static const char shim[] = "#!/bin/sh\n"
+                                   "# sandy: the image build is confined to its tree; \"chroot / CMD\" runs CMD.\n"
+                                   "[ \"$1\" = / ] || { echo \"chroot: only / in an image build\" >&2; exit 125; }\n"
+                                   "shift\nexec \"$@\"\n";
+        char opts[96];
+
+        check_dir("/run");
+        snprintf(opts, sizeof opts, "mode=0755,size=64m,uid=%u,gid=%u", (unsigned) base, (unsigned) base);
+        mount_or_die("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, opts);
+        if (mkdir_p(CONFINE_SHIM_DIR, 0755) < 0)
+                die("mkdir %s", CONFINE_SHIM_DIR);
+        _cleanup_close_ int fd = open(CONFINE_SHIM_DIR "/chroot", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        if (fd < 0 || write(fd, shim, strlen(shim)) != (ssize_t) strlen(shim))
+                die("write %s/chroot", CONFINE_SHIM_DIR);
+}
+
 /* The tree (or the host) becomes / of this mount namespace. Everything is mounted from fds taken before,
  * and after the pivot every path is resolved inside the new root. */
 static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 die("make mounts private");
-        /* The new root goes on top of the old one, and becomes the root: pivot_root(".", ".") stacks the
-         * old root over it, which is then detached. No path of the host is needed for this. */
+        /* The new root goes on top of the old one and becomes the root, as systemd's mount_switch_root()
+         * does it: pivot_root(".", ".") stacks the old root over it, which is then detached; where the
+         * current root is the namespace's absolute root (inside a container) pivot_root() refuses, and
+         * the root is changed with chroot(). Either way the payload cannot leave it: it has no
+         * CAP_SYS_CHROOT, no fd from outside, and cannot mount or make namespaces. */
         int root = e->view == CONFINE_VIEW_HOST ? m->host : m->tree;
         attach(root, "/");
-        if (fchdir(root) < 0 || pivot_root(".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-                die("pivot_root");
+        if (fchdir(root) < 0)
+                die("fchdir to the new root");
+        if (pivot_root(".", ".") >= 0) {
+                if (umount2(".", MNT_DETACH) < 0)
+                        die("detach the old root");
+        } else if (errno != EINVAL || chroot(".") < 0)
+                die("switch to the new root");
+        if (chdir("/") < 0)
+                die("chdir /");
 
         if (e->view == CONFINE_VIEW_HOST) {
                 /* Hide what holds sockets, other users' files and the store; the tree goes to a tmpfs. */
@@ -345,6 +375,7 @@ static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
                 return;
         mount_proc("/proc");
         mount_dev("/dev", m->dev[0], c->base);
+        mount_run(c->base);
         if (m->resolv >= 0) {
                 struct stat st;
                 if (lstat("/etc/resolv.conf", &st) >= 0 && S_ISREG(st.st_mode))
@@ -423,11 +454,11 @@ _noreturn_ static void run_init(const Confine *c, const ConfineExec *e, Mounts *
         int status;
         pid_t pid;
 
+        (void) prctl(PR_SET_NAME, "(sandy-init)");
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         setup_root(c, e, m);
         if (e->view != CONFINE_VIEW_BARE)
                 (void) sethostname("sandy-build", strlen("sandy-build"));
-        (void) prctl(PR_SET_NAME, "(sandy-init)");
 
         pid = fork();
         if (pid < 0)

@@ -34,6 +34,8 @@ typedef enum ConfineView {
 
 /* Where the tree appears in CONFINE_VIEW_HOST. */
 #define CONFINE_HOST_TARGET "/run/sandy-build/root"
+/* CONFINE_VIEW_TREE: a directory on the build's own /run with a "chroot" for debootstrap --second-stage. */
+#define CONFINE_SHIM_DIR "/run/sandy-build/bin"
 
 typedef struct Confine {
         uid_t base;     /* first host UID and GID of the build's range */
@@ -62,11 +64,13 @@ typedef struct ConfineExec {
 } ConfineExec;
 
 #define CAPBIT(c) (UINT64_C(1) << (c))
-/* What apt, dpkg and maintainer scripts need as root of their tree, in the build's user namespace. */
+/* What apt, dpkg and maintainer scripts need as root of their tree, in the build's user namespace. Not
+ * CAP_SYS_CHROOT: where the new root could only be entered with chroot() (inside a container), a second
+ * chroot() would lead out of it. */
 #define CONFINE_CAPS_DEFAULT                                                                                 \
         (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_DAC_READ_SEARCH) | CAPBIT(CAP_FOWNER) |       \
          CAPBIT(CAP_FSETID) | CAPBIT(CAP_KILL) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | \
-         CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_AUDIT_WRITE))
+         CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_AUDIT_WRITE))
 /* What extracting a layer needs: owners, modes over read-only lower directories, setuid bits, file caps. */
 #define CONFINE_CAPS_UNPACK                                                                                  \
         (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_FSETID) |               \
@@ -80,7 +84,7 @@ void confine_done(Confine *c);
  * started, with the reason on stdout_fd). */
 int confine_spawn(const Confine *c, const ConfineExec *e, pid_t *ret_pid);
 
-/* Make sure the tree has a real directory (not a symlink) at name, for a mount point. */
+/* Make sure the tree has real directories (not symlinks) where the confinement mounts: proc, dev, etc, run. */
 int confine_prepare_tree(int tree_fd);
 
 /* The seccomp filters of the payload (confine-seccomp.c). */

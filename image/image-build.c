@@ -91,6 +91,9 @@ static char *const build_env[] = {CHROOT_PATH, "HOME=/root", "LANG=C", "DEBIAN_F
                                   "DEBCONF_NONINTERACTIVE_SEEN=true", NULL};
 /* debootstrap: "lxc" makes it skip its mknod test and use the /dev nodes the confinement provides. */
 static char *const debootstrap_env[] = {CHROOT_PATH, "HOME=/root", "LANG=C", "container=lxc", NULL};
+/* --second-stage finds CONFINE_SHIM_DIR's "chroot" first. */
+static char *const debootstrap2_env[] = {"PATH=" CONFINE_SHIM_DIR ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                         "HOME=/root", "LANG=C", "container=lxc", NULL};
 
 /* Log what a child prints, line by line, with the sandbox named; keep the last line for the error. */
 static void journal_output(int fd) {
@@ -268,13 +271,16 @@ static int build_debootstrap(const Sandbox *s) {
             (c.debootstrap_keyring && strv_extend(&confine.host_binds, c.debootstrap_keyring) < 0))
                 return fail(ENOMEM, "Out of memory");
 
+        r = confine_prepare_tree(tree_fd);
+        if (r < 0)
+                return fail(r, "Failed to prepare the build directory: %m");
         report(0.05, "debootstrap %s from %s", suite, c.debootstrap_mirror);
         r = check_status(run_confined(CONFINE_VIEW_HOST, argv, NULL, NULL, debootstrap_env), "debootstrap");
         if (r < 0)
                 return r;
         report(0.4, "debootstrap --second-stage");
         char *second[] = {"/debootstrap/debootstrap", "--second-stage", NULL};
-        r = check_status(run_confined(CONFINE_VIEW_TREE, second, NULL, NULL, debootstrap_env),
+        r = check_status(run_confined(CONFINE_VIEW_TREE, second, NULL, NULL, debootstrap2_env),
                          "debootstrap --second-stage");
         if (r < 0)
                 return r;
