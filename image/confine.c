@@ -180,8 +180,19 @@ typedef struct Mounts {
         size_t n_binds;
 } Mounts;
 
+/* A detached clone, made private: a clone of a shared mount is a peer of the original, and whatever is
+ * mounted on it (the build's /proc, /dev, /run) would show up on the host's tree too. */
 static int clone_detached(int dfd, const char *path, unsigned flags) {
-        return open_tree(dfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | flags);
+        struct mount_attr priv = {.propagation = MS_PRIVATE};
+        int fd = open_tree(dfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | flags);
+
+        if (fd < 0)
+                return -1;
+        if (mount_setattr(fd, "", AT_EMPTY_PATH | (flags & AT_RECURSIVE), &priv, sizeof priv) < 0) {
+                safe_close(fd);
+                return -1;
+        }
+        return fd;
 }
 
 static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
