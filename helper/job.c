@@ -3,6 +3,7 @@
  * process in a cgroup of its own (build-cgroup.h). The builder reports through a pipe watched by sd-event,
  * so the bus stays responsive. A job ends when the builder has exited AND its cgroup is empty: only then
  * is its temporary tree removed and the callers answered. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "process-util.h"
 #include "bus-polkit.h"
 #include "image-build.h"
+#include "network.h"
 #include "path-util.h"
 #include "log.h"
 #include "rm-rf.h"
@@ -27,6 +29,7 @@ static Job *job_free(Job *j) {
         sd_event_source_unref(j->child_source);
         sd_event_source_unref(j->timeout_source);
         sd_event_source_unref(j->cgroup_source);
+        sd_event_source_unref(j->dns_source);
         sd_bus_slot_unref(j->slot);
         for (size_t i = 0; i < j->n_waiters; i++)
                 sd_bus_message_unref(j->waiters[i]);
@@ -39,6 +42,7 @@ static Job *job_free(Job *j) {
         free(j->tmpdir);
         free(j->cgroup);
         free(j->tag);
+        free(j->network);
         free(j);
         return NULL;
 }
@@ -184,6 +188,11 @@ static void job_finish(Job *j, const char *result, const char *message) {
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the build cgroup %s: %m", j->cgroup);
         confine_range_release(j->uid_base, j->tag);
+        if (j->network) {
+                r = network_teardown(j->network);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove the build network %s: %m", j->network);
+        }
 
         for (size_t i = 0; i < j->n_waiters; i++) {
                 if (streq(result, "done"))
@@ -281,6 +290,69 @@ int job_add_waiter(Job *j, sd_bus_message *msg) {
         return 0;
 }
 
+static int on_dns_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        return 0; /* reaped; it goes with the build's cgroup */
+}
+
+/* A lenient sandbox network for a build that downloads, with a resolver (dnsmasq, in the build's cgroup)
+ * on its host side. */
+static int job_network_up(Job *j, int *ret_netns, int *ret_resolv) {
+        _cleanup_free_ char *name = NULL, *ns = NULL, *conf = NULL, *resolv = NULL, *arg = NULL;
+        _cleanup_close_ int nsfd = -EBADF, rfd = -EBADF;
+        pid_t pid;
+        int r;
+
+        if (xasprintf(&name, SANDY_BUILD_NETWORK_PREFIX "%s", j->tag) < 0)
+                return -ENOMEM;
+        Sandbox n = {.name = name, .network_mode = NETWORK_LENIENT};
+        r = network_setup(&n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the network of the build: %m");
+        j->network = TAKE_PTR(name);
+        if (xasprintf(&ns, SANDY_NETNS_DIR "/%s", j->network) < 0 ||
+            !(conf = sandbox_net_path(j->network, SANDY_DNSMASQ_CONF)) ||
+            !(resolv = sandbox_net_path(j->network, "resolv.conf")) || xasprintf(&arg, "--conf-file=%s", conf) < 0)
+                return -ENOMEM;
+        nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+        rfd = open(resolv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (nsfd < 0 || rfd < 0)
+                return log_error_errno(errno, "Failed to open the build network's namespace or resolv.conf: %m");
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                sigset_t ss;
+                if (build_cgroup_attach(j->cgroup, 0) < 0)
+                        _exit(126);
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                sigemptyset(&ss);
+                (void) sigprocmask(SIG_SETMASK, &ss, NULL);
+                execl(DNSMASQ_BINARY, "dnsmasq", "--keep-in-foreground", arg, (char *) NULL);
+                _exit(127);
+        }
+        (void) build_cgroup_attach(j->cgroup, pid);
+        r = sd_event_add_child(j->manager->event, &j->dns_source, pid, WEXITED, on_dns_exit, NULL);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                return r;
+        }
+        *ret_netns = TAKE_FD(nsfd);
+        *ret_resolv = TAKE_FD(rfd);
+        return 0;
+}
+
+void manager_clean_build_networks(void) {
+        DIR *d = opendir(SANDY_NETNS_DIR);
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d));)
+                if (startswith(de->d_name, SANDY_BUILD_NETWORK_PREFIX) && sandbox_name_is_valid(de->d_name)) {
+                        log_info("Removing the network %s of an interrupted build.", de->d_name);
+                        (void) network_teardown(de->d_name);
+                }
+        closedir(d);
+}
+
 /* Undo what job_start() set up before the builder ran. */
 static void job_start_undo(Job *j) {
         if (j->cgroup) {
@@ -291,12 +363,15 @@ static void job_start_undo(Job *j) {
                 (void) wait_for_pid(j->pid, NULL);
         if (j->tag)
                 confine_range_release(j->uid_base, j->tag);
+        if (j->network)
+                (void) network_teardown(j->network);
         (void) rm_rf(j->tmpdir);
         job_free(j);
 }
 
 int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Job **ret) {
         _cleanup_free_ char *cgname = NULL;
+        _cleanup_close_ int netns_fd = -EBADF, resolv_fd = -EBADF;
         Job *j;
         int pipefd[2], r;
         pid_t pid;
@@ -342,6 +417,13 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
                 return log_error_errno(r, "Failed to create a cgroup for the build (is %s running with Delegate=yes "
                                           "on cgroup v2?): %m", HELPER_UNIT);
         }
+        if (image_build_needs_network(s)) {
+                r = job_network_up(j, &netns_fd, &resolv_fd);
+                if (r < 0) {
+                        job_start_undo(j);
+                        return r;
+                }
+        }
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 r = -errno;
                 job_start_undo(j);
@@ -367,7 +449,7 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
                 sigemptyset(&ss);
                 (void) sigprocmask(SIG_SETMASK, &ss, NULL);
                 safe_close(pipefd[0]);
-                r = image_build(s, image_id, j->tmpdir, force, j->uid_base, pipefd[1]);
+                r = image_build(s, image_id, j->tmpdir, force, j->uid_base, netns_fd, resolv_fd, pipefd[1]);
                 _exit(r < 0 ? 1 : 0);
         }
         j->pid = pid;

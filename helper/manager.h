@@ -37,6 +37,9 @@ struct Job {
         /* The build's cgroup (build-cgroup.h) and UID range (confine.h); tag names both. */
         char *cgroup;
         char *tag;
+        /* The build's network (SANDY_BUILD_NETWORK_PREFIX tag) when it downloads, and its resolver. */
+        char *network;
+        sd_event_source *dns_source;
         uid_t uid_base;
         pid_t pid;
         int fd;
@@ -58,5 +61,7 @@ Job *manager_find_job(Manager *m, const char *image_id);
 /* Fork the builder for s. */
 int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Job **ret);
 int job_add_waiter(Job *j, sd_bus_message *msg);
+/* At start: remove the networks of builds an earlier instance left (nothing of them runs any more). */
+void manager_clean_build_networks(void);
 /* SIGTERM: kill every build's cgroup, wait until it is empty, then remove its temporary directory. */
 void manager_abort_jobs(Manager *m);

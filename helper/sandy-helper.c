@@ -176,6 +176,7 @@ int main(int argc, char *argv[]) {
          * is killed and waited for first. Then the UID ranges of those builds are free again. */
         build_cgroup_clean_stale();
         confine_range_clean();
+        manager_clean_build_networks();
         r = image_store_ensure();
         if (r >= 0)
                 (void) image_store_clean_temp();

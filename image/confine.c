@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
@@ -334,6 +335,31 @@ static void mount_run(uid_t base) {
                 die("write %s/chroot", CONFINE_SHIM_DIR);
 }
 
+/* The host's /etc/resolv.conf is often a symlink into /run, which is hidden here: the file it names is
+ * made on the tmpfs, and the build's resolv.conf shown on it. */
+static void show_host_resolv_conf(int fd) {
+        char target[PATH_MAX];
+        ssize_t n = readlink("/etc/resolv.conf", target, sizeof target - 1);
+
+        if (n > 0) {
+                target[n] = 0;
+                _cleanup_free_ char *abs = target[0] == '/' ? strdup(target) : path_join("/etc", target);
+                if (!abs)
+                        die("out of memory");
+                if (startswith(abs, "/run/") && !strstr(abs, "/../")) {
+                        _cleanup_free_ char *dir = strdup(abs);
+                        char *slash = dir ? strrchr(dir, '/') : NULL;
+                        if (!slash)
+                                die("out of memory");
+                        *slash = 0;
+                        if (mkdir_p(dir, 0755) < 0)
+                                die("mkdir %s", dir);
+                        safe_close(open(abs, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+                }
+        }
+        attach(fd, "/etc/resolv.conf");
+}
+
 /* The tree (or the host) becomes / of this mount namespace. Everything is mounted from fds taken before,
  * and after the pivot every path is resolved inside the new root. */
 static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
@@ -380,6 +406,8 @@ static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
                 mount_proc("/proc");
                 mount_dev("/dev", m->dev[0], c->base);
                 mount_dev(CONFINE_HOST_TARGET "/dev", m->dev[1], c->base);
+                if (m->resolv >= 0)
+                        show_host_resolv_conf(m->resolv);
                 return;
         }
         if (e->view == CONFINE_VIEW_BARE)

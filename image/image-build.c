@@ -203,6 +203,39 @@ static bool tree_is_executable(const char *path) {
         return fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
 }
 
+/* The build's network for the steps that download; every other step gets an empty namespace. */
+static int net_fd = -EBADF, net_resolv_fd = -EBADF;
+/* /etc/resolv.conf made empty for the resolver to be shown on; removed again at the end. */
+static bool made_resolv_conf;
+
+static void network_on(void) {
+        confine.netns_fd = net_fd;
+        confine.resolv_fd = net_resolv_fd;
+        if (net_fd < 0 || made_resolv_conf)
+                return;
+        /* Images made for containers often have no /etc/resolv.conf: the runtime provides one. */
+        _cleanup_close_ int etc = tree_open("etc", O_PATH | O_DIRECTORY);
+        struct stat st;
+        if (etc >= 0 && fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                int fd = openat(etc, "resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                made_resolv_conf = fd >= 0;
+                safe_close(fd);
+        }
+}
+
+static void network_off(void) {
+        confine.netns_fd = -EBADF;
+        confine.resolv_fd = -EBADF;
+        if (!made_resolv_conf)
+                return;
+        _cleanup_close_ int etc = tree_open("etc", O_PATH | O_DIRECTORY);
+        struct stat st;
+        if (etc >= 0 && fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
+            st.st_size == 0)
+                (void) unlinkat(etc, "resolv.conf", 0);
+        made_resolv_conf = false;
+}
+
 static int run_checked(char *const *argv, const char *what) {
         return check_status(run(argv, NULL, NULL), what);
 }
@@ -275,7 +308,9 @@ static int build_debootstrap(const Sandbox *s) {
         if (r < 0)
                 return fail(r, "Failed to prepare the build directory: %m");
         report(0.05, "debootstrap %s from %s", suite, c.debootstrap_mirror);
+        network_on();
         r = check_status(run_confined(CONFINE_VIEW_HOST, argv, NULL, NULL, debootstrap_env), "debootstrap");
+        network_off();
         if (r < 0)
                 return r;
         report(0.4, "debootstrap --second-stage");
@@ -659,13 +694,26 @@ static int build_user_and_check(const Sandbox *s) {
         return 0;
 }
 
-int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base, int fd) {
+bool image_build_needs_network(const Sandbox *s) {
+        _cleanup_(sandy_config_done) SandyConfig c = {};
+
+        if (s->from_type != IMAGE_SOURCE_DEBOOTSTRAP)
+                return !strv_isempty(s->packages);
+        if (sandy_config_load(NULL, &c) < 0)
+                return true;
+        return !startswith(c.debootstrap_mirror, "file://");
+}
+
+int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base, int netns_fd,
+                int resolv_fd, int fd) {
         _cleanup_free_ char *rootfs = NULL;
         int r;
 
         progress_fd = fd;
         build_sandbox = s->name;
         build_id = id;
+        net_fd = netns_fd;
+        net_resolv_fd = resolv_fd;
 
         rootfs = path_join(tmpdir, "rootfs");
         if (!rootfs)
@@ -687,12 +735,14 @@ int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force
         if (r < 0)
                 return fail(r, "The image's /proc, /dev or /etc is not a directory: %m");
 
+        network_on();
         if (!strv_isempty(s->packages) && s->from_type != IMAGE_SOURCE_DEBOOTSTRAP) {
                 r = build_packages(s);
                 if (r < 0)
                         return r;
         }
         r = build_setup(s);
+        network_off();
         if (r < 0)
                 return r;
         r = build_user_and_check(s);

@@ -3,7 +3,8 @@
 # A hostile image, built the ways a sandbox can be built: its useradd, a package's postinst (Packages=)
 # and the Setup= script each run a probe that records its UID in the initial user namespace, its user
 # and network namespaces, whether /proc/sys/kernel/core_pattern is writable (access(2) only) and what it
-# reaches (a listener on the test host's 127.0.0.1 and 192.0.2.2, the LAN, CGNAT and metadata canaries).
+# reaches (a listener on the test host's 127.0.0.1 and 192.0.2.2, the LAN, CGNAT and metadata canaries;
+# the build downloads, so it has a lenient sandbox network: the internet canary and DNS work).
 # The OCI unpacker's extraction child is watched from outside while it works. None of them may have any
 # privilege of the test host; the same probe run by the test host's root shows what it can see.
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +58,7 @@ probes_confined() {
         probe_confined "$work/$1/postinst" && probe_confined "$work/$1/setup" &&
                 { [ -z "${2:-}" ] || probe_unpacker_confined "$work/$1.unpack"; }
 }
+lenient_network() { grep -qx "203.0.113.10:80 yes" "$1/reach" && grep -q "203.0.113.20" "$1/dns"; }
 nothing_left() {
         ! compgen -G "/sys/fs/cgroup/system.slice/sandy-helper.service/build-*" &&
                 ! compgen -G "$store/.tmp-*" && [ -z "$(find /var/lib/sandy/uidmap -lname '.build-*' 2>/dev/null)" ]
@@ -70,6 +72,8 @@ tap_diag "useradd probe: $(cat "$work/hostile/useradd/uid_map" "$work/hostile/us
 tap_check "and the user was created all the same (its files written)" grep -q "user agent is there" <<<"$out"
 tap_check "the postinst ran confined" probe_confined "$work/hostile/postinst"
 tap_diag "postinst: $(cat "$work/hostile/postinst/uid_map" "$work/hostile/postinst/reach" 2>/dev/null | tr '\n' ' ')"
+tap_check "the build downloads (Packages=): its lenient network reaches the internet canary and resolves names" \
+        lenient_network "$work/hostile/postinst"
 tap_check "the Setup= script ran confined" probe_confined "$work/hostile/setup"
 tap_diag "setup: $(cat "$work/hostile/setup/uid_map" "$work/hostile/setup/reach" 2>/dev/null | tr '\n' ' ')"
 tap_check "the unpacker's extraction child ran confined" probe_unpacker_confined "$work/hostile.unpack"

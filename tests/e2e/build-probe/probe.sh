@@ -19,5 +19,6 @@ if [ -w /proc/sys/kernel/core_pattern ]; then echo yes; else echo no; fi >"$d/co
 for t in ${SANDY_PROBE_TARGETS:-127.0.0.1:8712 192.0.2.2:8712 192.168.77.1:80 100.64.0.1:80 169.254.169.254:80 203.0.113.10:80}; do
         if curl -s -o /dev/null --max-time 3 "http://$t/"; then echo "$t yes"; else echo "$t no"; fi >>"$d/reach"
 done
+getent hosts allowed.test >"$d/dns" 2>&1
 echo done >"$d/done"
 exit 0
