@@ -383,10 +383,10 @@ static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
                 die("chdir /");
 
         if (e->view == CONFINE_VIEW_HOST) {
-                /* Hide what holds sockets, other users' files and the store; the tree goes to a tmpfs. */
-                static const char *const hidden[] = {"/run", "/tmp", "/var/tmp", "/home", "/root", "/srv",
-                                                     "/mnt", "/media", "/var/lib", "/var/log", "/var/cache",
-                                                     "/sys"};
+                /* Hide what holds sockets and other users' files (the store is 0700 anyway); the tree goes to
+                 * a tmpfs. */
+                static const char *const hidden[] = {"/run",  "/tmp",  "/var/tmp", "/home",    "/root",
+                                                     "/srv",  "/mnt",  "/media",   "/var/log", "/sys"};
                 for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
                         struct stat st;
                         if (lstat(hidden[i], &st) < 0 || !S_ISDIR(st.st_mode))
@@ -483,6 +483,8 @@ _noreturn_ static void run_payload(const Confine *c, const ConfineExec *e) {
         (void) close(c->userns_fd);
         if (e->name)
                 (void) prctl(PR_SET_NAME, e->name);
+        /* A container's default, whatever the helper's is: the image's files are for all its users. */
+        umask(0022);
         if (e->fn)
                 _exit(e->fn(e->userdata));
         execve(e->argv[0], e->argv, e->env ?: (char *const[]){NULL});

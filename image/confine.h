@@ -68,7 +68,7 @@ typedef struct ConfineExec {
  * CAP_SYS_CHROOT: where the new root could only be entered with chroot() (inside a container), a second
  * chroot() would lead out of it. */
 #define CONFINE_CAPS_DEFAULT                                                                                 \
-        (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_DAC_READ_SEARCH) | CAPBIT(CAP_FOWNER) |       \
+        (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) |                                  \
          CAPBIT(CAP_FSETID) | CAPBIT(CAP_KILL) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | \
          CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_AUDIT_WRITE))
 /* What extracting a layer needs: owners, modes over read-only lower directories, setuid bits, file caps. */

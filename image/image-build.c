@@ -700,7 +700,7 @@ bool image_build_needs_network(const Sandbox *s) {
         if (s->from_type != IMAGE_SOURCE_DEBOOTSTRAP)
                 return !strv_isempty(s->packages);
         if (sandy_config_load(NULL, &c) < 0)
-                return true;
+                return false; /* the build fails, naming the file */
         return !startswith(c.debootstrap_mirror, "file://");
 }
 

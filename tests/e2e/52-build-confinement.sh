@@ -56,7 +56,7 @@ tap_check "the host's own systemd is running (the check above means something)" 
         bash -c '[ "$(cat /proc/1/comm)" = systemd ] && [ "$(ls /proc | grep -c "^[0-9]")" -gt 10 ]'
 tap_check "/dev holds only the harmless nodes" bash -c '
         for n in $(cat "$1"); do
-                case $n in null|zero|full|random|urandom|tty|fd|stdin|stdout|stderr|ptmx|shm|pts) ;;
+                case $n in null|zero|full|random|urandom|tty|console|fd|stdin|stdout|stderr|ptmx|shm|pts) ;;
                 *) echo "unexpected /dev/$n"; exit 1 ;; esac
         done' _ "$p/dev"
 tap_check "no disk, memory or kernel log device" grep -qx no "$p/disk"

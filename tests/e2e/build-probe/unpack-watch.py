@@ -32,15 +32,16 @@ while True:
         try:
             if not os.readlink(f"/proc/{pid}/exe").endswith("/sandy-helper"):
                 continue
-            if open(f"/proc/{pid}/comm").read().strip() == "(sandy-init)":
-                continue
             r = os.stat(f"/proc/{pid}/root/")
             if (r.st_dev, r.st_ino) == (root.st_dev, root.st_ino):
                 continue
             children = "".join(open(f"/proc/{pid}/task/{t}/children").read() for t in os.listdir(f"/proc/{pid}/task"))
             if children.strip():
                 continue
+            # Read last: the name is set before the root changes, so a "(sandy-init)" is always known.
             st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
+            if st["Name"].strip() == "(sandy-init)":
+                continue
             ifaces = sorted(l.split(":")[0].strip() for l in open(f"/proc/{pid}/net/dev").readlines()[2:])
             rec = {
                 "pid": pid,
