@@ -64,7 +64,8 @@ HOST_PROBE=/src/tests/e2e/build-probe/probe.sh
 
 # build_hostile_image OUT FORMAT: the fixture plus one layer: a probing /usr/sbin/useradd, the probe as
 # /usr/local/sbin/sandy-probe, and a local apt repository (file:/srv/probe-repo, the only source) with the
-# package sandy-probe, whose postinst runs the probe. FORMAT: oci-archive, oci or docker-archive.
+# package sandy-probe, whose postinst runs the probe (or $HOSTILE_POSTINST). FORMAT: oci-archive, oci or
+# docker-archive.
 build_hostile_image() {
         local out=$1 fmt=$2 t deb
         t=$(mktemp -d /var/tmp/sandy-hostile.XXXXXX) || return 1
@@ -75,7 +76,7 @@ build_hostile_image() {
         chmod 755 "$t/layer/usr/sbin/useradd"
         printf 'Package: sandy-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: sandy tests <t@example.invalid>\nDescription: probe\n' \
                 >"$t/deb/DEBIAN/control"
-        printf '#!/bin/sh\n/usr/local/sbin/sandy-probe postinst\nexit 0\n' >"$t/deb/DEBIAN/postinst"
+        printf '#!/bin/sh\n%s\nexit 0\n' "${HOSTILE_POSTINST:-/usr/local/sbin/sandy-probe postinst}" >"$t/deb/DEBIAN/postinst"
         chmod 755 "$t/deb/DEBIAN/postinst"
         echo probe >"$t/deb/usr/share/doc/sandy-probe/README"
         deb=$t/layer/srv/probe-repo/sandy-probe_1.0_all.deb
