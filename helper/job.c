@@ -295,28 +295,18 @@ static int on_dns_exit(sd_event_source *s, const siginfo_t *si, void *userdata) 
 }
 
 /* A lenient sandbox network for a build that downloads, with a resolver (dnsmasq, in the build's cgroup)
- * on its host side. */
-static int job_network_up(Job *j, int *ret_netns, int *ret_resolv) {
-        _cleanup_free_ char *name = NULL, *ns = NULL, *conf = NULL, *resolv = NULL, *arg = NULL;
-        _cleanup_close_ int nsfd = -EBADF, rfd = -EBADF;
+ * on its host side. Made while the builder unpacks the source. */
+static int job_network_up(Job *j) {
+        _cleanup_free_ char *conf = NULL, *arg = NULL;
         pid_t pid;
         int r;
 
-        if (xasprintf(&name, SANDY_BUILD_NETWORK_PREFIX "%s", j->tag) < 0)
-                return -ENOMEM;
-        Sandbox n = {.name = name, .network_mode = NETWORK_LENIENT};
+        Sandbox n = {.name = j->network, .network_mode = NETWORK_LENIENT};
         r = network_setup(&n);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the network of the build: %m");
-        j->network = TAKE_PTR(name);
-        if (xasprintf(&ns, SANDY_NETNS_DIR "/%s", j->network) < 0 ||
-            !(conf = sandbox_net_path(j->network, SANDY_DNSMASQ_CONF)) ||
-            !(resolv = sandbox_net_path(j->network, "resolv.conf")) || xasprintf(&arg, "--conf-file=%s", conf) < 0)
+        if (!(conf = sandbox_net_path(j->network, SANDY_DNSMASQ_CONF)) || xasprintf(&arg, "--conf-file=%s", conf) < 0)
                 return -ENOMEM;
-        nsfd = open(ns, O_RDONLY | O_CLOEXEC);
-        rfd = open(resolv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (nsfd < 0 || rfd < 0)
-                return log_error_errno(errno, "Failed to open the build network's namespace or resolv.conf: %m");
         pid = fork();
         if (pid < 0)
                 return -errno;
@@ -336,8 +326,6 @@ static int job_network_up(Job *j, int *ret_netns, int *ret_resolv) {
                 (void) kill(pid, SIGKILL);
                 return r;
         }
-        *ret_netns = TAKE_FD(nsfd);
-        *ret_resolv = TAKE_FD(rfd);
         return 0;
 }
 
@@ -371,7 +359,7 @@ static void job_start_undo(Job *j) {
 
 int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Job **ret) {
         _cleanup_free_ char *cgname = NULL;
-        _cleanup_close_ int netns_fd = -EBADF, resolv_fd = -EBADF;
+        int ready[2] = {-EBADF, -EBADF};
         Job *j;
         int pipefd[2], r;
         pid_t pid;
@@ -417,12 +405,11 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
                 return log_error_errno(r, "Failed to create a cgroup for the build (is %s running with Delegate=yes "
                                           "on cgroup v2?): %m", HELPER_UNIT);
         }
-        if (image_build_needs_network(s)) {
-                r = job_network_up(j, &netns_fd, &resolv_fd);
-                if (r < 0) {
-                        job_start_undo(j);
-                        return r;
-                }
+        if (image_build_needs_network(s) &&
+            (xasprintf(&j->network, SANDY_BUILD_NETWORK_PREFIX "%s", j->tag) < 0 || pipe2(ready, O_CLOEXEC) < 0)) {
+                j->network = mfree(j->network);
+                job_start_undo(j);
+                return -ENOMEM;
         }
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 r = -errno;
@@ -435,6 +422,8 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
                 r = -errno;
                 safe_close(pipefd[0]);
                 safe_close(pipefd[1]);
+                safe_close(ready[0]);
+                safe_close(ready[1]);
                 job_start_undo(j);
                 return r;
         }
@@ -449,12 +438,21 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
                 sigemptyset(&ss);
                 (void) sigprocmask(SIG_SETMASK, &ss, NULL);
                 safe_close(pipefd[0]);
-                r = image_build(s, image_id, j->tmpdir, force, j->uid_base, netns_fd, resolv_fd, pipefd[1]);
+                safe_close(ready[1]);
+                r = image_build(s, image_id, j->tmpdir, force, j->uid_base, j->network, ready[0], pipefd[1]);
                 _exit(r < 0 ? 1 : 0);
         }
         j->pid = pid;
         safe_close(pipefd[1]);
+        safe_close(ready[0]);
         j->fd = pipefd[0];
+        if (j->network) {
+                /* The builder unpacks meanwhile; it waits for this answer before the first step that
+                 * downloads. */
+                char c = job_network_up(j) >= 0 ? 'y' : 'n';
+                (void) !write(ready[1], &c, 1);
+                safe_close(ready[1]);
+        }
         r = build_cgroup_attach(j->cgroup, pid);
         if (r < 0 && r != -ESRCH) {
                 safe_close(j->fd);

@@ -204,9 +204,31 @@ static bool tree_is_executable(const char *path) {
 }
 
 /* The build's network for the steps that download; every other step gets an empty namespace. */
-static int net_fd = -EBADF, net_resolv_fd = -EBADF;
+static int net_fd = -EBADF, net_resolv_fd = -EBADF, net_ready_fd = -EBADF;
+static const char *net_name;
 /* /etc/resolv.conf made empty for the resolver to be shown on; removed again at the end. */
 static bool made_resolv_conf;
+
+/* The helper sets the network up while the source is unpacked; wait for it the first time it is needed. */
+static int network_wait(void) {
+        _cleanup_free_ char *ns = NULL, *resolv = NULL;
+        char c = 0;
+
+        if (!net_name || net_fd >= 0)
+                return 0;
+        while (read(net_ready_fd, &c, 1) < 0 && errno == EINTR)
+                ;
+        net_ready_fd = safe_close(net_ready_fd);
+        if (c != 'y')
+                return fail(ENETDOWN, "The build's network could not be set up (see the journal)");
+        if (xasprintf(&ns, SANDY_NETNS_DIR "/%s", net_name) < 0 || !(resolv = sandbox_net_path(net_name, "resolv.conf")))
+                return fail(ENOMEM, "Out of memory");
+        net_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        net_resolv_fd = open(resolv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (net_fd < 0 || net_resolv_fd < 0)
+                return fail(errno, "Failed to open the build's network: %m");
+        return 0;
+}
 
 static void network_on(void) {
         confine.netns_fd = net_fd;
@@ -308,6 +330,9 @@ static int build_debootstrap(const Sandbox *s) {
         if (r < 0)
                 return fail(r, "Failed to prepare the build directory: %m");
         report(0.05, "debootstrap %s from %s", suite, c.debootstrap_mirror);
+        r = network_wait();
+        if (r < 0)
+                return r;
         network_on();
         r = check_status(run_confined(CONFINE_VIEW_HOST, argv, NULL, NULL, debootstrap_env), "debootstrap");
         network_off();
@@ -704,16 +729,16 @@ bool image_build_needs_network(const Sandbox *s) {
         return !startswith(c.debootstrap_mirror, "file://");
 }
 
-int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base, int netns_fd,
-                int resolv_fd, int fd) {
+int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base,
+                const char *network, int network_ready_fd, int fd) {
         _cleanup_free_ char *rootfs = NULL;
         int r;
 
         progress_fd = fd;
         build_sandbox = s->name;
         build_id = id;
-        net_fd = netns_fd;
-        net_resolv_fd = resolv_fd;
+        net_name = network;
+        net_ready_fd = network_ready_fd;
 
         rootfs = path_join(tmpdir, "rootfs");
         if (!rootfs)
@@ -735,6 +760,9 @@ int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force
         if (r < 0)
                 return fail(r, "The image's /proc, /dev or /etc is not a directory: %m");
 
+        r = network_wait();
+        if (r < 0)
+                return r;
         network_on();
         if (!strv_isempty(s->packages) && s->from_type != IMAGE_SOURCE_DEBOOTSTRAP) {
                 r = build_packages(s);

@@ -30,14 +30,15 @@ int image_remove(const char *id);
 
 /* In the forked builder process (in its own cgroup, build-cgroup.h): build the image of s (recipe id) in
  * tmpdir (an empty directory in the store) and rename it to its place. Image and recipe code runs confined
- * (confine.h) as the host UIDs uid_base..uid_base+65535. netns_fd, resolv_fd: see
- * image_build_needs_network(), or -EBADF. Progress and the final error go to progress_fd as lines:
+ * (confine.h) as the host UIDs uid_base..uid_base+65535. network: the name of the build's network (see
+ * image_build_needs_network()) or NULL; it is set up while the source is unpacked, and network_ready_fd
+ * then says "y" (ready) or "n" (failed). Progress and the final error go to progress_fd as lines:
  *   "P FRACTION TEXT"  progress (0..1) and what is being done
  *   "E TEXT"           why the build failed
  * Output of the tools it runs goes to the journal with SANDBOX=NAME. Returns 0 or a negative errno. */
-int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base, int netns_fd,
-                int resolv_fd, int progress_fd);
+int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base,
+                const char *network, int network_ready_fd, int progress_fd);
 /* Whether building s downloads: Packages= (apt, or debootstrap's), a debootstrap: mirror that is not
- * file://. Such a build gets a lenient network (netns_fd, with resolv_fd its resolv.conf) for apt,
+ * file://. Such a build gets a lenient network (with a resolver shown on its resolv.conf) for apt,
  * Setup= and debootstrap's first stage; any other build, and every other step, has no network at all. */
 bool image_build_needs_network(const Sandbox *s);

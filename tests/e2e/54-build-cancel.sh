@@ -29,6 +29,9 @@ started() { compgen -G "$store/.tmp-*/rootfs/swap-started" >/dev/null; }
 helper_clean() { hcall ListImages >/dev/null && no_tmp; }
 
 # The Setup= script: perl from the fixture. PR_SET_PDEATHSIG is prctl option 1, prctl is syscall 157.
+# Forty directories named like the victim's files flip between themselves and a symlink to the victim:
+# a remover that checks a path and then uses it (lstat(), then opendir() and unlink() by path) lands in
+# the victim.
 cat >/etc/sandy/evil-swap.pl <<EOF2
 #!/usr/bin/perl
 use POSIX ();
@@ -36,16 +39,25 @@ use POSIX ();
 syscall(157, 1, 0);
 POSIX::setsid();
 \$0 = "sandy-evil-swap";
-mkdir "/swap";
-for my \$i (1 .. 50) { open(my \$f, ">", "/swap/f\$i"); close \$f; }
+for my \$k (1 .. 40) {
+        mkdir "/swap\$k"; mkdir "/swap\$k/sub";
+        for my \$i (1 .. 150) {
+                open(my \$f, ">", "/swap\$k/f\$i"); close \$f;
+                open(\$f, ">", "/swap\$k/sub/g\$i"); close \$f;
+        }
+}
 symlink "$victim", "/victim-link";
 open(my \$m, ">", "/swap-started"); close \$m;
 for (;;) {
-        rename "/swap", "/swap.real";
-        symlink "$victim", "/swap";
-        select(undef, undef, undef, 0.0005);
-        unlink "/swap";
-        rename "/swap.real", "/swap";
+        for my \$k (1 .. 40) {
+                rename "/swap\$k", "/real\$k";
+                symlink "$victim", "/swap\$k";
+        }
+        select(undef, undef, undef, 0.0002);
+        for my \$k (1 .. 40) {
+                unlink "/swap\$k";
+                rename "/real\$k", "/swap\$k";
+        }
 }
 EOF2
 chmod 755 /etc/sandy/evil-swap.pl

@@ -64,16 +64,18 @@ HOST_PROBE=/src/tests/e2e/build-probe/probe.sh
 
 # build_hostile_image OUT FORMAT: the fixture plus one layer: a probing /usr/sbin/useradd, the probe as
 # /usr/local/sbin/sandy-probe, and a local apt repository (file:/srv/probe-repo, the only source) with the
-# package sandy-probe, whose postinst runs the probe (or $HOSTILE_POSTINST). FORMAT: oci-archive, oci or
-# docker-archive.
+# package sandy-probe, whose postinst runs the probe (or $HOSTILE_POSTINST; with HOSTILE_KEEP_USERADD set
+# the image keeps its own useradd). FORMAT: oci-archive, oci or docker-archive.
 build_hostile_image() {
         local out=$1 fmt=$2 t deb
         t=$(mktemp -d /var/tmp/sandy-hostile.XXXXXX) || return 1
         mkdir -p "$t/layer/usr/local/sbin" "$t/layer/usr/sbin" "$t/layer/srv/probe-repo" "$t/layer/etc/apt" \
                 "$t/deb/DEBIAN" "$t/deb/usr/share/doc/sandy-probe"
         install -m 755 "$HOST_PROBE" "$t/layer/usr/local/sbin/sandy-probe"
-        printf '#!/bin/sh\n/usr/local/sbin/sandy-probe useradd\nexit 0\n' >"$t/layer/usr/sbin/useradd"
-        chmod 755 "$t/layer/usr/sbin/useradd"
+        if [ -z "${HOSTILE_KEEP_USERADD:-}" ]; then
+                printf '#!/bin/sh\n/usr/local/sbin/sandy-probe useradd\nexit 0\n' >"$t/layer/usr/sbin/useradd"
+                chmod 755 "$t/layer/usr/sbin/useradd"
+        fi
         printf 'Package: sandy-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: sandy tests <t@example.invalid>\nDescription: probe\n' \
                 >"$t/deb/DEBIAN/control"
         printf '#!/bin/sh\n%s\nexit 0\n' "${HOSTILE_POSTINST:-/usr/local/sbin/sandy-probe postinst}" >"$t/deb/DEBIAN/postinst"
