@@ -19,13 +19,13 @@
 
 static uint64_t now_usec(void) {
         struct timespec ts;
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void sleep_usec(uint64_t usec) {
-        struct timespec ts = {.tv_sec = (time_t) (usec / 1000000), .tv_nsec = (long) (usec % 1000000) * 1000};
-        (void) nanosleep(&ts, NULL);
+        struct timespec ts = {.tv_sec = (time_t)(usec / 1000000), .tv_nsec = (long)(usec % 1000000) * 1000};
+        (void)nanosleep(&ts, NULL);
 }
 
 static int cgroup_root(const char **ret) {
@@ -95,7 +95,7 @@ static int write_attr(const char *path, const char *attr, const char *value) {
 
 int build_cgroup_attach(const char *path, pid_t pid) {
         char buf[32];
-        snprintf(buf, sizeof buf, "%d\n", (int) pid);
+        snprintf(buf, sizeof buf, "%d\n", (int)pid);
         return write_attr(path, "cgroup.procs", buf);
 }
 
@@ -135,7 +135,7 @@ static int kill_listed(const char *path) {
         for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
                 uint64_t pid;
                 if (safe_atou64(l, &pid) >= 0 && pid > 1 && pid < INT32_MAX)
-                        (void) kill((pid_t) pid, SIGKILL);
+                        (void)kill((pid_t)pid, SIGKILL);
         }
         return 0;
 }
@@ -157,11 +157,11 @@ int build_cgroup_kill(const char *path, uint64_t timeout_usec) {
                         return -ETIMEDOUT;
                 if (!have_kill) {
                         /* Before Linux 5.14: frozen processes cannot fork while we go through the list. */
-                        (void) write_attr(path, "cgroup.freeze", "1");
+                        (void)write_attr(path, "cgroup.freeze", "1");
                         for (int i = 0; i < 100 && events_flag(path, "frozen") == 0; i++)
                                 sleep_usec(1000);
-                        (void) kill_listed(path);
-                        (void) write_attr(path, "cgroup.freeze", "0");
+                        (void)kill_listed(path);
+                        (void)write_attr(path, "cgroup.freeze", "0");
                 }
                 sleep_usec(2000);
         }
@@ -191,7 +191,7 @@ void build_cgroup_clean_stale(void) {
                         break;
                 log_info("Killing what is left of an interrupted build in %s.", p);
                 if (build_cgroup_kill(p, 10 * 1000000ULL) >= 0)
-                        (void) build_cgroup_remove(p);
+                        (void)build_cgroup_remove(p);
         }
         closedir(d);
 }

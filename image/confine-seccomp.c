@@ -18,6 +18,7 @@
 
 #include "confine.h"
 
+/* clang-format off */
 static const char *const allow[] = {
         "_llseek", "_newselect", "accept", "accept4", "access", "alarm", "arch_prctl",
         "arm_fadvise64_64", "bind", "brk", "cacheflush", "capget", "capset", "chdir", "chmod", "chown",
@@ -83,9 +84,11 @@ static const char *const refuse[] = {
         "fanotify_init", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "init_module", "ioperm",
         "iopl", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount", "mount_setattr",
         "move_mount", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root", "process_vm_readv",
-        "process_vm_writev", "ptrace", "quotactl", "reboot", "request_key", "setns", "settimeofday", "swapoff",
-        "swapon", "syslog", "umount", "umount2", "unshare", "userfaultfd", "vhangup",
+        "process_vm_writev", "ptrace", "quotactl", "reboot", "request_key", "setns", "settimeofday",
+        "swapoff", "swapon", "syslog", "umount", "umount2", "unshare", "userfaultfd", "vhangup",
 };
+
+/* clang-format on */
 
 static int add_list(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -123,7 +126,7 @@ static int load_argument_rules(bool unpacker) {
 
         if (!ctx)
                 return -ENOMEM;
-        static const uint64_t ns_flags[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+        static const uint64_t ns_flags[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
                                             CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
         r = 0;
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(ns_flags); i++)
@@ -134,7 +137,7 @@ static int load_argument_rules(bool unpacker) {
                                      SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_AUDIT));
         if (r >= 0 && unpacker) {
                 static const char *const no[] = {"execve", "execveat", "socket", "socketpair", "connect",
-                                                 "bind", "listen", "accept", "accept4"};
+                                                 "bind",   "listen",   "accept", "accept4"};
                 r = add_list(ctx, SCMP_ACT_ERRNO(EPERM), no, ELEMENTSOF(no));
         }
         if (r >= 0)

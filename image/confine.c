@@ -32,9 +32,12 @@ int confine_init(Confine *c, int tree_fd, uid_t base) {
         char map[64];
         int fd;
 
-        *c = (Confine){.base = base, .userns_fd = -EBADF, .tree_fd = tree_fd, .netns_fd = -EBADF,
+        *c = (Confine){.base = base,
+                       .userns_fd = -EBADF,
+                       .tree_fd = tree_fd,
+                       .netns_fd = -EBADF,
                        .resolv_fd = -EBADF};
-        snprintf(map, sizeof map, "0 %u %u\n", (unsigned) base, SANDY_UID_RANGE);
+        snprintf(map, sizeof map, "0 %u %u\n", (unsigned)base, SANDY_UID_RANGE);
         fd = userns_fd(map, map);
         if (fd < 0)
                 return fd;
@@ -53,7 +56,7 @@ static int range_slot_name(uid_t base, char buf[static 16]) {
         if (base < SANDY_UID_BASE_MIN || (base - SANDY_UID_BASE_MIN) % SANDY_UID_RANGE != 0 ||
             (base - SANDY_UID_BASE_MIN) / SANDY_UID_RANGE >= SANDY_UID_SLOTS)
                 return -EINVAL;
-        snprintf(buf, 16, "slot-%04x", (unsigned) ((base - SANDY_UID_BASE_MIN) / SANDY_UID_RANGE));
+        snprintf(buf, 16, "slot-%04x", (unsigned)((base - SANDY_UID_BASE_MIN) / SANDY_UID_RANGE));
         return 0;
 }
 
@@ -77,7 +80,7 @@ int confine_range_acquire(const char *tag, uid_t *ret_base) {
                 uint32_t slot = SANDY_UID_SLOTS - 1 - i;
                 char name[16];
 
-                snprintf(name, sizeof name, "slot-%04x", (unsigned) slot);
+                snprintf(name, sizeof name, "slot-%04x", (unsigned)slot);
                 if (symlinkat(owner, dfd, name) >= 0) {
                         *ret_base = SANDY_UID_BASE_MIN + slot * SANDY_UID_RANGE;
                         return 0;
@@ -103,7 +106,7 @@ void confine_range_release(uid_t base, const char *tag) {
                 return;
         target[n] = 0;
         if (streq(target, owner))
-                (void) unlinkat(dfd, name, 0);
+                (void)unlinkat(dfd, name, 0);
 }
 
 void confine_range_clean(void) {
@@ -117,7 +120,7 @@ void confine_range_clean(void) {
                         continue;
                 target[n] = 0;
                 if (startswith(target, SANDY_UID_BUILD_OWNER_PREFIX))
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
         }
         closedir(d);
 }
@@ -162,7 +165,7 @@ _noreturn_ _printf_(1, 2) static void die(const char *fmt, ...) {
 }
 
 static int pivot_root(const char *new_root, const char *put_old) {
-        return (int) syscall(SYS_pivot_root, new_root, put_old);
+        return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
 
 /* A detached clone of a host device node, taken before the pivot. */
@@ -174,10 +177,10 @@ static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urand
 
 typedef struct Mounts {
         int dev[2][N_DEV];
-        int tree;     /* the idmapped clone of the tree */
-        int host;     /* CONFINE_VIEW_HOST: the read-only clone of / */
-        int resolv;   /* bind of the resolv.conf to show */
-        int *binds;   /* CONFINE_VIEW_HOST: clones of host_binds */
+        int tree;   /* the idmapped clone of the tree */
+        int host;   /* CONFINE_VIEW_HOST: the read-only clone of / */
+        int resolv; /* bind of the resolv.conf to show */
+        int *binds; /* CONFINE_VIEW_HOST: clones of host_binds */
         size_t n_binds;
 } Mounts;
 
@@ -198,11 +201,14 @@ static int clone_detached(int dfd, const char *path, unsigned flags) {
 
 static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
         struct mount_attr idmap = {
-                .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
-                .userns_fd = (uint64_t) c->userns_fd,
+                        .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
+                        .userns_fd = (uint64_t)c->userns_fd,
         };
 
-        for (size_t j = 0; j < (e->view == CONFINE_VIEW_HOST ? 2U : e->view == CONFINE_VIEW_TREE ? 1U : 0U); j++)
+        for (size_t j = 0; j < (e->view == CONFINE_VIEW_HOST   ? 2U
+                                : e->view == CONFINE_VIEW_TREE ? 1U
+                                                               : 0U);
+             j++)
                 for (size_t i = 0; i < N_DEV; i++) {
                         const char *n = dev_nodes[i < ELEMENTSOF(dev_nodes) ? i : 0];
                         _cleanup_free_ char *p = path_join("/dev", n);
@@ -219,10 +225,11 @@ static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
         m->host = -1;
         if (e->view == CONFINE_VIEW_HOST) {
                 struct mount_attr ro = {
-                        .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                                .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                 };
                 m->host = clone_detached(AT_FDCWD, "/", AT_RECURSIVE);
-                if (m->host < 0 || mount_setattr(m->host, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0)
+                if (m->host < 0 ||
+                    mount_setattr(m->host, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0)
                         die("read-only clone of /");
                 m->n_binds = strv_length(c->host_binds);
                 m->binds = new0(int, m->n_binds);
@@ -230,8 +237,8 @@ static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
                         die("out of memory");
                 for (size_t i = 0; i < m->n_binds; i++) {
                         m->binds[i] = clone_detached(AT_FDCWD, c->host_binds[i], AT_RECURSIVE);
-                        if (m->binds[i] < 0 || mount_setattr(m->binds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
-                                                             sizeof ro) < 0)
+                        if (m->binds[i] < 0 ||
+                            mount_setattr(m->binds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0)
                                 die("read-only clone of %s", c->host_binds[i]);
                 }
         }
@@ -266,24 +273,26 @@ static void mount_proc(const char *where) {
         if (!sys || !sysrq)
                 die("out of memory");
         mount_or_die(sys, sys, NULL, MS_BIND | MS_REC, NULL);
-        mount_or_die(NULL, sys, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        mount_or_die(NULL, sys, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     NULL);
         if (access(sysrq, F_OK) >= 0) {
                 mount_or_die(sysrq, sysrq, NULL, MS_BIND, NULL);
-                mount_or_die(NULL, sysrq, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                             NULL);
+                mount_or_die(NULL, sysrq, NULL,
+                             MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         }
 }
 
 /* A tmpfs owned by the build's root with the harmless nodes bound from the host: never the host's /dev. */
 static void mount_dev(const char *where, const int dev[static N_DEV], uid_t base) {
         static const char *const links[][2] = {
-                {"fd", "/proc/self/fd"},        {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-                {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
+                        {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
+                        {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+                        {"ptmx", "pts/ptmx"},
         };
         char opts[96];
 
         check_dir(where);
-        snprintf(opts, sizeof opts, "mode=0755,size=4m,uid=%u,gid=%u", (unsigned) base, (unsigned) base);
+        snprintf(opts, sizeof opts, "mode=0755,size=4m,uid=%u,gid=%u", (unsigned)base, (unsigned)base);
         mount_or_die("tmpfs", where, "tmpfs", MS_NOSUID | MS_NOEXEC, opts);
         _cleanup_close_ int dfd = open(where, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
@@ -301,7 +310,8 @@ static void mount_dev(const char *where, const int dev[static N_DEV], uid_t base
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i][1], dfd, links[i][0]) < 0)
                         die("symlink %s/%s", where, links[i][0]);
-        if (mkdirat(dfd, "shm", 01777) < 0 || fchmodat(dfd, "shm", 01777, 0) < 0 || mkdirat(dfd, "pts", 0755) < 0)
+        if (mkdirat(dfd, "shm", 01777) < 0 || fchmodat(dfd, "shm", 01777, 0) < 0 ||
+            mkdirat(dfd, "pts", 0755) < 0)
                 die("mkdir in %s", where);
         _cleanup_free_ char *pts = path_join(where, "pts");
         if (!pts)
@@ -319,19 +329,21 @@ static void mount_tmpfs(const char *where, const char *mode) {
  * PATH finds first: the payload has no CAP_SYS_CHROOT, and debootstrap --second-stage runs everything
  * through "chroot /". */
 static void mount_run(uid_t base) {
-        static const char shim[] = "#!/bin/sh\n"
-                                   "# sandy: the image build is confined to its tree; \"chroot / CMD\" runs CMD.\n"
-                                   "[ \"$1\" = / ] || { echo \"chroot: only / in an image build\" >&2; exit 125; }\n"
-                                   "shift\nexec \"$@\"\n";
+        static const char shim[] =
+                        "#!/bin/sh\n"
+                        "# sandy: the image build is confined to its tree; \"chroot / CMD\" runs CMD.\n"
+                        "[ \"$1\" = / ] || { echo \"chroot: only / in an image build\" >&2; exit 125; }\n"
+                        "shift\nexec \"$@\"\n";
         char opts[96];
 
         check_dir("/run");
-        snprintf(opts, sizeof opts, "mode=0755,size=64m,uid=%u,gid=%u", (unsigned) base, (unsigned) base);
+        snprintf(opts, sizeof opts, "mode=0755,size=64m,uid=%u,gid=%u", (unsigned)base, (unsigned)base);
         mount_or_die("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, opts);
         if (mkdir_p(CONFINE_SHIM_DIR, 0755) < 0)
                 die("mkdir %s", CONFINE_SHIM_DIR);
-        _cleanup_close_ int fd = open(CONFINE_SHIM_DIR "/chroot", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-        if (fd < 0 || write(fd, shim, strlen(shim)) != (ssize_t) strlen(shim))
+        _cleanup_close_ int fd =
+                        open(CONFINE_SHIM_DIR "/chroot", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        if (fd < 0 || write(fd, shim, strlen(shim)) != (ssize_t)strlen(shim))
                 die("write %s/chroot", CONFINE_SHIM_DIR);
 }
 
@@ -383,15 +395,17 @@ static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
                 die("chdir /");
 
         if (e->view == CONFINE_VIEW_HOST) {
-                /* Hide what holds sockets and other users' files (the store is 0700 anyway); the tree goes to
-                 * a tmpfs. */
-                static const char *const hidden[] = {"/run",  "/tmp",  "/var/tmp", "/home",    "/root",
-                                                     "/srv",  "/mnt",  "/media",   "/var/log", "/sys"};
+                /* Hide what holds sockets and other users' files (the store is 0700 anyway); the tree goes
+                 * to a tmpfs. */
+                static const char *const hidden[] = {"/run", "/tmp", "/var/tmp", "/home",    "/root",
+                                                     "/srv", "/mnt", "/media",   "/var/log", "/sys"};
                 for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
                         struct stat st;
                         if (lstat(hidden[i], &st) < 0 || !S_ISDIR(st.st_mode))
                                 continue;
-                        mount_tmpfs(hidden[i], streq(hidden[i], "/tmp") || streq(hidden[i], "/var/tmp") ? "01777" : "0755");
+                        mount_tmpfs(hidden[i], streq(hidden[i], "/tmp") || streq(hidden[i], "/var/tmp")
+                                                               ? "01777"
+                                                               : "0755");
                 }
                 for (size_t i = 0; i < m->n_binds; i++) {
                         struct stat st;
@@ -466,9 +480,9 @@ static void close_all_but(const int *keep, size_t n) {
                 for (size_t i = 0; i < n; i++)
                         k = k || keep[i] == fd;
                 if (!k)
-                        (void) close(fd);
+                        (void)close(fd);
         }
-        (void) close_range((unsigned) max, ~0U, 0);
+        (void)close_range((unsigned)max, ~0U, 0);
 }
 
 _noreturn_ static void run_payload(const Confine *c, const ConfineExec *e) {
@@ -480,9 +494,9 @@ _noreturn_ static void run_payload(const Confine *c, const ConfineExec *e) {
                 keep[n++] = e->keep_fds[i];
         close_all_but(keep, n);
         enter_userns(c, e);
-        (void) close(c->userns_fd);
+        (void)close(c->userns_fd);
         if (e->name)
-                (void) prctl(PR_SET_NAME, e->name);
+                (void)prctl(PR_SET_NAME, e->name);
         /* A container's default, whatever the helper's is: the image's files are for all its users. */
         umask(0022);
         if (e->fn)
@@ -495,11 +509,11 @@ _noreturn_ static void run_init(const Confine *c, const ConfineExec *e, Mounts *
         int status;
         pid_t pid;
 
-        (void) prctl(PR_SET_NAME, "(sandy-init)");
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)prctl(PR_SET_NAME, "(sandy-init)");
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         setup_root(c, e, m);
         if (e->view != CONFINE_VIEW_BARE)
-                (void) sethostname("sandy-build", strlen("sandy-build"));
+                (void)sethostname("sandy-build", strlen("sandy-build"));
 
         pid = fork();
         if (pid < 0)
@@ -525,21 +539,21 @@ _noreturn_ static void run_stub(const Confine *c, const ConfineExec *e) {
         sigset_t ss;
         pid_t pid;
 
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
+        (void)sigprocmask(SIG_SETMASK, &ss, NULL);
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+                        (void)signal(sig, SIG_DFL);
         if (e->stdin_fd < 0 || e->stdout_fd < 0)
                 null = open("/dev/null", O_RDWR | O_CLOEXEC);
         const int std[] = {e->stdin_fd >= 0 ? e->stdin_fd : null, e->stdout_fd >= 0 ? e->stdout_fd : null,
                            e->stdout_fd >= 0 ? e->stdout_fd : null};
         for (int i = 0; i < 3; i++)
                 if (std[i] == i)
-                        (void) fcntl(i, F_SETFD, 0);
+                        (void)fcntl(i, F_SETFD, 0);
                 else if (std[i] < 0)
-                        (void) close(i); /* no /dev/null (a test jail) */
+                        (void)close(i); /* no /dev/null (a test jail) */
                 else if (dup2(std[i], i) < 0)
                         _exit(127);
         /* Nothing of the builder's stays open (its progress pipe, the other ends of the unpacker's pipes,
@@ -575,7 +589,8 @@ _noreturn_ static void run_stub(const Confine *c, const ConfineExec *e) {
 int confine_spawn(const Confine *c, const ConfineExec *e, pid_t *ret_pid) {
         pid_t pid;
 
-        if (c->userns_fd < 0 || c->tree_fd < 0 || (!e->fn && (!e->argv || !e->argv[0] || e->argv[0][0] != '/')))
+        if (c->userns_fd < 0 || c->tree_fd < 0 ||
+            (!e->fn && (!e->argv || !e->argv[0] || e->argv[0][0] != '/')))
                 return -EINVAL;
         pid = fork();
         if (pid < 0)

@@ -29,7 +29,8 @@
 typedef enum ConfineView {
         CONFINE_VIEW_TREE, /* the tree is /, with /proc and /dev of its own */
         CONFINE_VIEW_BARE, /* the tree is /, nothing mounted in it (the OCI unpacker writes every path) */
-        CONFINE_VIEW_HOST, /* the host's / read-only, the tree at CONFINE_HOST_TARGET (debootstrap --foreign) */
+        CONFINE_VIEW_HOST, /* the host's / read-only, the tree at CONFINE_HOST_TARGET (debootstrap --foreign)
+                            */
 } ConfineView;
 
 /* Where the tree appears in CONFINE_VIEW_HOST. */
@@ -38,11 +39,11 @@ typedef enum ConfineView {
 #define CONFINE_SHIM_DIR "/run/sandy-build/bin"
 
 typedef struct Confine {
-        uid_t base;     /* first host UID and GID of the build's range */
-        int userns_fd;  /* 0..65535 -> base..base+65535 */
-        int tree_fd;    /* the tree, O_DIRECTORY, IDs on disk as the image has them */
-        int netns_fd;   /* the build's network namespace; -EBADF: each run gets a new empty one */
-        int resolv_fd;  /* shown at /etc/resolv.conf of the tree when that is a regular file; or -EBADF */
+        uid_t base;        /* first host UID and GID of the build's range */
+        int userns_fd;     /* 0..65535 -> base..base+65535 */
+        int tree_fd;       /* the tree, O_DIRECTORY, IDs on disk as the image has them */
+        int netns_fd;      /* the build's network namespace; -EBADF: each run gets a new empty one */
+        int resolv_fd;     /* shown at /etc/resolv.conf of the tree when that is a regular file; or -EBADF */
         char **host_binds; /* CONFINE_VIEW_HOST: host paths shown read-only although under a hidden one */
 } Confine;
 
@@ -54,10 +55,10 @@ typedef struct ConfineExec {
         confine_fn_t fn;   /* called in the payload; its return value is the exit status */
         void *userdata;
         char *const *env;
-        uint64_t caps; /* capabilities kept in the user namespace; 0: CONFINE_CAPS_DEFAULT */
-        bool unpacker; /* the filter also refuses execve and sockets */
-        int stdin_fd;  /* -EBADF: /dev/null */
-        int stdout_fd; /* also stderr; -EBADF: /dev/null */
+        uint64_t caps;       /* capabilities kept in the user namespace; 0: CONFINE_CAPS_DEFAULT */
+        bool unpacker;       /* the filter also refuses execve and sockets */
+        int stdin_fd;        /* -EBADF: /dev/null */
+        int stdout_fd;       /* also stderr; -EBADF: /dev/null */
         const int *keep_fds; /* further fds the payload keeps (fn) */
         size_t n_keep_fds;
         const char *name; /* process name, e.g. "(sandy-unpack)" */
@@ -67,13 +68,13 @@ typedef struct ConfineExec {
 /* What apt, dpkg and maintainer scripts need as root of their tree, in the build's user namespace. Not
  * CAP_SYS_CHROOT: where the new root could only be entered with chroot() (inside a container), a second
  * chroot() would lead out of it. */
-#define CONFINE_CAPS_DEFAULT                                                                                 \
-        (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) |                                  \
-         CAPBIT(CAP_FSETID) | CAPBIT(CAP_KILL) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | \
+#define CONFINE_CAPS_DEFAULT                                                                                \
+        (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_FSETID) |           \
+         CAPBIT(CAP_KILL) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) |                 \
          CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_AUDIT_WRITE))
 /* What extracting a layer needs: owners, modes over read-only lower directories, setuid bits, file caps. */
-#define CONFINE_CAPS_UNPACK                                                                                  \
-        (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_FSETID) |               \
+#define CONFINE_CAPS_UNPACK                                                                                 \
+        (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_FSETID) |           \
          CAPBIT(CAP_SETFCAP))
 
 /* c gets its own user namespace for base (and keeps tree_fd, netns_fd: -EBADF for none). */
@@ -84,7 +85,8 @@ void confine_done(Confine *c);
  * started, with the reason on stdout_fd). */
 int confine_spawn(const Confine *c, const ConfineExec *e, pid_t *ret_pid);
 
-/* Make sure the tree has real directories (not symlinks) where the confinement mounts: proc, dev, etc, run. */
+/* Make sure the tree has real directories (not symlinks) where the confinement mounts: proc, dev, etc, run.
+ */
 int confine_prepare_tree(int tree_fd);
 
 /* The seccomp filters of the payload (confine-seccomp.c). */
