@@ -18,6 +18,11 @@
 #define SANDY_NET_DIR SANDY_RUNTIME_DIR "/net"
 #define SANDY_NET_ALLOC_DIR SANDY_NET_DIR "/alloc"
 #define SANDY_DNSMASQ_CONF "dnsmasq.conf"
+/* The network of an image build that downloads is a lenient sandbox network named with this prefix,
+ * which no declaration may take (sandbox_name_is_reserved()). */
+#define SANDY_BUILD_NETWORK_PREFIX "sandy-build-"
+/* The resolver sandy-dns@NAME.service and image builds run. */
+#define DNSMASQ_BINARY "/usr/sbin/dnsmasq"
 /* Pinned network namespaces: SANDY_NETNS_DIR/NAME. */
 #define SANDY_NETNS_DIR SANDY_RUNTIME_DIR "/netns"
 /* Where the credentials appear inside a sandbox, one file per ID. */
