@@ -6,6 +6,22 @@
 #include "fs-util.h"
 #include "string-util.h"
 
+DIR *opendir_dup(int dfd) {
+        int fd, saved;
+        DIR *d;
+
+        fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d) {
+                saved = errno;
+                safe_close(fd);
+                errno = saved;
+        }
+        return d;
+}
+
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;

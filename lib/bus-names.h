@@ -31,3 +31,8 @@
 #define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
 #define SYSTEMD_OBJECT_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
+#define SYSTEMD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
+#define SYSTEMD_UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
+#define SYSTEMD_ERROR_NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
+#define DBUS_PROPERTIES_IFACE "org.freedesktop.DBus.Properties"

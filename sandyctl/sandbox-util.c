@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Looking up a named sandbox the same way in every verb, with the same messages and exit statuses. */
+/* Looking up named sandboxes and their images the same way in every verb, with the same messages and exit
+ * statuses. */
+#include <sys/stat.h>
+
+#include "image.h"
 #include "log.h"
 #include "sandbox.h"
 #include "sandyctl.h"
@@ -40,4 +44,29 @@ int sandbox_require_declared(char *const *dirs, const char *name) {
                 return 0;
         }
         return sandbox_load_named(dirs, name, &s);
+}
+
+int sandbox_require_all_declared(char *const *names, size_t n) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        int r;
+
+        if (!dirs)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                r = sandbox_require_declared(dirs, names[i]);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+int image_is_built(const char *id) {
+        _cleanup_free_ char *rootfs = image_rootfs(id);
+        struct stat st;
+
+        if (!rootfs)
+                return -ENOMEM;
+        if (stat(rootfs, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode);
 }
