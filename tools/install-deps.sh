@@ -15,6 +15,8 @@ packages=(
         umoci hyperfine skopeo
         # documentation checks
         groff-base mandoc
+        # the Debian package (debian/): built and checked by tools/test.sh
+        dpkg-dev debhelper lintian
 )
 
 # Debian 12 names the sanitizer runtime after the LLVM version.
