@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.sandy.Helper1.Network on /org/sandy/Helper1: SetupNetwork(s), TeardownNetwork(s), DescribeEgress(s).
- * Callers name a sandbox; everything else comes from its declaration, read here. */
+/* org.sandy.Helper1.Network on /org/sandy/Helper1: SetupNetwork(s) -> h, TeardownNetwork(s),
+ * DescribeEgress(s). Callers name a sandbox; everything else comes from its declaration, read here.
+ * SetupNetwork answers with the sandbox's network namespace as an fd: the caller (sandy-netctl, in the host's
+ * mount namespace) pins it; the helper makes no mount. Every call is checked with polkit asynchronously
+ * (details: "sandbox" NAME), so one caller's authentication dialog does not stall the others. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <string.h>
@@ -33,14 +36,11 @@ static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
         return 0;
 }
 
+/* 1: authorized; 0: polkit is asked and the call is dispatched again when it answers (the handler returns 1
+ * without a reply); < 0: refused, error set. */
 static int check(sd_bus_message *m, const char *action, const char *name, sd_bus_error *error) {
         const char *details[] = {"sandbox", name, NULL};
-        int r = bus_verify_polkit(m, action, details, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", action);
-        return 1;
+        return bus_verify_polkit_async(m, action, details, error);
 }
 
 static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -53,17 +53,25 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
         r = check(m, POLKIT_ACTION_NETWORK, name, error);
         if (r <= 0)
-                return r;
+                return r == 0 ? 1 : r;
         r = load_declared(name, &s, error);
         if (r < 0)
                 return r;
+        if (!IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT)) {
+                sandbox_free(s);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Sandbox %s has no network namespace of sandy's (Mode=host or none).", name);
+        }
         r = network_setup(s);
         sandbox_free(s);
         if (r < 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_NETWORK_FAILED,
                                          "Setting up the network of %s failed (see the journal of sandy-helper).",
                                          name);
-        return sd_bus_reply_method_return(m, NULL);
+        _cleanup_close_ int fd = network_netns_fd(name);
+        if (fd < 0)
+                return sd_bus_error_set_errnof(error, fd, "The network namespace of %s is gone: %m", name);
+        return sd_bus_reply_method_return(m, "h", fd);
 }
 
 static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -77,7 +85,7 @@ static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid sandbox name.");
         r = check(m, POLKIT_ACTION_NETWORK, name, error);
         if (r <= 0)
-                return r;
+                return r == 0 ? 1 : r;
         /* No declaration needed: a removed declaration must still be cleaned up after. */
         r = network_teardown(name);
         if (r < 0)
@@ -162,7 +170,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         r = check(m, POLKIT_ACTION_STATUS, name, error);
         if (r <= 0)
-                return r;
+                return r == 0 ? 1 : r;
         r = load_declared(name, &s, error);
         if (r < 0)
                 return r;
@@ -235,7 +243,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 static const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("SetupNetwork", SD_BUS_ARGS("s", sandbox), SD_BUS_NO_RESULT, method_setup,
+        SD_BUS_METHOD_WITH_ARGS("SetupNetwork", SD_BUS_ARGS("s", sandbox), SD_BUS_RESULT("h", netns), method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("TeardownNetwork", SD_BUS_ARGS("s", sandbox), SD_BUS_NO_RESULT, method_teardown,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -253,7 +261,7 @@ int bus_network_register(sd_bus *bus) {
                 return r;
         /* The helper starts on demand, so this runs before the first call after a crash or reboot: rules and
          * links of sandboxes that are not running go before anything new is set up. */
-        r = network_reconcile();
+        r = network_reconcile(false);
         if (r < 0)
                 log_warning_errno(r, "Reconciling sandbox networks failed, continuing: %m");
         return 0;

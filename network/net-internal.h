@@ -28,6 +28,30 @@ void net_ifname(const char *name, char ret[static IFNAMSIZ]);
 void net_pool_strings(const SandyConfig *c, NetAddrs *a);
 int net_addrs_for_slot(const SandyConfig *c, unsigned slot, NetAddrs *ret);
 
+/* Namespaces (net-ns.c). netns_new(): a new one, owned by the initial user namespace. netns_hold(): this
+ * process keeps fd (taken) for sandbox name until netns_release(). netns_enter()/netns_leave(): switch this
+ * thread into a namespace and back (aborts if it cannot come back). */
+int netns_new(int *ret);
+int netns_check_fd(int fd);
+int netns_enter(int netns_fd);
+void netns_leave(void);
+int netns_hold(const char *name, int fd);
+void netns_release(const char *name);
+int netns_held_fd(const char *name);
+char **netns_held_names(void);
+/* The pin at SANDY_NETNS_DIR/NAME (sandy-netctl only: a mount in the host's mount namespace). */
+int netns_pin(const char *name, int netns_fd);
+int netns_unpin(const char *name);
+int netns_open_pin(const char *name);
+
+/* Links (net-link.c): the ip batches for the host side and the inside, and running them. */
+int net_link_batches(const char *ifname, const NetAddrs *a, char **ret_host, char **ret_inner);
+int net_link_create(int netns_fd, const char *ifname, const NetAddrs *a);
+int net_link_delete(const char *ifname);
+
+/* Forwarding (net-forward.c). */
+int net_forwarding_enable(bool ipv6);
+
 /* Slots (net-addr.c): SANDY_NET_ALLOC_DIR/SLOT, and taking the first free one for name. */
 int net_slot_path(unsigned slot, char **ret);
 int net_slot_allocate(const SandyConfig *c, const char *name, unsigned *ret);

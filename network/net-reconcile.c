@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* At helper start: whatever belongs to a sandbox whose sandy-net@NAME.service is not running goes. */
+/* At helper start: whatever belongs to a sandbox whose sandy-net@NAME.service is not running goes. The pins
+ * of such sandboxes only with unpin (sandy-netctl --direct reconcile, in the host's mount namespace); the
+ * next setup of the name replaces a stale pin anyway. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -68,7 +70,7 @@ static int add_dir_names(const char *dir, bool symlink_targets, char ***names) {
         return 0;
 }
 
-int network_reconcile(void) {
+int network_reconcile(bool unpin) {
         _cleanup_strv_free_ char **names = NULL, **live_ifnames = NULL;
         sd_bus *bus = NULL;
         int r;
@@ -97,6 +99,8 @@ int network_reconcile(void) {
                 }
                 log_info("Sandbox %s is not running: removing its network leftovers.", *n);
                 (void) network_teardown(*n);
+                if (unpin)
+                        (void) netns_unpin(*n);
         }
 
         /* Links whose sandbox left no other trace. */
