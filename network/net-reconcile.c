@@ -70,14 +70,38 @@ static int add_dir_names(const char *dir, bool symlink_targets, char ***names) {
         return 0;
 }
 
+/* A sandbox that runs, after a helper restart: hold its namespace again (from its pin), put its own table
+ * back as recorded (keeping what its resolver learned), and watch it. */
+static void adopt(const char *name) {
+        int fd;
+
+        if (netns_held_fd(name) >= 0)
+                return;
+        fd = netns_open_pin(name);
+        if (fd < 0) {
+                log_warning_errno(fd, "Cannot open the namespace of running sandbox %s; its own rules are not "
+                                      "watched: %m",
+                                  name);
+                return;
+        }
+        if (netns_hold(name, fd) < 0) {
+                safe_close(fd);
+                return;
+        }
+        if (net_inner_apply(name, fd, true) < 0)
+                log_warning("The rules in the namespace of sandbox %s could not be put back.", name);
+        net_guard_watch(name, fd);
+}
+
 int network_reconcile(bool unpin) {
         _cleanup_strv_free_ char **names = NULL, **live_ifnames = NULL;
         sd_bus *bus = NULL;
+        bool any_live = false;
         int r;
 
-        r = nft_list_sandboxes(&names);
+        r = net_state_names(&names);
         if (r < 0)
-                return log_error_errno(r, "Failed to list the nft table: %m");
+                return log_error_errno(r, "Failed to list %s: %m", SANDY_NET_DIR);
         (void) add_dir_names(SANDY_NETNS_DIR, false, &names);
         (void) add_dir_names(SANDY_NET_ALLOC_DIR, true, &names);
 
@@ -95,12 +119,22 @@ int network_reconcile(bool unpin) {
                 if (r > 0) {
                         net_ifname(*n, ifname);
                         (void) strv_extend(&live_ifnames, ifname);
+                        any_live = true;
+                        if (!unpin)
+                                adopt(*n);
                         continue;
                 }
                 log_info("Sandbox %s is not running: removing its network leftovers.", *n);
                 (void) network_teardown(*n);
                 if (unpin)
                         (void) netns_unpin(*n);
+        }
+
+        /* The host's table exactly as on record: whatever older versions or crashes left in it goes. */
+        if (any_live || nft_table_exists()) {
+                r = net_host_rebuild();
+                if (r < 0)
+                        log_warning_errno(r, "Failed to rebuild the host's table inet " SANDY_NFT_TABLE ": %m");
         }
 
         /* Links whose sandbox left no other trace. */
@@ -110,11 +144,8 @@ int network_reconcile(bool unpin) {
         for (struct if_nameindex *i = ifs; i && i->if_index != 0; i++) {
                 if (!startswith(i->if_name, SANDY_IFNAME_PREFIX) || strv_contains(live_ifnames, i->if_name))
                         continue;
-                _cleanup_free_ char *b = NULL;
-                if (xasprintf(&b, "ip link del %s", i->if_name) < 0)
-                        break;
                 log_info("Removing stale link %s.", i->if_name);
-                if (system(b) != 0)
+                if (net_link_delete(i->if_name) < 0)
                         log_warning("Failed to remove link %s.", i->if_name);
         }
         if (ifs)

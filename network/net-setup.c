@@ -1,58 +1,57 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Setting up and removing the network of one sandbox, step by step: address slot, namespace, resolver files,
- * nft rules, links. The namespace is held by this process (netns_hold()); sandy-netctl pins it. */
+/* Setting up and removing the network of one sandbox, step by step: address slot, policy, the rules of both
+ * layers (on record first, then applied: the sandbox's own table before its namespace has a link, the host's
+ * elements before the link exists), resolver files, links, forwarding, the guard. The namespace is held by
+ * this process (netns_hold()); sandy-netctl pins it. */
 #include <errno.h>
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net-internal.h"
 #include "network.h"
+#include "path-util.h"
 #include "string-util.h"
 
-/* ---- nft */
+static int resolver_uid(bool strict, uid_t *ret) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
 
-static bool skeleton_done = false;
+        *ret = 0;
+        if (!strict)
+                return 0;
+        /* The rules in the sandbox's namespace let only this user ask the host side's resolver. */
+        int r = getpwnam_r(SANDY_DNS_USER, &pw, buf, sizeof buf, &res);
+        if (r != 0 || !res)
+                return log_error_errno(r ?: ENOENT,
+                                       "User %s does not exist (systemd-sysusers creates it); Mode=strict needs it: %m",
+                                       SANDY_DNS_USER);
+        *ret = res->pw_uid;
+        return 0;
+}
 
-static int nft_apply_with_skeleton(const char *script, const SandyConfig *c) {
-        _cleanup_free_ char *skel = NULL, *both = NULL;
-        NetAddrs pools = {};
+/* The policy of s rendered and put on record (SANDY_NET_DIR/NAME/host.nft, inner.nft). */
+static int step_record(const Sandbox *s, const char *ifname, const NetAddrs *a, NetPolicy *p, char **ret_elements) {
+        _cleanup_free_ char *elements = NULL, *inner = NULL;
+        uid_t uid;
         int r;
 
-        if (skeleton_done || nft_table_exists()) {
-                skeleton_done = true;
-                return nft_apply(script);
-        }
-        net_pool_strings(c, &pools);
-        r = nft_skeleton_script(&pools, &skel);
+        r = resolver_uid(s->network_mode == NETWORK_STRICT, &uid);
         if (r < 0)
                 return r;
-        /* The table and the sandbox's rules in one transaction: no half state. */
-        if (xasprintf(&both, "%s%s", skel, script) < 0)
-                return -ENOMEM;
-        r = nft_apply(both);
-        if (r >= 0)
-                skeleton_done = true;
-        return r;
-}
-
-int network_ensure_table(void) {
-        SandyConfig c = {};
-        int r = sandy_config_load(NULL, &c);
-        if (r >= 0)
-                r = nft_apply_with_skeleton("", &c);
-        sandy_config_done(&c);
-        return r;
-}
-
-/* ---- steps */
-
-static int step_rules(const Sandbox *s, const SandyConfig *c, const char *ifname, const NetAddrs *a) {
-        _cleanup_free_ char *rules = NULL;
-        int r = nft_sandbox_script(s, ifname, a, &rules);
+        r = net_policy_from_sandbox(s, ifname, a, uid, p);
         if (r < 0)
                 return r;
-        return nft_apply_with_skeleton(rules, c);
+        if (nft_host_elements(p, &elements) < 0 || nft_inner_script(p, &inner) < 0)
+                return log_oom();
+        r = net_state_write(s->name, SANDY_NFT_INNER_FILE, inner);
+        if (r >= 0)
+                r = net_state_write(s->name, SANDY_NFT_HOST_FILE, elements);
+        if (r < 0)
+                return r;
+        *ret_elements = TAKE_PTR(elements);
+        return 0;
 }
 
 static int step_namespace(const char *name, int *ret_fd) {
@@ -69,6 +68,8 @@ static int step_namespace(const char *name, int *ret_fd) {
 }
 
 int network_setup(const Sandbox *s) {
+        _cleanup_free_ char *elements = NULL;
+        NetPolicy p = {};
         SandyConfig c = {};
         char ifname[IFNAMSIZ];
         NetAddrs a;
@@ -94,22 +95,29 @@ int network_setup(const Sandbox *s) {
         r = net_addrs_for_slot(&c, slot, &a);
         if (r < 0)
                 goto fail;
+        r = step_record(s, ifname, &a, &p, &elements);
+        if (r < 0)
+                goto fail;
         r = step_namespace(s->name, &nsfd);
         if (r < 0)
                 goto fail;
-        r = net_forwarding_enable(a.ipv6);
+        /* Rules before links: nothing passes unfiltered, ever. */
+        r = net_inner_apply(s->name, nsfd, false);
         if (r < 0)
                 goto fail;
-        r = resolver_write_files(s, &c, &a);
+        r = net_host_add(elements);
         if (r < 0)
                 goto fail;
-        /* Rules before the link exists: nothing passes unfiltered, ever. */
-        r = step_rules(s, &c, ifname, &a);
+        r = resolver_write_files(&p, &c);
         if (r < 0)
                 goto fail;
         r = net_link_create(nsfd, ifname, &a);
         if (r < 0)
                 goto fail;
+        r = net_forwarding_add(ifname, a.ipv6);
+        if (r < 0)
+                goto fail;
+        net_guard_watch(s->name, nsfd);
 
         log_info("Sandbox %s: link %s, %s <-> %s%s%s, Mode=%s.", s->name, ifname, a.host4, a.sandbox4,
                  a.ipv6 ? ", " : "", a.ipv6 ? a.sandbox6 : "", network_mode_to_string(s->network_mode));
@@ -119,12 +127,18 @@ int network_setup(const Sandbox *s) {
 fail:
         (void) network_teardown(s->name);
 finish:
+        net_policy_done(&p);
         sandy_config_done(&c);
         return r;
 }
 
+static bool slots_empty(void) {
+        /* rmdir() succeeds only on an empty directory; the next allocation makes it again. */
+        return rmdir(SANDY_NET_ALLOC_DIR) >= 0 || errno == ENOENT;
+}
+
 int network_teardown(const char *name) {
-        _cleanup_free_ char *rules = NULL, *slotp = NULL;
+        _cleanup_free_ char *elements = NULL, *host = NULL, *slotp = NULL;
         char ifname[IFNAMSIZ];
         unsigned slot = 0;
         int r, ret = 0;
@@ -132,22 +146,34 @@ int network_teardown(const char *name) {
         if (!sandbox_name_is_valid(name))
                 return -EINVAL;
         net_ifname(name, ifname);
+        net_guard_unwatch(name);
 
+        /* Off the record first, so that no rebuild of the host's table brings the elements back. */
+        host = sandbox_net_path(name, SANDY_NFT_HOST_FILE);
+        if (!host)
+                return -ENOMEM;
+        if (net_state_read(name, SANDY_NFT_HOST_FILE, &elements) >= 0) {
+                _cleanup_free_ char *rm = NULL;
+                (void) unlink(host);
+                if (nft_table_exists()) {
+                        r = nft_host_elements_remove(elements, &rm);
+                        if (r >= 0)
+                                r = nft_apply(rm);
+                        if (r < 0)
+                                ret = r;
+                }
+        }
         r = net_link_delete(ifname);
         if (r < 0)
                 ret = r;
-        if (nft_table_exists()) {
-                r = nft_sandbox_remove_script(name, ifname, true, &rules);
-                if (r >= 0)
-                        r = nft_apply(rules);
-                if (r < 0)
-                        ret = r;
-        }
         /* The namespace itself goes with the last of its holders: this process, the pin, nspawn. */
         netns_release(name);
         resolver_remove_files(name);
+        net_state_remove(name);
 
         if (network_slot_of(name, &slot) >= 0 && net_slot_path(slot, &slotp) >= 0)
                 (void) unlink(slotp);
+        if (slots_empty())
+                net_forwarding_release();
         return ret;
 }

@@ -3,6 +3,7 @@
  *   setup NAME      ask sandy-helper (org.sandy.Helper1.Network.SetupNetwork) for the network of NAME; the
  *                   helper answers with the namespace as an fd, which is pinned here at SANDY_NETNS_DIR/NAME
  *   teardown NAME   TeardownNetwork, then remove the pin
+ *   check           are the egress tables what is on record? (sandyctl doctor runs it)
  * With --direct the work is done in this process (root; tests, and hosts without the helper). The helper
  * never mounts anything itself: the pin is a mount that the host's mount namespace must see. */
 #include <fcntl.h>
@@ -103,7 +104,9 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "hd", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n",
+                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n%1$s check\n\n"
+                               "check: compare the egress tables in force with what is on record (exit 1 if\n"
+                               "one is missing or was changed), and list forwarding settings sandy changed.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'd':
@@ -114,6 +117,10 @@ int main(int argc, char *argv[]) {
                 }
         if (argc - optind == 1 && arg_direct && streq(argv[optind], "reconcile"))
                 return network_reconcile(true) < 0;
+        if (argc - optind == 1 && streq(argv[optind], "check")) {
+                r = network_check(stdout);
+                return r < 0 ? 2 : r;
+        }
         if (argc - optind != 2 || !(streq(argv[optind], "setup") || streq(argv[optind], "teardown"))) {
                 log_error("Usage: %s [--direct] setup|teardown NAME", program_invocation_short_name);
                 return 2;
