@@ -25,8 +25,8 @@ int resolver_resolv_conf(const NetPolicy *p, char **ret) {
         /* Strict: the resolver inside, on the sandbox's own address. */
         const char *v4 = p->strict ? a->sandbox4 : a->host4, *v6 = p->strict ? a->sandbox6 : a->host6;
 
-        return xasprintf(ret, "# The sandbox's own resolver (%s).\nnameserver %s\n%s%s%s",
-                         p->strict ? SANDBOX_DNS_INSIDE_UNIT_PREFIX "NAME" : SANDBOX_DNS_UNIT_PREFIX "NAME", v4,
+        return xasprintf(ret, "# The sandbox's own resolver (%s%s.service).\nnameserver %s\n%s%s%s",
+                         p->strict ? SANDBOX_DNS_INSIDE_UNIT_PREFIX : SANDBOX_DNS_UNIT_PREFIX, p->name, v4,
                          a->ipv6 ? "nameserver " : "", a->ipv6 ? v6 : "", a->ipv6 ? "\n" : "") < 0
                        ? -ENOMEM
                        : 0;

@@ -149,6 +149,52 @@ static char *needed_by(char **names, const char *what) {
         return names ? dupf("%s; needed by %s", what, list) : strdup(what);
 }
 
+/* Issue 14: are the egress tables in force what sandy put there (the host's table inet sandy and each
+ * sandbox's own), and which forwarding settings did sandy change? sandy-netctl check compares them with the
+ * record; listing nftables needs root. */
+static int check_egress(Check **checks, size_t *n, const Needs *needs) {
+        _cleanup_free_ char *problems = NULL, *fwd = NULL;
+        unsigned tables = 0;
+        char line[1024];
+        FILE *p;
+        int r, st;
+
+        if (geteuid() != 0)
+                return add(checks, n, "egress tables", CHECK_WARN, false, "sudo sandyctl doctor",
+                           strdup("run as root to compare the egress tables with what sandy set up"));
+        p = popen(SANDY_LIBEXEC_DIR "/sandy-netctl check 2>&1", "re");
+        if (!p)
+                return add(checks, n, "egress tables", CHECK_MISSING, needs->nft, "install sandy (meson install)",
+                           strdup("cannot run sandy-netctl check"));
+        while (fgets(line, sizeof line, p)) {
+                char *l = strstrip(line);
+                if (startswith(l, "forwarding ")) {
+                        r = strextendf(&fwd, "%s%s", fwd ? "; " : "", l + strlen("forwarding "));
+                } else if (startswith(l, "host ") || startswith(l, "sandbox ")) {
+                        tables++;
+                        /* "WHAT ok ...", "sandbox NAME ok ..." */
+                        r = strstr(l, " ok ") ? 0 : strextendf(&problems, "%s%s", problems ? "; " : "", l);
+                } else
+                        r = strextendf(&problems, "%s%s", problems ? "; " : "", l);
+                if (r < 0) {
+                        pclose(p);
+                        return log_oom();
+                }
+        }
+        st = pclose(p);
+        if (!problems && (st == -1 || exit_status_from_wait(st) != 0))
+                problems = strdup("sandy-netctl check failed");
+        Verdict v = problems ? CHECK_MISSING : CHECK_OK;
+        char *detail = problems ? TAKE_PTR(problems) : dupf("%u table%s as sandy set them up", tables, tables == 1 ? "" : "s");
+        r = add(checks, n, "egress tables", v, needs->nft,
+                "sandy-helper restores them within a second; if not: systemctl restart sandy-helper", detail);
+        if (r >= 0 && fwd)
+                /* Announced, not a fault: put back when the last sandbox stops. */
+                r = add(checks, n, "forwarding", CHECK_WARN, false, "put back when no sandbox runs",
+                        dupf("changed by sandy for its sandboxes: %s", fwd));
+        return r;
+}
+
 int verb_doctor(int argc, char *argv[]) {
         static const char *const nspawn_paths[] = {"/usr/bin/systemd-nspawn", "/bin/systemd-nspawn", NULL},
                                  *machined_paths[] = {"/usr/lib/systemd/systemd-machined",
@@ -243,6 +289,8 @@ int verb_doctor(int argc, char *argv[]) {
                         needed_by(needs.why_net, detail ?: ""));
                 free(detail);
         }
+        if (r >= 0)
+                r = check_egress(&checks, &n, &needs);
         if (r >= 0) {
                 exe = find_exe(skopeo_paths);
                 r = add(&checks, &n, "skopeo", exe ? CHECK_OK : CHECK_MISSING, needs.skopeo, "apt install skopeo",
