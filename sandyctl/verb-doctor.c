@@ -173,7 +173,9 @@ static int check_egress(Check **checks, size_t *n, const Needs *needs) {
                 } else if (startswith(l, "host ") || startswith(l, "sandbox ")) {
                         tables++;
                         /* "WHAT ok ...", "sandbox NAME ok ..." */
-                        r = strstr(l, " ok ") ? 0 : strextendf(&problems, "%s%s", problems ? "; " : "", l);
+                        r = strstr(l, " ok ") || strstr(l, " unchecked ")
+                                    ? 0
+                                    : strextendf(&problems, "%s%s", problems ? "; " : "", l);
                 } else
                         r = strextendf(&problems, "%s%s", problems ? "; " : "", l);
                 if (r < 0) {

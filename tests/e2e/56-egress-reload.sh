@@ -137,6 +137,15 @@ tap_check "and strict still reaches allowed.test (what its resolver learned was 
         sb_reaches rfs allowed.test 80 203.0.113.20
 tap_check "and still not 203.0.113.30" sb_blocked rfs 203.0.113.30 80
 tap_check "sandyctl doctor is content again" bash -c 'sandyctl doctor | grep -E "^egress tables +ok"'
+# A new address of the host's is closed in every sandbox's own table too (not only on the host's input).
+ip addr add 198.18.99.1/32 dev lo
+tap_check "a new address of the host's is in the sandboxes' hostaddr sets within 2 s" \
+        wait_for 2 bash -c 'for n in rfl rfs; do nsenter --net=/run/sandy/netns/$n nft list set inet sandy hostaddr4 | grep -q 198.18.99.1 || exit 1; done'
+tap_check "the test host serves there" host_serves http://198.18.99.1:18081/
+tap_check "lenient cannot reach it" sb_host_blocked rfl http://198.18.99.1:18081/
+ip addr del 198.18.99.1/32 dev lo
+tap_check "and it leaves the sets when it goes" \
+        wait_for 2 bash -c '! nsenter --net=/run/sandy/netns/rfl nft list set inet sandy hostaddr4 | grep -q 198.18.99.1'
 tap_check "no sandbox was restarted" bash -c '[ "$(leader rfl) $(leader rfs)" = "$1" ]' _ "$leaders0"
 
 tap_done

@@ -10,6 +10,12 @@
 
 fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
 systemd-sysusers >/dev/null 2>&1
+# systemd-nspawn mounts /proc/sys read-only in the test host: a writable view of /proc/sys/net (the test
+# host's own network namespace; nothing outside it) for this test, as a host outside a container has.
+rw_net=
+if ! touch /proc/sys/net/ipv4/ip_forward 2>/dev/null; then
+        mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net && rw_net=1
+fi
 v4=$(cat /proc/sys/net/ipv4/ip_forward) v6=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 cleanup() {
         remove_sandbox fwd1
@@ -17,11 +23,13 @@ cleanup() {
         ip link del e2e-oth 2>/dev/null
         echo "$v4" >/proc/sys/net/ipv4/ip_forward
         echo "$v6" >/proc/sys/net/ipv6/conf/all/forwarding
+        [ -z "$rw_net" ] || umount /proc/sys/net
 }
 trap cleanup EXIT
 echo 0 >/proc/sys/net/ipv4/ip_forward
 echo 0 >/proc/sys/net/ipv6/conf/all/forwarding
 val() { cat "/proc/sys/net/$1"; }
+export -f val
 ff=/proc/sys/net/ipv6/conf/uplink0/force_forwarding
 
 # Another network behind the test host, not a sandbox: it must not be routed.
