@@ -49,7 +49,10 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         const char *name;
         int r;
 
-        r = sd_bus_message_read(m, "s", &name);
+        /* Dispatched again once polkit has answered: read from the start. */
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         r = check(m, POLKIT_ACTION_NETWORK, name, error);
@@ -79,7 +82,10 @@ static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         const char *name;
         int r;
 
-        r = sd_bus_message_read(m, "s", &name);
+        /* Dispatched again once polkit has answered: read from the start. */
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         if (!sandbox_name_is_valid(name))
@@ -165,7 +171,10 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
         unsigned slot = 0;
         int r;
 
-        r = sd_bus_message_read(m, "s", &name);
+        /* Dispatched again once polkit has answered: read from the start. */
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         r = check(m, POLKIT_ACTION_STATUS, name, error);

@@ -259,10 +259,19 @@ void net_forwarding_release(void) {
         _cleanup_strv_free_ char **rec = load_record();
         size_t n = strv_length(rec);
 
+        /* The admin turned forwarding on host-wide meanwhile: the interfaces' values are theirs now. */
+        bool keep4 = is_one(V4 "ip_forward"),
+             keep6 = is_one(V6 "conf/all/forwarding") && !recorded(rec, V6 "conf/all/forwarding");
+
         /* Last change first. */
         for (size_t i = n; i > 0; i--) {
                 char *sp = strrchr(rec[i - 1], ' ');
                 *sp = 0;
+                if ((keep4 && startswith(rec[i - 1], V4)) || (keep6 && startswith(rec[i - 1], V6))) {
+                        log_notice("Host forwarding left as it is: %s (forwarding is on host-wide now).",
+                                   rec[i - 1]);
+                        continue;
+                }
                 int r = write_value(rec[i - 1], sp + 1);
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Failed to put %s back to %s: %m", rec[i - 1], sp + 1);

@@ -118,11 +118,15 @@ static bool rate_ok(Watch *w) {
                 w->window_start = t;
                 w->restores = 0;
         }
-        if (++w->restores == RATE_MAX + 1)
-                log_error("The table inet " SANDY_NFT_TABLE " of %s%s keeps being changed (last by %s); restoring it "
-                          "at most every 2 s from now on.",
-                          w->name ? "sandbox " : "the host", w->name ?: "", w->who);
-        return w->restores <= RATE_MAX;
+        if (w->restores >= RATE_MAX) {
+                if (w->restores++ == RATE_MAX)
+                        log_error("The table inet " SANDY_NFT_TABLE " of %s%s keeps being changed (last by %s); "
+                                  "restoring it less often for a while.",
+                                  w->name ? "sandbox " : "the host", w->name ?: "", w->who);
+                return false;
+        }
+        w->restores++;
+        return true;
 }
 
 static int on_restore(sd_event_source *s, uint64_t usec, void *userdata);
@@ -130,7 +134,7 @@ static int on_restore(sd_event_source *s, uint64_t usec, void *userdata);
 static void restore_one(Watch *w) {
         int r;
 
-        if (!rate_ok(w) && now_usec() - w->window_start < 2000000ULL) {
+        if (!rate_ok(w)) {
                 (void) arm(&restore_timer, 2000000ULL, on_restore);
                 return;
         }

@@ -3,14 +3,18 @@
  * layers (on record first, then applied: the sandbox's own table before its namespace has a link, the host's
  * elements before the link exists), resolver files, links, forwarding, the guard. The namespace is held by
  * this process (netns_hold()); sandy-netctl pins it. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net-internal.h"
 #include "network.h"
+#include "fs-util.h"
 #include "path-util.h"
 #include "string-util.h"
 
@@ -54,6 +58,25 @@ static int step_record(const Sandbox *s, const char *ifname, const NetAddrs *a, 
         return 0;
 }
 
+/* Setup and teardown of any sandbox, in the helper or in sandy-netctl --direct (ExecStopPost=), one at a
+ * time: slots, the forwarding record and the last-one-out check must not interleave. */
+static int net_lock(void) {
+        int r = mkdir_p(SANDY_NET_DIR, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", SANDY_NET_DIR);
+        int fd = open(SANDY_NET_DIR "/_lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s/_lock: %m", SANDY_NET_DIR);
+        if (flock(fd, LOCK_EX) < 0) {
+                r = log_error_errno(errno, "Failed to lock %s/_lock: %m", SANDY_NET_DIR);
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int teardown_locked(const char *name);
+
 static int step_namespace(const char *name, int *ret_fd) {
         int fd, r = netns_new(&fd);
         if (r < 0)
@@ -68,6 +91,7 @@ static int step_namespace(const char *name, int *ret_fd) {
 }
 
 int network_setup(const Sandbox *s) {
+        _cleanup_close_ int lock = -EBADF;
         _cleanup_free_ char *elements = NULL;
         NetPolicy p = {};
         SandyConfig c = {};
@@ -80,11 +104,14 @@ int network_setup(const Sandbox *s) {
         if (!IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT))
                 return 0;
 
+        lock = net_lock();
+        if (lock < 0)
+                return lock;
         r = sandy_config_load(NULL, &c);
         if (r < 0)
                 goto finish;
         /* Whatever a crashed earlier run left behind; the new rules need a clean slate. */
-        r = network_teardown(s->name);
+        r = teardown_locked(s->name);
         if (r < 0)
                 goto finish;
 
@@ -125,7 +152,7 @@ int network_setup(const Sandbox *s) {
         goto finish;
 
 fail:
-        (void) network_teardown(s->name);
+        (void) teardown_locked(s->name);
 finish:
         net_policy_done(&p);
         sandy_config_done(&c);
@@ -133,11 +160,30 @@ finish:
 }
 
 static bool slots_empty(void) {
-        /* rmdir() succeeds only on an empty directory; the next allocation makes it again. */
-        return rmdir(SANDY_NET_ALLOC_DIR) >= 0 || errno == ENOENT;
+        DIR *d = opendir(SANDY_NET_ALLOC_DIR);
+        bool empty = true;
+
+        if (!d)
+                return errno == ENOENT;
+        for (struct dirent *de; (de = readdir(d));)
+                if (de->d_name[0] != '.')
+                        empty = false;
+        closedir(d);
+        return empty;
 }
 
 int network_teardown(const char *name) {
+        _cleanup_close_ int lock = -EBADF;
+
+        if (!sandbox_name_is_valid(name))
+                return -EINVAL;
+        lock = net_lock();
+        if (lock < 0)
+                return lock;
+        return teardown_locked(name);
+}
+
+static int teardown_locked(const char *name) {
         _cleanup_free_ char *elements = NULL, *host = NULL, *slotp = NULL;
         char ifname[IFNAMSIZ];
         unsigned slot = 0;

@@ -96,4 +96,16 @@ tap_check "sandyctl egress shows the ports" bash -c 'sandyctl egress aport | gre
 tap_check "sandyctl egress --json lists the sandbox's own table" \
         bash -c 'sandyctl --json=short egress aport | python3 -c "import json,sys; d=json.load(sys.stdin); assert \"chain output\" in d[\"rules\"] and \"policy drop\" in d[\"rules\"], d"'
 
+# DescribeEgress asks polkit without blocking (bus_verify_polkit_async): a member of group sandy is
+# answered after polkit's reply, someone else is refused.
+gpasswd -a alice sandy >/dev/null 2>&1
+export -f as_user
+tap_check "a member of group sandy sees the egress of aport (through polkit)" \
+        bash -c 'as_user alice sandyctl egress aport | grep -q "allowed.test:443"'
+tap_check_fails "bob, not in group sandy, does not" as_user bob sandyctl egress aport
+tap_check_fails "bob may not tear the network of aport down" \
+        as_user bob busctl call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Network TeardownNetwork s aport
+tap_check "aport still reaches its address" sb_reaches aport 203.0.113.10 80
+gpasswd -d alice sandy >/dev/null 2>&1
+
 tap_done
