@@ -88,6 +88,7 @@ tap_check "that is announced too" \
 tap_check "sandyctl doctor reports no change of sandy's any more" bash -c '! sandyctl doctor | grep -E "^forwarding "'
 # The control: with the host's own forwarding on, the other network is routed (the guard was sandy's).
 echo 1 >/proc/sys/net/ipv4/ip_forward
+echo 1 >/proc/sys/net/ipv4/conf/e2e-oth/forwarding
 tap_check "with the host's own forwarding on, the other network is routed (the control)" other_reaches
 
 tap_done
