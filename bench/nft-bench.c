@@ -2,10 +2,10 @@
 /* nft-bench: the time to add one sandbox's egress rules, both layers, as sandy-helper does: its elements in
  * the host's "inet sandy" table (one libnftables batch) and its own table in a new network namespace (a
  * context opened there, one batch), with 10, 100 and 1000 sandboxes already in the host's table; and to
- * remove them again. The host's part is a constant rule set plus a few elements per sandbox, so it should not
- * grow with the number of sandboxes. Runs in a network namespace of its own. Peers measured in the same run:
- * an empty libnftables batch ("add table inet sandy" on the existing table) and `nft -f` of the same host
- * elements (a fresh process and context). Medians of ROUNDS. Root. */
+ * remove them again. The host's part is a constant rule set plus a few elements per sandbox, so it should
+ * not grow with the number of sandboxes. Runs in a network namespace of its own. Peers measured in the same
+ * run: an empty libnftables batch ("add table inet sandy" on the existing table) and `nft -f` of the same
+ * host elements (a fresh process and context). Medians of ROUNDS. Root. */
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@ static double now_ms(void) {
 }
 
 static int cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
+        double x = *(const double *)a, y = *(const double *)b;
         return x < y ? -1 : x > y;
 }
 
@@ -42,7 +42,8 @@ static int make_sandbox(const char *name, bool strict, Sandbox **ret) {
         const char *text = strict ? "[Image]\nFrom=debootstrap:bookworm\n[Network]\nMode=strict\n"
                                     "AllowDomain=example.com api.example.org:443\n"
                                     "AllowAddress=192.0.2.10:443 192.168.77.0/24:22\nAllowHostPort=5432\n"
-                                  : "[Image]\nFrom=debootstrap:bookworm\n[Network]\nMode=lenient\nAllowHostPort=5432\n";
+                                  : "[Image]\nFrom=debootstrap:bookworm\n[Network]\nMode="
+                                    "lenient\nAllowHostPort=5432\n";
         return sandbox_load_string(name, "bench", text, strlen(text), ret);
 }
 
@@ -67,7 +68,8 @@ static int scripts_for(const SandyConfig *c, unsigned i, char **elements, char *
                 r = nft_host_elements(&p, elements);
         if (r >= 0 && inner) {
                 /* The host's addresses, as the helper adds them. */
-                static char *const a4[] = {"192.0.2.2", "198.51.100.7", NULL}, *const a6[] = {"2001:db8::2", NULL};
+                static char *const a4[] = {"192.0.2.2", "198.51.100.7", NULL}, *const a6[] = {"2001:db8::2",
+                                                                                              NULL};
                 _cleanup_free_ char *script = NULL, *hosts = NULL;
                 r = nft_inner_script(&p, &script);
                 if (r >= 0)
@@ -103,7 +105,8 @@ int main(int argc, char *argv[]) {
         if (nft_host_skeleton(&pools, &guard, &skel) < 0 || nft_apply(skel) < 0)
                 return 1;
 
-        printf("nft-bench: one sandbox's egress rules, both layers (lenient with AllowHostPort=, every 4th strict "
+        printf("nft-bench: one sandbox's egress rules, both layers (lenient with AllowHostPort=, every 4th "
+               "strict "
                "with domains and addresses), median of %d\n",
                ROUNDS);
         for (size_t k = 0; k < ELEMENTSOF(sizes); k++) {
@@ -118,7 +121,7 @@ int main(int argc, char *argv[]) {
                         return 1;
 
                 double t_host[ROUNDS], t_inner[ROUNDS], t_ns[ROUNDS], t_both[ROUNDS], t_del[ROUNDS],
-                        t_floor[ROUNDS], t_nft[ROUNDS], cpu_user = 0, cpu_sys = 0;
+                                t_floor[ROUNDS], t_nft[ROUNDS], cpu_user = 0, cpu_sys = 0;
                 _cleanup_free_ char *elements = NULL, *inner = NULL, *del = NULL, *cmd = NULL;
                 /* The measured one is strict: the bigger of the two. */
                 if (scripts_for(&c, 4003 + 4 * k, &elements, &inner) < 0 ||
@@ -172,15 +175,17 @@ int main(int argc, char *argv[]) {
                         t_nft[i] = t6 - t5;
                 }
                 unlink(tmpl);
-                double fl = median(t_floor, ROUNDS), h = median(t_host, ROUNDS), in = median(t_inner, ROUNDS),
-                       b = median(t_both, ROUNDS), ns = median(t_ns, ROUNDS), d = median(t_del, ROUNDS),
-                       n = median(t_nft, ROUNDS);
-                printf("%4u sandboxes: add both layers %.2f ms (%.1fx empty batch, %.2fx nft -f of the host part): "
-                       "host %.2f ms, own table %.2f ms (+ new namespace %.2f ms); remove %.2f ms; empty batch %.3f ms, "
+                double fl = median(t_floor, ROUNDS), h = median(t_host, ROUNDS),
+                       in = median(t_inner, ROUNDS), b = median(t_both, ROUNDS), ns = median(t_ns, ROUNDS),
+                       d = median(t_del, ROUNDS), n = median(t_nft, ROUNDS);
+                printf("%4u sandboxes: add both layers %.2f ms (%.1fx empty batch, %.2fx nft -f of the host "
+                       "part): "
+                       "host %.2f ms, own table %.2f ms (+ new namespace %.2f ms); remove %.2f ms; empty "
+                       "batch %.3f ms, "
                        "nft -f %.2f ms\n",
                        sizes[k], b, b / fl, b / n, h, in, ns, d, fl, n);
-                printf("      add, mean CPU: user %.2f ms (libnftables), system %.2f ms (kernel)\n", cpu_user / ROUNDS,
-                       cpu_sys / ROUNDS);
+                printf("      add, mean CPU: user %.2f ms (libnftables), system %.2f ms (kernel)\n",
+                       cpu_user / ROUNDS, cpu_sys / ROUNDS);
         }
         printf("target: add (both layers) under 2 ms at 100 and at 1000\n");
         sandy_config_done(&c);

@@ -2,8 +2,8 @@
 /* sandy-netctl check (and so sandyctl doctor): are the egress tables in force what is on record? The
  * recorded scripts are applied in a scratch namespace and both listings compared, with the elements of each
  * set sorted (hash sets list in no fixed order) and the addresses the strict resolvers learned left out.
- * One line per table: "host|sandbox NAME  ok|missing|tampered|unknown|unchecked  DETAIL"; and one per forwarding
- * setting sandy changed: "forwarding PATH OLD -> NOW". */
+ * One line per table: "host|sandbox NAME  ok|missing|tampered|unknown|unchecked  DETAIL"; and one per
+ * forwarding setting sandy changed: "forwarding PATH OLD -> NOW". */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +19,7 @@
 #define T "inet " SANDY_NFT_TABLE
 
 static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The listing, with every "elements = { ... }" sorted, dom sets' elements dropped, whitespace folded. */
@@ -43,7 +43,8 @@ static char *normalize(const char *listing) {
                         char *rest = e + strlen("elements = {");
                         for (;;) {
                                 char *close = strchr(rest, '}');
-                                if (strextendf(&body, "%.*s,", close ? (int) (close - rest) : (int) strlen(rest), rest) < 0)
+                                if (strextendf(&body, "%.*s,",
+                                               close ? (int)(close - rest) : (int)strlen(rest), rest) < 0)
                                         return NULL;
                                 if (close || !nl)
                                         break;
@@ -96,14 +97,14 @@ static char *first_difference(const char *want, const char *have) {
         while (*a && *b) {
                 size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
                 if (la != lb || strncmp(a, b, la) != 0) {
-                        (void) xasprintf(&r, "expected \"%.*s\", found \"%.*s\"", (int) (la < 120 ? la : 120), a,
-                                         (int) (lb < 120 ? lb : 120), b);
+                        (void)xasprintf(&r, "expected \"%.*s\", found \"%.*s\"", (int)(la < 120 ? la : 120),
+                                        a, (int)(lb < 120 ? lb : 120), b);
                         return r;
                 }
                 a += la + (a[la] ? 1 : 0);
                 b += lb + (b[lb] ? 1 : 0);
         }
-        (void) xasprintf(&r, "%s", *a ? "rules or elements are missing" : "there is more than on record");
+        (void)xasprintf(&r, "%s", *a ? "rules or elements are missing" : "there is more than on record");
         return r;
 }
 
@@ -148,13 +149,13 @@ int network_check(FILE *out) {
         r = net_state_names(&names);
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s: %m", SANDY_NET_DIR);
-        (void) sandy_config_load(NULL, &c);
+        (void)sandy_config_load(NULL, &c);
         net_pool_strings(&c, &pools);
         sandy_config_done(&c);
         net_forwarding_guard(&guard);
         if (nft_host_skeleton(&pools, &guard, &skel) < 0 || strextendf(&host, "%s", skel) < 0)
                 return log_oom();
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 _cleanup_free_ char *e = NULL;
                 if (net_state_read(*n, SANDY_NFT_HOST_FILE, &e) >= 0 && strextendf(&host, "%s", e) < 0)
                         return log_oom();
@@ -164,8 +165,8 @@ int network_check(FILE *out) {
         else
                 ok = compare(out, "host", host, -1) && ok;
 
-        (void) net_host_addresses(&a4, &a6);
-        STRV_FOREACH(n, names) {
+        (void)net_host_addresses(&a4, &a6);
+        STRV_FOREACH (n, names) {
                 _cleanup_free_ char *inner = NULL, *hosts = NULL, *script = NULL, *what = NULL;
                 _cleanup_close_ int fd = netns_open_pin(*n);
                 if (xasprintf(&what, "sandbox %s", *n) < 0)
@@ -176,7 +177,8 @@ int network_check(FILE *out) {
                         fprintf(out, "%s unchecked its namespace is not pinned (%s)\n", what, strerror(-fd));
                         continue;
                 }
-                if (net_state_read(*n, SANDY_NFT_INNER_FILE, &inner) < 0 || nft_inner_hostaddrs(a4, a6, &hosts) < 0 ||
+                if (net_state_read(*n, SANDY_NFT_INNER_FILE, &inner) < 0 ||
+                    nft_inner_hostaddrs(a4, a6, &hosts) < 0 ||
                     xasprintf(&script, "%s%s", inner, hosts) < 0) {
                         fprintf(out, "%s unknown its rules are not on record\n", what);
                         ok = false;
@@ -192,7 +194,7 @@ int network_check(FILE *out) {
                         if (!sp)
                                 continue;
                         *sp = 0;
-                        (void) read_full_file(line, 64, &now, NULL);
+                        (void)read_full_file(line, 64, &now, NULL);
                         fprintf(out, "forwarding %s %s -> %s\n", line, sp + 1, now ? strstrip(now) : "?");
                 }
         return ok ? 0 : 1;

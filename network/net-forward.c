@@ -68,14 +68,14 @@ static char **load_record(void) {
 }
 
 static bool recorded(char *const *rec, const char *path) {
-        STRV_FOREACH(e, rec)
+        STRV_FOREACH (e, rec)
                 if (startswith(*e, path) && (*e)[strlen(path)] == ' ')
                         return true;
         return false;
 }
 
 static bool recorded_under(char *const *rec, const char *dir) {
-        STRV_FOREACH(e, rec)
+        STRV_FOREACH (e, rec)
                 if (startswith(*e, dir))
                         return true;
         return false;
@@ -83,10 +83,10 @@ static bool recorded_under(char *const *rec, const char *dir) {
 
 static int append_record(const char *path, const char *old) {
         _cleanup_free_ char *text = NULL, *line = NULL;
-        (void) read_full_file(SANDY_FORWARDING_FILE, 1024 * 1024, &text, NULL);
+        (void)read_full_file(SANDY_FORWARDING_FILE, 1024 * 1024, &text, NULL);
         if (xasprintf(&line, "%s%s %s\n", text ?: "", path, old) < 0)
                 return -ENOMEM;
-        (void) mkdir_p(SANDY_NET_DIR, 0755);
+        (void)mkdir_p(SANDY_NET_DIR, 0755);
         return write_file_atomic(SANDY_FORWARDING_FILE, line, strlen(line), 0644);
 }
 
@@ -125,14 +125,16 @@ static char **default_route_ifaces(bool ipv6) {
         _cleanup_free_ char *text = NULL;
         char **l = NULL;
 
-        if (read_full_file(ipv6 ? "/proc/net/ipv6_route" : "/proc/net/route", 16 * 1024 * 1024, &text, NULL) < 0)
+        if (read_full_file(ipv6 ? "/proc/net/ipv6_route" : "/proc/net/route", 16 * 1024 * 1024, &text,
+                           NULL) < 0)
                 return NULL;
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                 char dev[IFNAMSIZ + 1] = "", dst[40] = "", mask[40] = "", last[IFNAMSIZ + 1] = "";
                 if (ipv6) {
                         unsigned plen;
                         /* dst plen src splen nexthop metric refcnt use flags dev */
-                        if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %16s", dst, &plen, last) != 3 ||
+                        if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %16s", dst, &plen, last) !=
+                                            3 ||
                             plen != 0 || strspn(dst, "0") != 32 || streq(last, "lo"))
                                 continue;
                         snprintf(dev, sizeof dev, "%s", last);
@@ -168,7 +170,7 @@ static int add_ipv4(const char *ifname) {
                         return log_error_errno(r, "Failed to enable IPv4 forwarding on %s: %m", ifname);
         }
         ups = default_route_ifaces(false);
-        STRV_FOREACH(u, ups) {
+        STRV_FOREACH (u, ups) {
                 _cleanup_free_ char *q = NULL;
                 if (conf_path(V4, *u, "forwarding", &q) < 0)
                         return -ENOMEM;
@@ -194,7 +196,7 @@ static int add_ipv6(const char *ifname) {
                 r = write_value(p, "1");
                 if (r < 0)
                         return r;
-                STRV_FOREACH(u, ups) {
+                STRV_FOREACH (u, ups) {
                         _cleanup_free_ char *q = NULL;
                         if (conf_path(V6, *u, "force_forwarding", &q) < 0)
                                 return -ENOMEM;
@@ -211,8 +213,8 @@ static int add_ipv6(const char *ifname) {
         struct if_nameindex *ifs = if_nameindex();
         for (struct if_nameindex *i = ifs; i && i->if_index != 0; i++) {
                 _cleanup_free_ char *q = NULL, *v = NULL;
-                if (startswith(i->if_name, SANDY_IFNAME_PREFIX) || conf_path(V6, i->if_name, "forwarding", &q) < 0 ||
-                    read_value(q, &v) < 0)
+                if (startswith(i->if_name, SANDY_IFNAME_PREFIX) ||
+                    conf_path(V6, i->if_name, "forwarding", &q) < 0 || read_value(q, &v) < 0)
                         continue;
                 char *e = NULL;
                 if (xasprintf(&e, "%s %s", q, v) < 0 || strv_consume(&saved, e) < 0)
@@ -221,17 +223,17 @@ static int add_ipv6(const char *ifname) {
         if (ifs)
                 if_freenameindex(ifs);
         _cleanup_free_ char *dflt = NULL;
-        (void) read_value(V6 "conf/default/forwarding", &dflt);
+        (void)read_value(V6 "conf/default/forwarding", &dflt);
         r = change(V6 "conf/all/forwarding", "1", "the kernel forwards IPv6 only with the global switch on");
         if (r < 0)
                 return r;
-        STRV_FOREACH(e, saved) {
+        STRV_FOREACH (e, saved) {
                 char *sp = strrchr(*e, ' ');
                 *sp = 0;
-                (void) write_value(*e, sp + 1);
+                (void)write_value(*e, sp + 1);
         }
         if (dflt)
-                (void) write_value(V6 "conf/default/forwarding", dflt);
+                (void)write_value(V6 "conf/default/forwarding", dflt);
         return 0;
 }
 
@@ -243,7 +245,8 @@ int net_forwarding_add(const char *ifname, bool ipv6) {
                 /* Without it only IPv6 connectivity is lost, not filtering: go on. */
                 r = add_ipv6(ifname);
                 if (r < 0)
-                        log_warning_errno(r, "Failed to enable IPv6 forwarding, sandboxes get no IPv6 out: %m");
+                        log_warning_errno(r,
+                                          "Failed to enable IPv6 forwarding, sandboxes get no IPv6 out: %m");
         }
         return 0;
 }
@@ -252,7 +255,7 @@ void net_forwarding_refresh(void) {
         _cleanup_strv_free_ char **rec = load_record();
         /* Only when sandy manages forwarding at all. */
         if (recorded_under(rec, V4))
-                (void) add_ipv4(NULL);
+                (void)add_ipv4(NULL);
 }
 
 void net_forwarding_release(void) {
@@ -276,13 +279,14 @@ void net_forwarding_release(void) {
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Failed to put %s back to %s: %m", rec[i - 1], sp + 1);
                 else if (r >= 0)
-                        log_notice("Host forwarding put back: %s = %s (no sandbox runs).", rec[i - 1], sp + 1);
+                        log_notice("Host forwarding put back: %s = %s (no sandbox runs).", rec[i - 1],
+                                   sp + 1);
         }
         if (unlink(SANDY_FORWARDING_FILE) < 0 && errno != ENOENT)
                 log_warning_errno(errno, "Failed to remove %s: %m", SANDY_FORWARDING_FILE);
         if (n > 0 && nft_table_exists())
-                (void) nft_apply("add element inet " SANDY_NFT_TABLE " fwguard { ipv4, ipv6 }\n"
-                                 "delete element inet " SANDY_NFT_TABLE " fwguard { ipv4, ipv6 }\n");
+                (void)nft_apply("add element inet " SANDY_NFT_TABLE " fwguard { ipv4, ipv6 }\n"
+                                "delete element inet " SANDY_NFT_TABLE " fwguard { ipv4, ipv6 }\n");
 }
 
 void net_forwarding_guard(NetForwardGuard *ret) {

@@ -44,9 +44,9 @@ typedef struct Watch {
         char *name; /* NULL: the host's namespace */
         int fd;
         sd_event_source *io;
-        bool touched;   /* a message of the current transaction touched our table */
-        bool pending;   /* a rebuild is due */
-        char who[64];   /* who changed it, for the log */
+        bool touched; /* a message of the current transaction touched our table */
+        bool pending; /* a rebuild is due */
+        char who[64]; /* who changed it, for the log */
         uint64_t window_start;
         unsigned restores;
 } Watch;
@@ -62,7 +62,7 @@ static char self_comm[16];
 static uint64_t now_usec(void) {
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
-        return (uint64_t) t.tv_sec * 1000000ULL + (uint64_t) t.tv_nsec / 1000;
+        return (uint64_t)t.tv_sec * 1000000ULL + (uint64_t)t.tv_nsec / 1000;
 }
 
 /* ---- netlink sockets */
@@ -83,7 +83,7 @@ static int nft_monitor_socket(int netns_fd) {
         if (r < 0)
                 return r;
         struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
             setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
                 r = -errno;
                 close(fd);
@@ -91,7 +91,7 @@ static int nft_monitor_socket(int netns_fd) {
         }
         /* A flush of a big ruleset is a burst; an overflow is handled (as a change) anyway. */
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
         return fd;
 }
 
@@ -101,7 +101,7 @@ static int arm(sd_event_source **s, uint64_t delay, sd_event_time_handler_t cb) 
         int r;
         if (*s) {
                 int enabled = SD_EVENT_OFF;
-                (void) sd_event_source_get_enabled(*s, &enabled);
+                (void)sd_event_source_get_enabled(*s, &enabled);
                 if (enabled != SD_EVENT_OFF)
                         return 0; /* already due: a burst is restored once, not later and later */
                 r = sd_event_source_set_time_relative(*s, delay);
@@ -120,7 +120,8 @@ static bool rate_ok(Watch *w) {
         }
         if (w->restores >= RATE_MAX) {
                 if (w->restores++ == RATE_MAX)
-                        log_error("The table inet " SANDY_NFT_TABLE " of %s%s keeps being changed (last by %s); "
+                        log_error("The table inet " SANDY_NFT_TABLE
+                                  " of %s%s keeps being changed (last by %s); "
                                   "restoring it less often for a while.",
                                   w->name ? "sandbox " : "the host", w->name ?: "", w->who);
                 return false;
@@ -135,7 +136,7 @@ static void restore_one(Watch *w) {
         int r;
 
         if (!rate_ok(w)) {
-                (void) arm(&restore_timer, 2000000ULL, on_restore);
+                (void)arm(&restore_timer, 2000000ULL, on_restore);
                 return;
         }
         w->pending = false;
@@ -147,7 +148,8 @@ static void restore_one(Watch *w) {
                 if (r < 0)
                         log_error_errno(r, "Restoring the host's table inet " SANDY_NFT_TABLE " failed: %m");
                 else
-                        log_warning("The host's table inet " SANDY_NFT_TABLE " was changed or removed by %s; "
+                        log_warning("The host's table inet " SANDY_NFT_TABLE
+                                    " was changed or removed by %s; "
                                     "restored.",
                                     w->who);
                 return;
@@ -157,9 +159,11 @@ static void restore_one(Watch *w) {
                 return;
         r = net_inner_apply(w->name, fd, true);
         if (r < 0)
-                log_error_errno(r, "Restoring the table inet " SANDY_NFT_TABLE " of sandbox %s failed: %m", w->name);
+                log_error_errno(r, "Restoring the table inet " SANDY_NFT_TABLE " of sandbox %s failed: %m",
+                                w->name);
         else
-                log_warning("The table inet " SANDY_NFT_TABLE " in the namespace of sandbox %s was changed or "
+                log_warning("The table inet " SANDY_NFT_TABLE
+                            " in the namespace of sandbox %s was changed or "
                             "removed by %s; restored.",
                             w->name, w->who);
 }
@@ -207,7 +211,7 @@ static void handle_nft(Watch *w, const struct nlmsghdr *nlh) {
                 if (w->touched && !streq(name, self_comm)) {
                         snprintf(w->who, sizeof w->who, "%s (PID %u)", name, pid);
                         w->pending = true;
-                        (void) arm(&restore_timer, RESTORE_DELAY_USEC, on_restore);
+                        (void)arm(&restore_timer, RESTORE_DELAY_USEC, on_restore);
                 }
                 w->touched = false;
                 return;
@@ -235,13 +239,13 @@ static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                                 /* Messages were lost: assume the worst. */
                                 snprintf(w->who, sizeof w->who, "a burst of changes");
                                 w->pending = true;
-                                (void) arm(&restore_timer, RESTORE_DELAY_USEC, on_restore);
+                                (void)arm(&restore_timer, RESTORE_DELAY_USEC, on_restore);
                                 continue;
                         }
                         break; /* EAGAIN */
                 }
-                int len = (int) n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
+                int len = (int)n;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
                      nlh = mnl_nlmsg_next(nlh, &len))
                         handle_nft(w, nlh);
         }
@@ -257,12 +261,12 @@ static bool rtnl_relevant(const struct nlmsghdr *nlh) {
         switch (nlh->nlmsg_type) {
         case RTM_NEWADDR:
         case RTM_DELADDR:
-                idx = ((const struct ifaddrmsg *) NLMSG_DATA(nlh))->ifa_index;
+                idx = ((const struct ifaddrmsg *)NLMSG_DATA(nlh))->ifa_index;
                 break;
         case RTM_NEWROUTE:
         case RTM_DELROUTE:
                 /* Default routes only. */
-                return ((const struct rtmsg *) NLMSG_DATA(nlh))->rtm_dst_len == 0;
+                return ((const struct rtmsg *)NLMSG_DATA(nlh))->rtm_dst_len == 0;
         default:
                 return false;
         }
@@ -302,13 +306,13 @@ static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         }
                         break;
                 }
-                int len = (int) n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
+                int len = (int)n;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
                      nlh = mnl_nlmsg_next(nlh, &len))
                         relevant = relevant || rtnl_relevant(nlh);
         }
         if (relevant)
-                (void) arm(&rtnl_timer, RTNL_DELAY_USEC, on_rtnl_settled);
+                (void)arm(&rtnl_timer, RTNL_DELAY_USEC, on_rtnl_settled);
         return 0;
 }
 
@@ -348,7 +352,8 @@ void net_guard_watch(const char *name, int netns_fd) {
         }
         r = watch_open(w, netns_fd);
         if (r < 0) {
-                log_warning_errno(r, "Cannot watch the rules of sandbox %s, they are not self-healing: %m", name);
+                log_warning_errno(r, "Cannot watch the rules of sandbox %s, they are not self-healing: %m",
+                                  name);
                 free(w->name);
                 free(w);
                 return;
@@ -401,12 +406,14 @@ int network_guard_start(void) {
 
         rtnl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
         struct sockaddr_nl sa = {
-                .nl_family = AF_NETLINK,
-                .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+                        .nl_family = AF_NETLINK,
+                        .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+                                     RTMGRP_IPV6_ROUTE,
         };
-        if (rtnl_fd < 0 || bind(rtnl_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+        if (rtnl_fd < 0 || bind(rtnl_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
             sd_event_add_io(event, &rtnl_io, rtnl_fd, EPOLLIN, on_rtnl, NULL) < 0)
-                log_warning_errno(errno, "Cannot watch the host's addresses; the sandboxes' rules keep the ones "
-                                         "of their start: %m");
+                log_warning_errno(errno,
+                                  "Cannot watch the host's addresses; the sandboxes' rules keep the ones "
+                                  "of their start: %m");
         return 0;
 }

@@ -132,9 +132,9 @@ void net_state_remove(const char *name);
 /* Names with a host.nft. */
 int net_state_names(char ***ret);
 
-/* ---- namespaces (net-ns.c). netns_new(): a new one, owned by the initial user namespace. netns_hold(): this
- * process keeps fd (taken) for sandbox name until netns_release(). netns_enter()/netns_leave(): switch this
- * thread into a namespace and back (aborts if it cannot come back). */
+/* ---- namespaces (net-ns.c). netns_new(): a new one, owned by the initial user namespace. netns_hold():
+ * this process keeps fd (taken) for sandbox name until netns_release(). netns_enter()/netns_leave(): switch
+ * this thread into a namespace and back (aborts if it cannot come back). */
 int netns_new(int *ret);
 int netns_check_fd(int fd);
 int netns_enter(int netns_fd);

@@ -42,7 +42,7 @@ static int run_ip_batch(int netns_fd, bool enter, const char *batch) {
                 }
                 if (dup2(p[0], STDIN_FILENO) < 0)
                         _exit(126);
-                execlp("ip", "ip", "-batch", "-", (char *) NULL);
+                execlp("ip", "ip", "-batch", "-", (char *)NULL);
                 _exit(127);
         }
         close(p[0]);

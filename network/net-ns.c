@@ -162,7 +162,8 @@ static int pin_dir_setup(void) {
                         return log_error_errno(errno, "Failed to make %s shared: %m", SANDY_NETNS_DIR);
                 if (mount(SANDY_NETNS_DIR, SANDY_NETNS_DIR, "none", MS_BIND | MS_REC, NULL) < 0 ||
                     mount("", SANDY_NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) < 0)
-                        return log_error_errno(errno, "Failed to make %s a shared mount: %m", SANDY_NETNS_DIR);
+                        return log_error_errno(errno, "Failed to make %s a shared mount: %m",
+                                               SANDY_NETNS_DIR);
         }
         return 0;
 }
@@ -174,7 +175,8 @@ int netns_pin(const char *name, int netns_fd) {
 
         r = netns_check_fd(netns_fd);
         if (r < 0)
-                return log_error_errno(r, "The namespace of sandbox %s is not a network namespace: %m", name);
+                return log_error_errno(r, "The namespace of sandbox %s is not a network namespace: %m",
+                                       name);
         r = pin_path(name, &path);
         if (r < 0)
                 return r;
@@ -183,15 +185,16 @@ int netns_pin(const char *name, int netns_fd) {
                 return r;
         /* A pin left by a start that never stopped (the host's /run outlives no boot, but a killed unit
          * can leave one). */
-        (void) netns_unpin(name);
+        (void)netns_unpin(name);
 
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to create %s: %m", path);
         snprintf(src, sizeof src, "/proc/self/fd/%d", netns_fd);
         if (mount(src, path, NULL, MS_BIND, NULL) < 0) {
-                r = log_error_errno(errno, "Failed to pin the network namespace of %s at %s: %m", name, path);
-                (void) unlink(path);
+                r = log_error_errno(errno, "Failed to pin the network namespace of %s at %s: %m", name,
+                                    path);
+                (void)unlink(path);
                 return r;
         }
         return 0;

@@ -13,19 +13,28 @@
 
 /* Ranges a sandbox reaches only through an AllowAddress= prefix that lies entirely inside one of them: the
  * LAN (RFC 1918), CGNAT, IPv4 link-local, ULA. */
-const char *const net_special4[] = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12",
-                                    "192.168.0.0/16", NULL};
+const char *const net_special4[] = {"10.0.0.0/8",    "100.64.0.0/10",  "169.254.0.0/16",
+                                    "172.16.0.0/12", "192.168.0.0/16", NULL};
 const char *const net_special6[] = {"fc00::/7", NULL};
 /* Never reachable, whatever AllowAddress= says: cloud metadata services (AWS, GCP, Azure, OpenStack,
  * DigitalOcean, Oracle at 169.254.169.254 and their DNS/NTP beside it, ECS/EKS task metadata, Alibaba,
  * Azure's wire server, AWS and GCP over IPv6), "this network", loopback, multicast and reserved, NAT64 (it
  * would reach private IPv4 through a translator), IPv6 link-local (from a sandbox's link that is only ever
  * the host's end of it), and the sandbox pool itself (added by the renderers). */
-const char *const net_never4[] = {"169.254.169.0/24", "169.254.170.0/24", "100.100.100.200", "168.63.129.16",
-                                  "0.0.0.0/8",        "127.0.0.0/8",      "224.0.0.0/4",     "240.0.0.0/4",
+const char *const net_never4[] = {"169.254.169.0/24", "169.254.170.0/24", "100.100.100.200",
+                                  "168.63.129.16",    "0.0.0.0/8",        "127.0.0.0/8",
+                                  "224.0.0.0/4",      "240.0.0.0/4",      NULL};
+const char *const net_never6[] = {"fd00:ec2::/32",
+                                  "fd20:ce::254",
+                                  "::/128",
+                                  "::1/128",
+                                  "::ffff:0:0/96",
+                                  "64:ff9b::/96",
+                                  "64:ff9b:1::/48",
+                                  "100::/64",
+                                  "fe80::/10",
+                                  "ff00::/8",
                                   NULL};
-const char *const net_never6[] = {"fd00:ec2::/32", "fd20:ce::254",  "::/128",   "::1/128",   "::ffff:0:0/96",
-                                  "64:ff9b::/96",  "64:ff9b:1::/48", "100::/64", "fe80::/10", "ff00::/8", NULL};
 
 static bool prefix_inside(int family, const unsigned char *addr, unsigned prefix, const char *range) {
         unsigned char r[16] = {};
@@ -52,7 +61,8 @@ static int parse_allow(const char *entry, NetAllow *ret) {
                 return r;
         inet_ntop(family, bin, buf, sizeof buf);
         *ret = (NetAllow){.family = family};
-        if (xasprintf(&ret->prefix, "%s/%u", buf, prefix) < 0 || !(ret->ports = strdup(ports ?: NET_DEFAULT_PORTS)))
+        if (xasprintf(&ret->prefix, "%s/%u", buf, prefix) < 0 ||
+            !(ret->ports = strdup(ports ?: NET_DEFAULT_PORTS)))
                 return -ENOMEM;
         for (const char *const *s = family == AF_INET ? net_special4 : net_special6; *s; s++)
                 if (prefix_inside(family, bin, prefix, *s))
@@ -84,16 +94,16 @@ static int add_domain(NetPolicy *p, const char *entry) {
 int net_policy_from_sandbox(const Sandbox *s, const char *ifname, const NetAddrs *a, uid_t resolver_uid,
                             NetPolicy *ret) {
         NetPolicy p = {
-                .name = s->name,
-                .strict = s->network_mode == NETWORK_STRICT,
-                .addrs = *a,
-                .resolver_uid = resolver_uid,
+                        .name = s->name,
+                        .strict = s->network_mode == NETWORK_STRICT,
+                        .addrs = *a,
+                        .resolver_uid = resolver_uid,
         };
         int r = 0;
 
         snprintf(p.ifname, sizeof p.ifname, "%s", ifname);
         if (p.strict) {
-                STRV_FOREACH(e, s->allow_addresses) {
+                STRV_FOREACH (e, s->allow_addresses) {
                         NetAllow *n = realloc(p.allows, sizeof(NetAllow) * (p.n_allows + 1));
                         if (!n) {
                                 r = -ENOMEM;
@@ -104,7 +114,7 @@ int net_policy_from_sandbox(const Sandbox *s, const char *ifname, const NetAddrs
                         if (r < 0)
                                 break;
                 }
-                STRV_FOREACH(e, s->allow_domains) {
+                STRV_FOREACH (e, s->allow_domains) {
                         if (r < 0)
                                 break;
                         r = add_domain(&p, *e);

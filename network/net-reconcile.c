@@ -27,8 +27,8 @@ static int unit_is_live(sd_bus *bus, const char *name) {
 
         if (!(unit = sandbox_unit_name(SANDBOX_NET_UNIT_FMT, name)))
                 return -ENOMEM;
-        r = sd_bus_call_method(bus, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                               SYSTEMD_MANAGER_IFACE, "GetUnit", &error, &reply, "s", unit);
+        r = sd_bus_call_method(bus, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE, "GetUnit",
+                               &error, &reply, "s", unit);
         if (r < 0) {
                 bool gone = sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit");
                 sd_bus_error_free(&error);
@@ -36,8 +36,8 @@ static int unit_is_live(sd_bus *bus, const char *name) {
         }
         r = sd_bus_message_read(reply, "o", &path);
         if (r >= 0)
-                r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path,
-                                               "org.freedesktop.systemd1.Unit", "ActiveState", &error, &state);
+                r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
+                                               "ActiveState", &error, &state);
         sd_bus_message_unref(reply);
         sd_bus_error_free(&error);
         if (r < 0)
@@ -79,8 +79,9 @@ static void adopt(const char *name) {
                 return;
         fd = netns_open_pin(name);
         if (fd < 0) {
-                log_warning_errno(fd, "Cannot open the namespace of running sandbox %s; its own rules are not "
-                                      "watched: %m",
+                log_warning_errno(fd,
+                                  "Cannot open the namespace of running sandbox %s; its own rules are not "
+                                  "watched: %m",
                                   name);
                 return;
         }
@@ -102,39 +103,41 @@ int network_reconcile(bool unpin) {
         r = net_state_names(&names);
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s: %m", SANDY_NET_DIR);
-        (void) add_dir_names(SANDY_NETNS_DIR, false, &names);
-        (void) add_dir_names(SANDY_NET_ALLOC_DIR, true, &names);
+        (void)add_dir_names(SANDY_NETNS_DIR, false, &names);
+        (void)add_dir_names(SANDY_NET_ALLOC_DIR, true, &names);
 
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Cannot ask systemd which sandboxes run, not reconciling: %m");
 
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 char ifname[IFNAMSIZ];
                 r = unit_is_live(bus, *n);
                 if (r < 0) {
-                        log_warning_errno(r, "Cannot tell whether sandbox %s runs, leaving its network: %m", *n);
+                        log_warning_errno(r, "Cannot tell whether sandbox %s runs, leaving its network: %m",
+                                          *n);
                         r = 1;
                 }
                 if (r > 0) {
                         net_ifname(*n, ifname);
-                        (void) strv_extend(&live_ifnames, ifname);
+                        (void)strv_extend(&live_ifnames, ifname);
                         any_live = true;
                         if (!unpin)
                                 adopt(*n);
                         continue;
                 }
                 log_info("Sandbox %s is not running: removing its network leftovers.", *n);
-                (void) network_teardown(*n);
+                (void)network_teardown(*n);
                 if (unpin)
-                        (void) netns_unpin(*n);
+                        (void)netns_unpin(*n);
         }
 
         /* The host's table exactly as on record: whatever older versions or crashes left in it goes. */
         if (any_live || nft_table_exists()) {
                 r = net_host_rebuild();
                 if (r < 0)
-                        log_warning_errno(r, "Failed to rebuild the host's table inet " SANDY_NFT_TABLE ": %m");
+                        log_warning_errno(r,
+                                          "Failed to rebuild the host's table inet " SANDY_NFT_TABLE ": %m");
         }
 
         /* Links whose sandbox left no other trace. */

@@ -29,14 +29,16 @@ static int resolver_uid(bool strict, uid_t *ret) {
         int r = getpwnam_r(SANDY_DNS_USER, &pw, buf, sizeof buf, &res);
         if (r != 0 || !res)
                 return log_error_errno(r ?: ENOENT,
-                                       "User %s does not exist (systemd-sysusers creates it); Mode=strict needs it: %m",
+                                       "User %s does not exist (systemd-sysusers creates it); Mode=strict "
+                                       "needs it: %m",
                                        SANDY_DNS_USER);
         *ret = res->pw_uid;
         return 0;
 }
 
 /* The policy of s rendered and put on record (SANDY_NET_DIR/NAME/host.nft, inner.nft). */
-static int step_record(const Sandbox *s, const char *ifname, const NetAddrs *a, NetPolicy *p, char **ret_elements) {
+static int step_record(const Sandbox *s, const char *ifname, const NetAddrs *a, NetPolicy *p,
+                       char **ret_elements) {
         _cleanup_free_ char *elements = NULL, *inner = NULL;
         uid_t uid;
         int r;
@@ -152,7 +154,7 @@ int network_setup(const Sandbox *s) {
         goto finish;
 
 fail:
-        (void) teardown_locked(s->name);
+        (void)teardown_locked(s->name);
 finish:
         net_policy_done(&p);
         sandy_config_done(&c);
@@ -200,7 +202,7 @@ static int teardown_locked(const char *name) {
                 return -ENOMEM;
         if (net_state_read(name, SANDY_NFT_HOST_FILE, &elements) >= 0) {
                 _cleanup_free_ char *rm = NULL;
-                (void) unlink(host);
+                (void)unlink(host);
                 if (nft_table_exists()) {
                         r = nft_host_elements_remove(elements, &rm);
                         if (r >= 0)
@@ -218,7 +220,7 @@ static int teardown_locked(const char *name) {
         net_state_remove(name);
 
         if (network_slot_of(name, &slot) >= 0 && net_slot_path(slot, &slotp) >= 0)
-                (void) unlink(slotp);
+                (void)unlink(slotp);
         if (slots_empty())
                 net_forwarding_release();
         return ret;

@@ -49,10 +49,10 @@ void net_state_remove(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = sandbox_net_path(name, files[i]);
                 if (p)
-                        (void) unlink(p);
+                        (void)unlink(p);
         }
         if (dir)
-                (void) rmdir(dir);
+                (void)rmdir(dir);
 }
 
 int net_state_names(char ***ret) {
@@ -118,7 +118,7 @@ int net_host_addresses(char ***ret4, char ***ret6) {
 
         if (!cached) {
                 /* The other sandboxes' host sides are in the pool, which is never reachable anyway. */
-                (void) sandy_config_load(NULL, &c);
+                (void)sandy_config_load(NULL, &c);
                 net_pool_strings(&c, &pools);
                 sandy_config_done(&c);
                 if (getifaddrs(&ifa) < 0)
@@ -126,9 +126,12 @@ int net_host_addresses(char ***ret4, char ***ret6) {
                 for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
                         char buf[INET6_ADDRSTRLEN];
                         int fam = i->ifa_addr ? i->ifa_addr->sa_family : AF_UNSPEC;
-                        const void *a = fam == AF_INET    ? (const void *) &((struct sockaddr_in *) i->ifa_addr)->sin_addr
-                                        : fam == AF_INET6 ? (const void *) &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr
-                                                          : NULL;
+                        const void *a = fam == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)
+                                                                         ->sin_addr
+                                        : fam == AF_INET6
+                                                        ? (const void *)&((struct sockaddr_in6 *)i->ifa_addr)
+                                                                          ->sin6_addr
+                                                        : NULL;
                         /* Link-local is never reachable from a sandbox anyway (net_never6). */
                         if (!a || startswith(i->ifa_name, SANDY_IFNAME_PREFIX) ||
                             in_prefix(fam, a, fam == AF_INET ? pools.pool4 : pools.pool6) ||
@@ -201,7 +204,7 @@ int net_host_rebuild(void) {
         /* "add" first, so that "delete" cannot fail when the table is gone. */
         if (strextendf(&script, "add table " T "\ndelete table " T "\n%s", skel) < 0)
                 return -ENOMEM;
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 _cleanup_free_ char *e = NULL;
                 if (net_state_read(*n, SANDY_NFT_HOST_FILE, &e) < 0)
                         continue;
@@ -240,7 +243,7 @@ int net_inner_apply(const char *name, int netns_fd, bool keep_learned) {
                         continue;
                 if (strextendf(&script, "add element " T " %s { ", set) < 0)
                         return -ENOMEM;
-                STRV_FOREACH(e, el)
+                STRV_FOREACH (e, el)
                         if (strextendf(&script, "%s%s", e == el ? "" : ", ", *e) < 0)
                                 return -ENOMEM;
                 if (strextendf(&script, " }\n") < 0)

@@ -62,13 +62,14 @@ int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char 
               "add chain " T " egress_strict\n"
               "add chain " T " to_host\n",
               f);
-        static const char *const chains[] = {"forward", "input", "postrouting", "egress", "egress_strict",
-                                             "to_host"};
+        static const char *const chains[] = {"forward", "input",         "postrouting",
+                                             "egress",  "egress_strict", "to_host"};
         for (size_t i = 0; i < ELEMENTSOF(chains); i++)
                 fprintf(f, "flush chain " T " %s\n", chains[i]);
 
         fputs("add rule " T " forward iifname \"" SANDY_IFNAME_PREFIX "*\" jump egress\n"
-              "add rule " T " forward oifname \"" SANDY_IFNAME_PREFIX "*\" ct state established,related accept\n"
+              "add rule " T " forward oifname \"" SANDY_IFNAME_PREFIX
+              "*\" ct state established,related accept\n"
               /* Nobody opens connections into a sandbox through the host. */
               "add rule " T " forward oifname \"" SANDY_IFNAME_PREFIX "*\" drop\n",
               f);
@@ -99,21 +100,28 @@ int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char 
         /* To the host itself: its resolver and AllowHostPort= only. */
         fputs("add rule " T " input iifname \"" SANDY_IFNAME_PREFIX "*\" jump to_host\n"
               "add rule " T " to_host ct state established,related accept\n"
-              "add rule " T " to_host icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } "
+              "add rule " T
+              " to_host icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } "
               "accept\n"
               "add rule " T " to_host iifname . ip saddr != @src4 drop\n"
               "add rule " T " to_host iifname . ip6 saddr != @src6 drop\n"
-              "add rule " T " to_host meta l4proto { tcp, udp } th dport 53 iifname . ip daddr @resolver4 accept\n"
-              "add rule " T " to_host meta l4proto { tcp, udp } th dport 53 iifname . ip6 daddr @resolver6 accept\n"
+              "add rule " T
+              " to_host meta l4proto { tcp, udp } th dport 53 iifname . ip daddr @resolver4 accept\n"
+              "add rule " T
+              " to_host meta l4proto { tcp, udp } th dport 53 iifname . ip6 daddr @resolver6 accept\n"
               "add rule " T " to_host iifname . tcp dport @hostports accept\n"
               "add rule " T " to_host meta l4proto tcp reject with tcp reset\n"
               "add rule " T " to_host " REJECT "\n",
               f);
 
         /* iifname is not known on postrouting; the anti-spoofing rules make the source address as good. */
-        fprintf(f, "add rule " T " postrouting ip saddr %s oifname != \"" SANDY_IFNAME_PREFIX "*\" masquerade\n",
+        fprintf(f,
+                "add rule " T " postrouting ip saddr %s oifname != \"" SANDY_IFNAME_PREFIX
+                "*\" masquerade\n",
                 pools->pool4);
-        fprintf(f, "add rule " T " postrouting ip6 saddr %s oifname != \"" SANDY_IFNAME_PREFIX "*\" masquerade\n",
+        fprintf(f,
+                "add rule " T " postrouting ip6 saddr %s oifname != \"" SANDY_IFNAME_PREFIX
+                "*\" masquerade\n",
                 pools->pool6);
         return memstream_finish(&f, &buf, ret);
 }
@@ -122,7 +130,7 @@ int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char 
 static void put_private(FILE *f, const char *saddr, const NetAllow *a) {
         for (const char *p = a->ports; *p;) {
                 size_t n = strcspn(p, ",");
-                fprintf(f, "%s . %s . %.*s", saddr, a->prefix, (int) n, p);
+                fprintf(f, "%s . %s . %.*s", saddr, a->prefix, (int)n, p);
                 p += n;
                 if (*p) {
                         fputs(", ", f);
@@ -148,7 +156,8 @@ int nft_host_elements(const NetPolicy *p, char **ret) {
         if (p->n_host_ports > 0) {
                 fprintf(f, "add element " T " hostports { ");
                 for (size_t i = 0; i < p->n_host_ports; i++)
-                        fprintf(f, "%s\"%s\" . %u", i > 0 ? ", " : "", p->ifname, (unsigned) p->host_ports[i]);
+                        fprintf(f, "%s\"%s\" . %u", i > 0 ? ", " : "", p->ifname,
+                                (unsigned)p->host_ports[i]);
                 fputs(" }\n", f);
         }
         if (p->strict)
@@ -161,8 +170,10 @@ int nft_host_elements(const NetPolicy *p, char **ret) {
                                 continue;
                         if (fam == 6 && !a->ipv6)
                                 continue;
-                        fprintf(f, "%s", any ? ", " : fam == 4 ? "add element " T " private4 { "
-                                                               : "add element " T " private6 { ");
+                        fprintf(f, "%s",
+                                any        ? ", "
+                                : fam == 4 ? "add element " T " private4 { "
+                                           : "add element " T " private6 { ");
                         put_private(f, fam == 4 ? a->sandbox4 : a->sandbox6, al);
                         any = true;
                 }
@@ -181,7 +192,8 @@ int nft_host_elements_remove(const char *elements, char **ret) {
                 return -ENOMEM;
         for (const char *l = elements; *l;) {
                 size_t n = strcspn(l, "\n");
-                if (startswith(l, "add element ") && strextendf(&out, "delete%.*s\n", (int) (n - 3), l + 3) < 0)
+                if (startswith(l, "add element ") &&
+                    strextendf(&out, "delete%.*s\n", (int)(n - 3), l + 3) < 0)
                         return -ENOMEM;
                 l += n;
                 if (*l)

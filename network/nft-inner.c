@@ -32,8 +32,8 @@ static int put_allow(FILE *f, const NetAllow *a) {
         int r = net_ports_nft(a->ports, &ports);
         if (r < 0)
                 return r;
-        fprintf(f, "add rule " T " output %s daddr %s tcp dport %s accept\n", a->family == AF_INET ? "ip" : "ip6",
-                a->prefix, ports);
+        fprintf(f, "add rule " T " output %s daddr %s tcp dport %s accept\n",
+                a->family == AF_INET ? "ip" : "ip6", a->prefix, ports);
         return 0;
 }
 
@@ -48,7 +48,8 @@ int nft_inner_script(const NetPolicy *p, char **ret) {
                 if (strextendf(&hostports, "{ ") < 0)
                         return -ENOMEM;
                 for (size_t i = 0; i < p->n_host_ports; i++)
-                        if (strextendf(&hostports, "%s%u", i > 0 ? ", " : "", (unsigned) p->host_ports[i]) < 0)
+                        if (strextendf(&hostports, "%s%u", i > 0 ? ", " : "", (unsigned)p->host_ports[i]) <
+                            0)
                                 return -ENOMEM;
                 if (strextendf(&hostports, " }") < 0)
                         return -ENOMEM;
@@ -84,26 +85,30 @@ int nft_inner_script(const NetPolicy *p, char **ret) {
 
         fputs("add rule " T " output oif \"lo\" accept\n"
               "add rule " T " output ct state established,related accept\n"
-              "add rule " T " output icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, "
+              "add rule " T
+              " output icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, "
               "mld2-listener-report } accept\n",
               f);
         /* DNS: lenient to the host side's resolver; strict only the resolver in here (its user) does. */
         const char *who = "";
         char uidbuf[32] = "";
         if (p->strict) {
-                snprintf(uidbuf, sizeof uidbuf, "meta skuid %u ", (unsigned) p->resolver_uid);
+                snprintf(uidbuf, sizeof uidbuf, "meta skuid %u ", (unsigned)p->resolver_uid);
                 who = uidbuf;
         }
         fprintf(f, "add rule " T " output %sip daddr %s meta l4proto { tcp, udp } th dport 53 accept\n", who,
                 a->host4);
         if (a->ipv6)
-                fprintf(f, "add rule " T " output %sip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept\n", who,
-                        a->host6);
+                fprintf(f,
+                        "add rule " T
+                        " output %sip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept\n",
+                        who, a->host6);
         if (hostports) {
                 fprintf(f, "add rule " T " output ip daddr %s tcp dport %s accept\n", a->host4, hostports);
                 fprintf(f, "add rule " T " output ip daddr @hostaddr4 tcp dport %s accept\n", hostports);
                 if (a->ipv6)
-                        fprintf(f, "add rule " T " output ip6 daddr %s tcp dport %s accept\n", a->host6, hostports);
+                        fprintf(f, "add rule " T " output ip6 daddr %s tcp dport %s accept\n", a->host6,
+                                hostports);
                 fprintf(f, "add rule " T " output ip6 daddr @hostaddr6 tcp dport %s accept\n", hostports);
         }
         fputs("add rule " T " output ip daddr @never4 " REJECT "\n"
@@ -128,8 +133,10 @@ int nft_inner_script(const NetPolicy *p, char **ret) {
                         r = net_ports_nft(p->groups[i].ports, &ports);
                         if (r < 0)
                                 break;
-                        fprintf(f, "add rule " T " output ip daddr @dom4_%zu tcp dport %s accept\n", i, ports);
-                        fprintf(f, "add rule " T " output ip6 daddr @dom6_%zu tcp dport %s accept\n", i, ports);
+                        fprintf(f, "add rule " T " output ip daddr @dom4_%zu tcp dport %s accept\n", i,
+                                ports);
+                        fprintf(f, "add rule " T " output ip6 daddr @dom6_%zu tcp dport %s accept\n", i,
+                                ports);
                 }
                 fputs("add rule " T " output meta l4proto tcp reject with tcp reset\n"
                       "add rule " T " output " REJECT "\n",

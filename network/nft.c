@@ -64,10 +64,11 @@ int nft_apply_in(int netns_fd, const char *script) {
                                        netns_fd >= 0 ? " in a sandbox's namespace" : "");
         int r = nft_run_cmd_from_buffer(ctx, script);
         const char *err = nft_ctx_get_error_buffer(ctx);
-        (void) nft_ctx_get_output_buffer(ctx);
+        (void)nft_ctx_get_output_buffer(ctx);
         if (r != 0) {
                 log_error("nft batch failed%s, nothing was changed: %s",
-                          netns_fd >= 0 ? " in a sandbox's namespace" : "", isempty(err) ? "(no message)" : err);
+                          netns_fd >= 0 ? " in a sandbox's namespace" : "",
+                          isempty(err) ? "(no message)" : err);
                 log_debug("The batch was:\n%s", script);
         }
         ctx_put(netns_fd, ctx);
@@ -86,7 +87,7 @@ int nft_query_in(int netns_fd, const char *cmd, char **ret) {
                 return -ENOMEM;
         r = nft_run_cmd_from_buffer(ctx, cmd);
         const char *out = nft_ctx_get_output_buffer(ctx);
-        (void) nft_ctx_get_error_buffer(ctx);
+        (void)nft_ctx_get_error_buffer(ctx);
         if (r != 0)
                 r = -ENOENT;
         else if (ret && !(*ret = strdup(out ?: "")))

@@ -28,15 +28,17 @@ int resolver_resolv_conf(const NetPolicy *p, char **ret) {
         return xasprintf(ret, "# The sandbox's own resolver (%s%s.service).\nnameserver %s\n%s%s%s",
                          p->strict ? SANDBOX_DNS_INSIDE_UNIT_PREFIX : SANDBOX_DNS_UNIT_PREFIX, p->name, v4,
                          a->ipv6 ? "nameserver " : "", a->ipv6 ? v6 : "", a->ipv6 ? "\n" : "") < 0
-                       ? -ENOMEM
-                       : 0;
+                               ? -ENOMEM
+                               : 0;
 }
 
 static void put_common(FILE *f, bool stop_dns_rebind) {
         if (stop_dns_rebind)
                 fputs("stop-dns-rebind\n", f);
         /* No user= here: the units run dnsmasq as SANDY_DNS_USER already. */
-        fputs("port=53\nno-hosts\nno-poll\nno-resolv\ndomain-needed\nbogus-priv\npid-file=\nlog-facility=-\n", f);
+        fputs("port=53\nno-hosts\nno-poll\nno-resolv\ndomain-needed\nbogus-priv\npid-file=\nlog-facility=-"
+              "\n",
+              f);
 }
 
 int resolver_host_conf(const NetPolicy *p, char *const *upstreams, bool stop_dns_rebind, char **ret) {
@@ -47,7 +49,9 @@ int resolver_host_conf(const NetPolicy *p, char *const *upstreams, bool stop_dns
 
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "# Written by sandy-helper for sandbox %s (Mode=%s); read by " SANDBOX_DNS_UNIT_PREFIX "%s.service.\n",
+        fprintf(f,
+                "# Written by sandy-helper for sandbox %s (Mode=%s); read by " SANDBOX_DNS_UNIT_PREFIX
+                "%s.service.\n",
                 p->name, p->strict ? "strict" : "lenient", p->name);
         fprintf(f, "bind-interfaces\nlisten-address=%s\n", a->host4);
         if (a->ipv6)
@@ -60,11 +64,11 @@ int resolver_host_conf(const NetPolicy *p, char *const *upstreams, bool stop_dns
                  * the rules in its namespace. */
                 fputs("address=/#/\n", f);
                 for (size_t i = 0; i < p->n_groups; i++)
-                        STRV_FOREACH(d, p->groups[i].domains)
-                                STRV_FOREACH(u, upstreams)
+                        STRV_FOREACH (d, p->groups[i].domains)
+                                STRV_FOREACH (u, upstreams)
                                         fprintf(f, "server=/%s/%s\n", *d, *u);
         } else
-                STRV_FOREACH(u, upstreams)
+                STRV_FOREACH (u, upstreams)
                         fprintf(f, "server=%s\n", *u);
         return memstream_finish(&f, &buf, ret);
 }
@@ -82,8 +86,9 @@ int resolver_inside_conf(const NetPolicy *p, bool stop_dns_rebind, char **ret) {
         f = open_memstream(&buf, &size);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "# Written by sandy-helper for sandbox %s (Mode=strict); read by " SANDBOX_DNS_INSIDE_UNIT_PREFIX
-                   "%s.service, in the sandbox's network namespace.\n",
+        fprintf(f,
+                "# Written by sandy-helper for sandbox %s (Mode=strict); read "
+                "by " SANDBOX_DNS_INSIDE_UNIT_PREFIX "%s.service, in the sandbox's network namespace.\n",
                 p->name, p->name);
         fprintf(f, "bind-interfaces\nlisten-address=%s\n", a->sandbox4);
         if (a->ipv6)
@@ -92,9 +97,11 @@ int resolver_inside_conf(const NetPolicy *p, bool stop_dns_rebind, char **ret) {
         /* No cache: every answer comes from sandy-dns@NAME and refreshes the sets' timeouts. */
         fputs("cache-size=0\nlog-queries\naddress=/#/\n", f);
         for (size_t i = 0; i < p->n_groups; i++)
-                STRV_FOREACH(d, p->groups[i].domains) {
+                STRV_FOREACH (d, p->groups[i].domains) {
                         fprintf(f, "server=/%s/%s\n", *d, a->host4);
-                        fprintf(f, "nftset=/%s/4#inet#" SANDY_NFT_TABLE "#dom4_%zu,6#inet#" SANDY_NFT_TABLE "#dom6_%zu\n",
+                        fprintf(f,
+                                "nftset=/%s/4#inet#" SANDY_NFT_TABLE "#dom4_%zu,6#inet#" SANDY_NFT_TABLE
+                                "#dom6_%zu\n",
                                 *d, i, i);
                 }
         return memstream_finish(&f, &buf, ret);
@@ -156,7 +163,8 @@ int resolver_write_files(const NetPolicy *p, const SandyConfig *c) {
         r = read_upstreams(&ups);
         if (r < 0)
                 return r;
-        if (resolver_resolv_conf(p, &resolv) < 0 || resolver_host_conf(p, ups, c->stop_dns_rebind, &host) < 0 ||
+        if (resolver_resolv_conf(p, &resolv) < 0 ||
+            resolver_host_conf(p, ups, c->stop_dns_rebind, &host) < 0 ||
             resolver_inside_conf(p, c->stop_dns_rebind, &inside) < 0)
                 return log_oom();
         /* resolv.conf is bound into the sandbox; the dnsmasq files are read by SANDY_DNS_USER. */
@@ -177,6 +185,6 @@ void resolver_remove_files(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = path_join(dir, files[i]);
                 if (p)
-                        (void) unlink(p);
+                        (void)unlink(p);
         }
 }

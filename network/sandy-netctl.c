@@ -31,8 +31,8 @@ static int call_helper(const char *method, const char *name, int *ret_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
         /* Image builds are not involved; a network setup takes well under a second. */
-        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, method, &error,
-                               &reply, "s", name);
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, method,
+                               &error, &reply, "s", name);
         if (r < 0)
                 log_error_errno(r, "%s(%s) failed: %s", method, name, error.message ?: strerror(-r));
         else if (ret_fd) {
@@ -80,9 +80,9 @@ static int setup(const char *name) {
         if (r < 0) {
                 /* Nothing may stay that has no sandbox to go with it. */
                 if (arg_direct)
-                        (void) network_teardown(name);
+                        (void)network_teardown(name);
                 else
-                        (void) call_helper("TeardownNetwork", name, NULL);
+                        (void)call_helper("TeardownNetwork", name, NULL);
         }
         return r;
 }
@@ -95,9 +95,9 @@ static int teardown(const char *name) {
 
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {"direct", no_argument, NULL, 'd'},
-                {},
+                        {"help", no_argument, NULL, 'h'},
+                        {"direct", no_argument, NULL, 'd'},
+                        {},
         };
         int c, r;
 
@@ -105,8 +105,10 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'h':
                         printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n%1$s check\n\n"
-                               "check: compare the egress tables in force with what is on record (exit 1 if\n"
-                               "one is missing or was changed), and list forwarding settings sandy changed.\n",
+                               "check: compare the egress tables in force with what is on record (exit 1 "
+                               "if\n"
+                               "one is missing or was changed), and list forwarding settings sandy "
+                               "changed.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'd':

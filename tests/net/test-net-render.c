@@ -35,7 +35,8 @@ static void compare(const char *dir, const char *name, const char *suffix, const
                 return;
         }
         if (read_full_file(path, 1024 * 1024, &want, NULL) < 0) {
-                printf("not ok %u - %s.%s: no expected file (SANDY_RENDER_UPDATE=1 writes it)\n", n, name, suffix);
+                printf("not ok %u - %s.%s: no expected file (SANDY_RENDER_UPDATE=1 writes it)\n", n, name,
+                       suffix);
                 failed++;
                 return;
         }
@@ -47,7 +48,7 @@ static void compare(const char *dir, const char *name, const char *suffix, const
         printf("not ok %u - %s.%s differs; rendered:\n", n, name, suffix);
         for (const char *l = text; *l;) {
                 size_t k = strcspn(l, "\n");
-                printf("#   %.*s\n", (int) k, l);
+                printf("#   %.*s\n", (int)k, l);
                 l += k + (l[k] ? 1 : 0);
         }
 }
@@ -70,7 +71,8 @@ int main(int argc, char *argv[]) {
         }
         for (struct dirent *de; (de = readdir(d));)
                 if (endswith(de->d_name, ".sandbox"))
-                        (void) strv_consume(&names, strndup(de->d_name, strlen(de->d_name) - strlen(".sandbox")));
+                        (void)strv_consume(&names,
+                                           strndup(de->d_name, strlen(de->d_name) - strlen(".sandbox")));
         closedir(d);
         strv_sort(names);
 
@@ -83,23 +85,26 @@ int main(int argc, char *argv[]) {
                 compare(dir, g ? "skeleton-guard" : "skeleton", "nft", skel);
         }
 
-        STRV_FOREACH(name, names) {
+        STRV_FOREACH (name, names) {
                 _cleanup_free_ char *path = NULL, *text = NULL, *host = NULL, *inner = NULL, *resolv = NULL,
                                     *dm = NULL, *dmi = NULL, *hostaddrs = NULL;
-                static char *const a4[] = {"192.0.2.2", "198.51.100.7", NULL}, *const a6[] = {"2001:db8::2", NULL};
+                static char *const a4[] = {"192.0.2.2", "198.51.100.7", NULL}, *const a6[] = {"2001:db8::2",
+                                                                                              NULL};
                 Sandbox *s = NULL;
                 NetPolicy p = {};
                 NetAddrs a;
                 char ifname[IFNAMSIZ];
 
-                if (xasprintf(&path, "%s/%s.sandbox", dir, *name) < 0 || read_full_file(path, 1024 * 1024, &text, NULL) < 0 ||
+                if (xasprintf(&path, "%s/%s.sandbox", dir, *name) < 0 ||
+                    read_full_file(path, 1024 * 1024, &text, NULL) < 0 ||
                     sandbox_load_string(*name, path, text, strlen(text), &s) < 0) {
                         printf("not ok %u - %s: cannot load\n", ++n, *name);
                         failed++;
                         continue;
                 }
                 net_ifname(*name, ifname);
-                if (net_addrs_for_slot(&c, 7, &a) < 0 || net_policy_from_sandbox(s, ifname, &a, 64014, &p) < 0 ||
+                if (net_addrs_for_slot(&c, 7, &a) < 0 ||
+                    net_policy_from_sandbox(s, ifname, &a, 64014, &p) < 0 ||
                     nft_host_elements(&p, &host) < 0 || nft_inner_script(&p, &inner) < 0 ||
                     nft_inner_hostaddrs(a4, a6, &hostaddrs) < 0 || resolver_resolv_conf(&p, &resolv) < 0 ||
                     resolver_host_conf(&p, ups, true, &dm) < 0 || resolver_inside_conf(&p, true, &dmi) < 0) {
