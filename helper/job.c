@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "rm-rf.h"
 #include "manager.h"
+#include "socket-util.h"
 #include "string-util.h"
 
 static Job *job_free(Job *j) {
@@ -330,7 +332,8 @@ static int job_network_up(Job *j) {
 }
 
 void manager_clean_build_networks(void) {
-        DIR *d = opendir(SANDY_NETNS_DIR);
+        /* The namespaces died with the helper that held them; their files and rules remain. */
+        DIR *d = opendir(SANDY_NET_DIR);
         if (!d)
                 return;
         for (struct dirent *de; (de = readdir(d));)
@@ -406,7 +409,8 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
                                           "on cgroup v2?): %m", HELPER_UNIT);
         }
         if (image_build_needs_network(s) &&
-            (xasprintf(&j->network, SANDY_BUILD_NETWORK_PREFIX "%s", j->tag) < 0 || pipe2(ready, O_CLOEXEC) < 0)) {
+            (xasprintf(&j->network, SANDY_BUILD_NETWORK_PREFIX "%s", j->tag) < 0 ||
+             socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ready) < 0)) {
                 j->network = mfree(j->network);
                 job_start_undo(j);
                 return -ENOMEM;
@@ -447,10 +451,10 @@ int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Jo
         safe_close(ready[0]);
         j->fd = pipefd[0];
         if (j->network) {
-                /* The builder unpacks meanwhile; it waits for this answer before the first step that
-                 * downloads. */
-                char c = job_network_up(j) >= 0 ? 'y' : 'n';
-                (void) !write(ready[1], &c, 1);
+                /* The builder unpacks meanwhile; it waits for this answer, with the namespace (the helper
+                 * pins nothing where others could see it), before the first step that downloads. */
+                _cleanup_close_ int nsfd = job_network_up(j) >= 0 ? network_netns_fd(j->network) : -EBADF;
+                (void) send_byte_with_fd(ready[1], nsfd >= 0 ? 'y' : 'n', nsfd);
                 safe_close(ready[1]);
         }
         r = build_cgroup_attach(j->cgroup, pid);

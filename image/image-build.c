@@ -30,6 +30,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "rm-rf.h"
+#include "socket-util.h"
 #include "string-util.h"
 
 #define CHROOT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -211,19 +212,19 @@ static bool made_resolv_conf;
 
 /* The helper sets the network up while the source is unpacked; wait for it the first time it is needed. */
 static int network_wait(void) {
-        _cleanup_free_ char *ns = NULL, *resolv = NULL;
+        _cleanup_free_ char *resolv = NULL;
         char c = 0;
 
         if (!net_name || net_fd >= 0)
                 return 0;
-        while (read(net_ready_fd, &c, 1) < 0 && errno == EINTR)
-                ;
+        /* "y" and the namespace, or "n". */
+        if (receive_byte_with_fd(net_ready_fd, &c, &net_fd) < 0)
+                c = 'n';
         net_ready_fd = safe_close(net_ready_fd);
-        if (c != 'y')
+        if (c != 'y' || net_fd < 0)
                 return fail(ENETDOWN, "The build's network could not be set up (see the journal)");
-        if (xasprintf(&ns, SANDY_NETNS_DIR "/%s", net_name) < 0 || !(resolv = sandbox_net_path(net_name, "resolv.conf")))
+        if (!(resolv = sandbox_net_path(net_name, "resolv.conf")))
                 return fail(ENOMEM, "Out of memory");
-        net_fd = open(ns, O_RDONLY | O_CLOEXEC);
         net_resolv_fd = open(resolv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (net_fd < 0 || net_resolv_fd < 0)
                 return fail(errno, "Failed to open the build's network: %m");

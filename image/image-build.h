@@ -32,7 +32,8 @@ int image_remove(const char *id);
  * tmpdir (an empty directory in the store) and rename it to its place. Image and recipe code runs confined
  * (confine.h) as the host UIDs uid_base..uid_base+65535. network: the name of the build's network (see
  * image_build_needs_network()) or NULL; it is set up while the source is unpacked, and network_ready_fd
- * then says "y" (ready) or "n" (failed). Progress and the final error go to progress_fd as lines:
+ * (a socket) then says "y" (ready, with the namespace's fd attached) or "n" (failed). Progress and the
+ * final error go to progress_fd as lines:
  *   "P FRACTION TEXT"  progress (0..1) and what is being done
  *   "E TEXT"           why the build failed
  * Output of the tools it runs goes to the journal with SANDBOX=NAME. Returns 0 or a negative errno. */

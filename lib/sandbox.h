@@ -86,8 +86,8 @@ typedef struct Sandbox {
 
         /* [Network] */
         NetworkMode network_mode;
-        char **allow_domains;
-        char **allow_addresses; /* normalised "ADDRESS[/PREFIX][:PORT]", IPv6 as "[ADDR]/P:PORT" */
+        char **allow_domains;   /* normalised "DOMAIN[:PORTS]" (validate.h) */
+        char **allow_addresses; /* normalised "ADDRESS[/PREFIX][:PORTS]", IPv6 as "[ADDR/P]:PORTS" */
         uint16_t *allow_host_ports;
         size_t n_allow_host_ports;
         PortForward *ports;

@@ -368,3 +368,51 @@ for line in open(sys.argv[1]):
 sys.exit("unconfined: " + ", ".join(sorted(set(bad))) if bad else 0)
 PY
 }
+
+# ---- issue 14: egress through host firewall reloads (tests/e2e/55-59)
+# in_sandbox NAME 'SHELL CODE': run inside the sandbox, through its own systemd (so its own resolv.conf).
+in_sandbox() { machinectl --quiet shell "$1" /bin/bash -c "$2" 2>&1 | tr -d '\r'; }
+# sb_reaches NAME HOST PORT [ADDR]: curl from inside NAME to HOST:PORT got the canary of ADDR (default HOST),
+# and the canary logged the connection.
+sb_reaches() {
+        local n=$1 h=$2 p=$3 a=${4:-$2} m out
+        m=$(canary_mark)
+        out=$(in_sandbox "$n" "curl -s -m 3 $(canary_url "$h" "$p"); echo rc=\$?")
+        echo "$out"
+        echo "$out" | grep -q "^canary $a " && [ "$(canary_hits_since "$m" "$a" "$p")" -ge 1 ]
+}
+# sb_blocked NAME ADDR PORT: no answer, and the canary saw nothing.
+sb_blocked() {
+        local n=$1 a=$2 p=$3 m out
+        m=$(canary_mark)
+        out=$(in_sandbox "$n" "curl -s -m 3 $(canary_url "$a" "$p"); echo rc=\$?")
+        echo "$out"
+        ! echo "$out" | grep -q "^canary " && [ "$(canary_hits_since "$m" "$a" "$p")" = 0 ]
+}
+# host_reaches ADDR PORT: the control: the test host itself reaches the canary.
+host_reaches() {
+        local m
+        m=$(canary_mark)
+        curl -s -m 3 "$(canary_url "$1" "$2")" | grep -q "^canary $1 " && [ "$(canary_hits_since "$m" "$1" "$2")" -ge 1 ]
+}
+# sb_host_blocked NAME URL / host_serves URL: a service of the test host itself, from a sandbox and from the host.
+sb_host_blocked() { ! in_sandbox "$1" "curl -s -m 3 $2" | grep -q 'Directory listing'; }
+host_serves() { curl -s -m 3 "$1" | grep -q 'Directory listing'; }
+# table_back_within MS: poll until the host's table inet sandy exists; fail after MS milliseconds. Prints the
+# time it took.
+table_back_within() {
+        local start=$(date +%s%N) now
+        while :; do
+                now=$(date +%s%N)
+                if nft list chain inet sandy egress >/dev/null 2>&1; then
+                        echo "back after $(((now - start) / 1000000)) ms"
+                        return 0
+                fi
+                [ $(((now - start) / 1000000)) -lt "$1" ] || { echo "not back after $1 ms"; return 1; }
+                sleep 0.02
+        done
+}
+# sb_addr4 NAME: the sandbox's IPv4 address; sb_gw4 NAME: the host side of its link.
+sb_addr4() { nsenter --net=/run/sandy/netns/"$1" ip -4 -o addr show dev sandy0 | awk '{print $4}' | cut -d/ -f1; }
+sb_gw4() { nsenter --net=/run/sandy/netns/"$1" ip -4 route show default | cut -d' ' -f3; }
+export -f in_sandbox sb_reaches sb_blocked host_reaches sb_host_blocked host_serves table_back_within sb_addr4 sb_gw4
