@@ -9,7 +9,7 @@
 #include "prepare.h"
 #include "string-util.h"
 
-int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_root, char **ret_settings) {
+int sandbox_mount_all(const Sandbox *s, int wsfd, const char *image_rootfs, char **ret_root, char **ret_settings) {
         _cleanup_free_ char *dir = NULL, *root = NULL, *settings = NULL, *map = NULL;
         _cleanup_close_ int ns = -EBADF;
         uid_t base, user_uid = 1000;
@@ -58,7 +58,7 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
                         return r;
         }
         if (s->workspace) {
-                r = workspace_mount(s, base, user_uid, user_gid, &settings);
+                r = workspace_mount(s, wsfd, base, user_uid, user_gid, &settings);
                 if (r < 0)
                         return r;
         }
@@ -80,7 +80,6 @@ int sandbox_unmount_all(const char *name) {
         _cleanup_free_ char *dir = NULL, *list = NULL;
         int r = 0;
 
-        (void) protect_paths_report(name);
         r = credentials_remove(name);
         if (r < 0)
                 r = log_error_errno(r, "Failed to remove the credentials of %s: %m", name);
@@ -99,6 +98,8 @@ int sandbox_unmount_all(const char *name) {
                 if (rmdir(p) < 0 && errno != ENOENT && r == 0)
                         r = log_error_errno(errno, "Failed to remove %s: %m", p);
         }
+        /* Only now, with no mount point left in the workspace: restoring may need to rename or remove. */
+        (void) protect_paths_check(name);
         if (unlink(list) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", list);
         return r;

@@ -128,6 +128,7 @@ static int prepare(const char *name) {
         _cleanup_free_ char *rootfs = NULL, *root = NULL, *extra = NULL;
         char id[IMAGE_ID_HEX_LEN + 1];
         const char *generated = getenv("SANDY_SETTINGS");
+        _cleanup_close_ int wsfd = -EBADF;
         struct stat st;
         int r;
 
@@ -145,9 +146,11 @@ static int prepare(const char *name) {
         if (r < 0)
                 return log_error_errno(r, "Sandbox %s has errors (see above); not starting it.", name);
 
-        r = workspace_check(s);
-        if (r < 0)
-                return r;
+        if (s->workspace) {
+                wsfd = workspace_open(s);
+                if (wsfd < 0)
+                        return wsfd;
+        }
 
         r = sandbox_image_id(s, id);
         if (r < 0)
@@ -162,7 +165,7 @@ static int prepare(const char *name) {
         }
 
         /* The root nspawn runs is an overlay over the image built here (see prepare-mounts.c). */
-        r = sandbox_mount_all(s, rootfs, &root, &extra);
+        r = sandbox_mount_all(s, wsfd, rootfs, &root, &extra);
         if (r < 0)
                 return r;
         r = install_settings(name, generated, extra);
