@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-exec.h"
 #include "bus-polkit.h"
 #include "image-build.h"
 #include "log.h"
@@ -171,7 +172,7 @@ int main(int argc, char *argv[]) {
         r = manager_register(&m);
         if (r < 0)
                 return 1;
-        r = bus_network_register(bus);
+        r = bus_exec_register(bus) < 0 ? -EIO : bus_network_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the network interface: %m"), 1;
 

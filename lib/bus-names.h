@@ -8,6 +8,8 @@
 #define HELPER_MANAGER_IFACE "org.sandy.Helper1.Manager"
 #define HELPER_NETWORK_IFACE "org.sandy.Helper1.Network"
 #define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
+/* issue 13: Exec(), a command in a running sandbox for members of group sandy (helper/bus-exec.c). */
+#define HELPER_EXEC_IFACE "org.sandy.Helper1.Exec"
 #define HELPER_JOB_PATH_PREFIX "/org/sandy/Helper1/job"
 
 #define HELPER_ERROR_NO_SUCH_SANDBOX "org.sandy.Helper1.NoSuchSandbox"
@@ -16,12 +18,16 @@
 #define HELPER_ERROR_BUSY "org.sandy.Helper1.Busy"
 #define HELPER_ERROR_NO_SUCH_IMAGE "org.sandy.Helper1.NoSuchImage"
 #define HELPER_ERROR_NETWORK_FAILED "org.sandy.Helper1.NetworkFailed"
+/* issue 13 */
+#define HELPER_ERROR_NOT_RUNNING "org.sandy.Helper1.NotRunning"
 
 /* polkit actions (polkit/org.sandy.policy.in). */
 #define POLKIT_ACTION_BUILD "org.sandy.helper.build"
 #define POLKIT_ACTION_REMOVE_IMAGE "org.sandy.helper.remove-image"
 #define POLKIT_ACTION_NETWORK "org.sandy.helper.network"
 #define POLKIT_ACTION_STATUS "org.sandy.helper.status"
+/* issue 13: run a command in a running sandbox as its user (detail "sandbox" = NAME). */
+#define POLKIT_ACTION_EXEC "org.sandy.helper.exec"
 
 /* Other services sandy talks to. */
 #define MACHINED_BUS_NAME "org.freedesktop.machine1"

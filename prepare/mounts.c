@@ -52,6 +52,10 @@ int sandbox_mount_all(const Sandbox *s, int wsfd, const char *image_rootfs, char
                       base, SANDY_UID_RANGE) < 0)
                 return log_oom();
 
+        /* NestedUserNamespaces=no: user.max_user_namespaces=0 inside (sandy-prepare --started) must stay 0,
+         * and only CAP_SYS_RESOURCE in the sandbox's namespace could raise it. */
+        if (s->deny_nested_userns && strextendf(&settings, "\n[Exec]\nDropCapability=CAP_SYS_RESOURCE\n\n[Files]\n") < 0)
+                return log_oom();
         if (s->persist_home && s->ephemeral) {
                 r = home_mount(s, image_rootfs, ns, user_uid, user_gid, &settings);
                 if (r < 0)

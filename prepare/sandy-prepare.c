@@ -3,11 +3,15 @@
  *
  *   sandy-prepare NAME            refuse undeclared names, check the workspace, install the generated
  *                                 .nspawn settings, tell ExecStart which image root to run
- *   sandy-prepare --cleanup NAME  remove what the start left in /run
+ *   sandy-prepare --started NAME  (ExecStartPost=) keep the payload's seccomp filter for sandyctl exec;
+ *                                 with NestedUserNamespaces=no, allow no user namespace inside
+ *   sandy-prepare --cleanup NAME  check the protected paths, remove what the start left in /run
  *
  * It runs as root, started by systemd for a unit a sandy-group member may start, so it trusts nothing but
  * the generated drop-in (SANDY_SETTINGS) and the declaration files, never the instance name alone. */
 #include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -17,12 +21,14 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
+#include "exec-run.h"
 #include "image.h"
 #include "log.h"
 #include "prepare.h"
 #include "sandbox.h"
 #include "strv.h"
 #include "fs-util.h"
+#include "process-util.h"
 #include "string-util.h"
 
 /* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
@@ -30,6 +36,7 @@
 #define ENSURE_IMAGE_TIMEOUT_USEC (29ULL * 60 * 1000000)
 
 static bool arg_cleanup = false;
+static bool arg_started = false;
 
 static int install_settings(const char *name, const char *generated, const char *extra) {
         _cleanup_free_ char *text = NULL, *dest = NULL, *all = NULL;
@@ -177,17 +184,73 @@ static int prepare(const char *name) {
         return write_start_env(name, root);
 }
 
+/* user.max_user_namespaces is per user namespace: 0 in the sandbox's own means nothing inside can create
+ * one (counted against it, at any depth). Written from a child that enters only the user namespace (the
+ * sysctl belongs to the writer's), through the host's /proc. The sandbox has no CAP_SYS_RESOURCE
+ * (mounts.c), so nothing inside can raise it again. */
+static int deny_nested_userns(const char *name) {
+        _cleanup_close_ int pidfd = -EBADF;
+        pid_t leader, pid;
+        int r;
+
+        pidfd = sandbox_leader_pidfd(name, &leader);
+        if (pidfd < 0)
+                return log_error_errno(pidfd, "Failed to find the leader of sandbox %s: %m", name);
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "Failed to fork: %m");
+        if (pid == 0) {
+                _cleanup_close_ int fd = -EBADF;
+                if (setns(pidfd, CLONE_NEWUSER) < 0)
+                        _exit(2);
+                fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "0\n", 2) != 2)
+                        _exit(3);
+                _exit(0);
+        }
+        r = wait_for_terminate_and_check("max_user_namespaces", pid);
+        if (r != 0)
+                return log_error_errno(r < 0 ? r : EPERM, "Failed to forbid user namespaces in sandbox %s.", name);
+        log_info("Sandbox %s may not create user namespaces (NestedUserNamespaces=no).", name);
+        return 0;
+}
+
+static int started(const char *name) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        _cleanup_sandbox_free_ Sandbox *s = NULL;
+        int r;
+
+        if (!dirs)
+                return log_oom();
+        r = sandbox_load(dirs, name, &s);
+        if (r < 0)
+                return log_error_errno(r, "Sandbox %s cannot be loaded: %m", name);
+        if (s->deny_nested_userns) {
+                r = deny_nested_userns(name);
+                if (r < 0)
+                        return r;
+        }
+        /* Not fatal: root's sandyctl exec reads it from the leader itself; members need it. */
+        r = exec_save_seccomp(name);
+        if (r < 0)
+                log_warning_errno(r, "Failed to keep the seccomp filter of sandbox %s for sandyctl exec: %m", name);
+        return 0;
+}
+
 static int cleanup(const char *name) {
-        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL;
+        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL, *seccomp = NULL;
         int r = 0;
 
         if (xasprintf(&settings, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0 ||
-            !(dir = sandbox_runtime_path(name, NULL)) || !(env = sandbox_runtime_path(name, SANDY_START_ENV)))
+            !(dir = sandbox_runtime_path(name, NULL)) || !(env = sandbox_runtime_path(name, SANDY_START_ENV)) ||
+            !(seccomp = sandbox_runtime_path(name, "seccomp")))
                 return log_oom();
         /* Go on after a failure, so as much as possible is gone, but do not report success. */
         r = sandbox_unmount_all(name);
         if (unlink(settings) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", settings);
+        if (unlink(seccomp) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", seccomp);
         if (unlink(env) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", env);
         if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
@@ -199,6 +262,7 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"cleanup", no_argument, NULL, 'c'},
+                {"started", no_argument, NULL, 's'},
                 {},
         };
         int c, r;
@@ -206,12 +270,15 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%s [--cleanup] NAME\n\nStart-time preparation of sandy@NAME.service; not meant to "
+                        printf("%s [--started|--cleanup] NAME\n\nStart-time preparation of sandy@NAME.service; not meant to "
                                "be run by hand.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'c':
                         arg_cleanup = true;
+                        break;
+                case 's':
+                        arg_started = true;
                         break;
                 default:
                         return 1;
@@ -222,6 +289,6 @@ int main(int argc, char *argv[]) {
         if (!sandbox_name_is_valid(argv[optind]))
                 return log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", argv[optind]), 1;
 
-        r = arg_cleanup ? cleanup(argv[optind]) : prepare(argv[optind]);
+        r = arg_cleanup ? cleanup(argv[optind]) : arg_started ? started(argv[optind]) : prepare(argv[optind]);
         return r < 0 ? 1 : 0;
 }
