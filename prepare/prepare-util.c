@@ -21,7 +21,8 @@ int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid) {
 }
 
 int openat_no_symlinks(int dirfd, const char *path, int flags, mode_t mode) {
-        struct open_how how = {.flags = (uint64_t) flags | O_CLOEXEC | O_NOCTTY,
+        /* openat2() refuses O_PATH with anything but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC. */
+        struct open_how how = {.flags = (uint64_t) flags | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY),
                                .mode = flags & O_CREAT ? mode : 0,
                                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
         int fd;
