@@ -448,8 +448,13 @@ int exec_spawn(const ExecParams *p, pid_t *ret_pid) {
         if (!(seccomp = sandbox_runtime_path(p->s->name, "seccomp")))
                 return log_oom();
         r = seccomp_filters_load(seccomp, &prep.filters);
-        if (r == -ENOENT && p->seccomp_live)
+        if (r == -ENOENT && p->seccomp_live) {
                 r = seccomp_filters_read(leader, &prep.filters);
+                /* Kept for members' calls, when sandy-prepare --started could not read it (it runs under
+                 * PID 1's seccomp filter where the host's systemd has one, e.g. inside a container). */
+                if (r >= 0)
+                        (void) seccomp_filters_save(&prep.filters, seccomp);
+        }
         if (r < 0) {
                 log_error_errno(r, "Failed to get the seccomp filter of sandbox %s (%s): %m", p->s->name,
                                 r == -ENOENT ? "still starting?" : seccomp);

@@ -32,7 +32,7 @@ Mode=none
 EOF2
 seed_user_image wsbox
 tap_check "sandy@wsbox starts" timeout 120 systemctl start sandy@wsbox.service
-tap_check "the symlinked protected path was warned about" \
+tap_check "the symlinked protected path was noted (restored at stop if changed)" \
         bash -c "journalctl -b -u sandy@wsbox --no-pager -o cat | grep -F 'Protected path $ws/.profile is a symlink'"
 
 # Ownership through the idmapped mount.
@@ -74,19 +74,27 @@ cursor=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 tap_check "sandy@wsbox stops" timeout 60 systemctl stop sandy@wsbox.service
 for f in .envrc notyet.txt .devcontainer; do
         tap_check "the stop reports the created protected path $f in the journal" \
-                bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'created the protected path $ws/$f '"
+                bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'protected path $ws/$f was created during the session and removed'"
+        tap_check "and moved it out of the workspace (quarantine)" test ! -e "$ws/$f"
 done
+tap_check "the agent's .envrc is kept in the quarantine" \
+        bash -c "grep -qx 'export EVIL=1' /var/lib/sandy/state/wsbox/quarantine/*/.envrc"
 tap_check_fails "paths that existed at start are not reported" \
-        bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'created the protected path $ws/.bashrc '"
-tap_check "the report is kept for sandyctl status" \
-        bash -c "sort /var/lib/sandy/state/wsbox/protected-created | tr '\n' ' ' | grep -qx '.devcontainer .envrc notyet.txt '"
+        bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'protected path $ws/.bashrc was created'"
+tap_check "the owner's edit during the session is kept, and reported" \
+        bash -c "grep -qx host-edit $ws/.bashrc && grep -F '.bashrc was changed on the host' /var/lib/sandy/state/wsbox/protected.report"
+tap_check "the report is shown by sandyctl status" \
+        bash -c "out=\$(sandyctl status wsbox); echo \"\$out\" | grep -F '.envrc was created during the session' && echo \"\$out\" | grep -F 'notyet.txt was created'"
 tap_check "no mounts are left on the host" bash -c "! grep -E ' /run/sandy/wsbox|$ws/' /proc/self/mountinfo"
 
-# A workspace chowned to alice but left in group root: the agent's files get alice's group, not root's.
+# A workspace chowned to alice but left in group root: only alice's UID and primary GID are mapped, so
+# nothing the agent makes can belong to group root; the directory itself (group root) is read-only inside.
 chgrp root "$ws"
+mkdir -p "$ws/sub" && chown alice:alice "$ws/sub"
 tap_check "sandy@wsbox starts with the workspace in group root" timeout 120 systemctl start sandy@wsbox.service
-tap_check "a new file belongs to alice:alice on the host, not to group root" \
-        bash -c "as_agent wsbox touch grp-probe && [ \"\$(stat -c %U:%G $ws/grp-probe)\" = alice:alice ]"
+tap_check_fails "the agent cannot create files in a directory of group root" as_agent wsbox touch grp-probe
+tap_check "in alice's directories it can, and they belong to alice:alice on the host" \
+        bash -c "as_agent wsbox touch sub/grp-probe && [ \"\$(stat -c %U:%G $ws/sub/grp-probe)\" = alice:alice ]"
 systemctl stop sandy@wsbox.service
 chgrp alice "$ws"
 
@@ -120,7 +128,7 @@ Mode=none
 EOF2
 seed_user_image wslink
 tap_check_fails "a symlinked workspace is refused" timeout 60 systemctl start sandy@wslink.service
-tap_check "with a reason in the journal" bash -c "journalctl -b -u sandy@wslink --no-pager -o cat | grep -F 'is a symlink'"
+tap_check "with a reason in the journal" bash -c "journalctl -b -u sandy@wslink --no-pager -o cat | grep -F 'a symlink'"
 make_workspace /srv/e2e-rootws root
 declare_sandbox wsroot <<EOF2
 [Sandbox]

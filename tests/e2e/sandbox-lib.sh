@@ -47,3 +47,42 @@ leader() {
         machinectl show -p Leader --value "$1"
 }
 export -f as_agent as_root_in leader
+
+# ---- issue 13: exec isolation, workspace IDs, protected paths, race-free paths, tmpfs, user namespaces.
+
+# probe_syscall NR ARGS...: call syscall NR (x86_64) with integer arguments; prints "ok" or "errno=N".
+probe_syscall() {
+        perl -e '$r = syscall(map { $_ + 0 } @ARGV); print $r < 0 ? "errno=" . ($!+0) : "ok", "\n"' "$@"
+}
+# in_pty CMD...: run CMD with a terminal on stdin/stdout (script(1)); output on stdout.
+in_pty() {
+        local q
+        printf -v q '%q ' "$@"
+        # stdin stays open (script hangs up its terminal at end of input)
+        script -qec "$q" /dev/null < <(sleep 60)
+}
+# field NAME FILE: the value of "NAME:" in a /proc status-like file.
+status_field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
+# git_as USER DIR ARGS...: git as USER in DIR with a fixed identity and no global config of the test's.
+git_as() {
+        local u=$1 d=$2
+        shift 2
+        as_user "$u" env GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t \
+                git -C "$d" "$@"
+}
+# planted_hook PATH MARKER: an executable hook that records that it ran (touch MARKER).
+planted_hook() {
+        printf '#!/bin/sh\ntouch %s\n' "$2" >"$1" && chmod 0755 "$1"
+}
+# swap_loop A B SECONDS: exchange A and B (renameat2 RENAME_EXCHANGE) as fast as possible, as the caller.
+swap_loop() {
+        python3 - "$@" <<'PY'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b, end = sys.argv[1].encode(), sys.argv[2].encode(), time.time() + float(sys.argv[3])
+while time.time() < end:
+    libc.renameat2(-100, a, -100, b, 2)
+PY
+}
+as_alice() { as_user alice "$@"; }
+export -f as_user as_alice probe_syscall in_pty status_field git_as planted_hook swap_loop

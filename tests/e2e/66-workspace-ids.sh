@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# issue 13: the workspace's idmap names the owner's UID and primary GID and nothing else, so nothing made
+# inside can belong to, or be set-group-ID to, another host group (disk, root, ...).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sandbox-lib.sh"
+
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+
+ws=/srv/e2e-wsids
+make_workspace "$ws"
+as_user alice sh -c "cp /usr/bin/id $ws/probe-id && echo data > $ws/plain"
+cp /usr/bin/id "$ws/other-group" && chown alice:users "$ws/other-group"
+declare_sandbox wsids <<EOF2
+[Sandbox]
+Workspace=$ws
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image wsids
+tap_check "sandy@wsids starts" timeout 120 systemctl start sandy@wsids.service
+disk=$(getent group disk | cut -d: -f3)
+
+# The attack: root inside makes a copy of a binary setgid disk (or group root) for users on the host.
+tap_check_fails "root inside cannot chgrp a workspace file to disk" \
+        as_root_in wsids /bin/chgrp disk /home/agent/workspace/probe-id
+tap_check_fails "root inside cannot chgrp a workspace file to root" \
+        as_root_in wsids /bin/chgrp 0 /home/agent/workspace/probe-id
+as_root_in wsids /bin/chmod g+s /home/agent/workspace/probe-id >/dev/null 2>&1
+tap_check "on the host the file is still alice:alice" bash -c "[ \"\$(stat -c %U:%G $ws/probe-id)\" = alice:alice ]"
+tap_check "bob running it gets no group disk" bash -c "out=\$(as_user bob $ws/probe-id -G); echo \$out; ! echo \" \$out \" | grep -q ' $disk '"
+tap_check_fails "the agent cannot chgrp to a group it has inside either" \
+        as_agent wsids chgrp 0 /home/agent/workspace/plain
+tap_check "a file of another host group shows as unmapped (nogroup) inside" \
+        bash -c "[ \"\$(as_agent wsids stat -c %g other-group)\" = 65534 ]"
+tap_check "alice's own files are the agent's inside" bash -c "[ \"\$(as_agent wsids stat -c %u:%g plain)\" = 1000:1000 ]"
+tap_check "what the agent creates is alice:alice on the host" \
+        bash -c "as_agent wsids sh -c 'echo x > made' && [ \"\$(stat -c %U:%G $ws/made)\" = alice:alice ]"
+systemctl stop sandy@wsids.service
+
+# Positive control: the same planting done by root on the host does give bob group disk.
+chgrp disk "$ws/probe-id" && chmod g+s "$ws/probe-id"
+tap_check "control: a setgid-disk copy made on the host gives bob group disk" \
+        bash -c "as_user bob $ws/probe-id -G | tr ' ' '\n' | grep -qx $disk"
+rm -f "$ws/probe-id"
+
+remove_sandbox wsids
+drop_workspace "$ws"
+tap_done
