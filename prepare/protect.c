@@ -265,9 +265,18 @@ static char **protect_patterns(const Sandbox *s) {
 
 /* A pattern: components with '*' are matched against what exists; the others are taken literally, so
  * that an absent path is part of the set too (and its creation noticed). */
+static int expand_pattern_depth(ProtectSet *set, const char *prefix, char **comps, unsigned depth);
+
 static int expand_pattern(ProtectSet *set, const char *prefix, char **comps) {
+        return expand_pattern_depth(set, prefix, comps, 0);
+}
+
+static int expand_pattern_depth(ProtectSet *set, const char *prefix, char **comps, unsigned depth) {
         _cleanup_strv_free_ char **names = NULL;
         int r;
+
+        if (depth > PROTECT_DEPTH_MAX)
+                return 0;
 
         if (!*comps)
                 return protect_set_add(set, prefix, true);
@@ -275,15 +284,26 @@ static int expand_pattern(ProtectSet *set, const char *prefix, char **comps) {
                 _cleanup_free_ char *p = NULL;
                 if (xasprintf(&p, "%s%s%s", prefix, *prefix ? "/" : "", *comps) < 0)
                         return -ENOMEM;
-                return expand_pattern(set, p, comps + 1);
+                return expand_pattern_depth(set, p, comps + 1, depth);
         }
         {
                 _cleanup_close_ int fd = *prefix ? openat_no_symlinks(set->wsfd, prefix, O_RDONLY | O_DIRECTORY, 0)
                                                  : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 DIR *d;
                 if (fd < 0) {
-                        /* Absent, or behind a symlink: the parent entry is what counts. */
-                        return *prefix ? protect_set_add(set, prefix, false) : 0;
+                        /* Absent, or behind a symlink: the parent entry is what counts, and where a symlink
+                         * inside the workspace leads, the pattern applies too (the host follows it). */
+                        Entry *e;
+                        if (!*prefix)
+                                return 0;
+                        r = protect_set_add(set, prefix, false);
+                        e = r >= 0 ? protect_set_find(set, prefix) : NULL;
+                        if (e && e->state == ENTRY_LINK && e->extra) {
+                                _cleanup_free_ char *t = link_target_rel(set, e->path, e->extra);
+                                if (t)
+                                        r = expand_pattern_depth(set, t, comps, depth + 1);
+                        }
+                        return r;
                 }
                 d = fdopendir(TAKE_FD(fd));
                 if (!d)
@@ -301,7 +321,7 @@ static int expand_pattern(ProtectSet *set, const char *prefix, char **comps) {
                 _cleanup_free_ char *p = NULL;
                 if (xasprintf(&p, "%s%s%s", prefix, *prefix ? "/" : "", *n) < 0)
                         return -ENOMEM;
-                r = expand_pattern(set, p, comps + 1);
+                r = expand_pattern_depth(set, p, comps + 1, depth);
                 if (r < 0)
                         return r;
         }

@@ -85,4 +85,14 @@ while time.time() < end:
 PY
 }
 as_alice() { as_user alice "$@"; }
-export -f as_user as_alice probe_syscall in_pty status_field git_as planted_hook swap_loop
+# use_git: git on PATH; where the test host has none, Debian's package from the test cache, unpacked.
+use_git() {
+        command -v git >/dev/null && return 0
+        local deb d=/var/tmp/e2e-git
+        deb=$(ls "$SANDY_TEST_CACHE"/debs/git_*_amd64.deb 2>/dev/null | head -1)
+        [ -n "$deb" ] || return 1
+        [ -x $d/usr/bin/git ] || dpkg-deb -x "$deb" $d || return 1
+        export PATH=$d/usr/bin:$PATH GIT_EXEC_PATH=$d/usr/lib/git-core
+        git --version >/dev/null
+}
+export -f use_git as_user as_alice probe_syscall in_pty status_field git_as planted_hook swap_loop

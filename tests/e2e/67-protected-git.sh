@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# issue 13: after a session, whatever the agent did, the owner's git status / commit / fetch and a shell
+# in the workspace run no code the agent placed. Each attack is also done by the owner outside any session
+# (the positive control: the same planting does run).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sandbox-lib.sh"
+
+fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+use_git || { tap_skip "no git on the test host or in the test cache"; tap_done; exit; }
+
+ws=/srv/e2e-pgit
+mark=/tmp/e2e-pgit-ran
+make_workspace "$ws"
+git_as alice "$ws" init -q
+git_as alice "$ws" config core.hooksPath .githooks
+as_user alice sh -c "cd $ws && mkdir -p .githooks .github/workflows sub cfg && echo rc > src-rc && ln -s src-rc .bashrc &&
+        ln -s cfg .claude && echo ci > .github/workflows/ci.yml && echo x > file && mkdir -p .git/modules/a/modules/b &&
+        echo '[core]' > .git/modules/a/modules/b/config && echo HEAD > .git/modules/a/modules/b/HEAD"
+git_as alice "$ws" add file && git_as alice "$ws" commit -qm init
+# A remote to fetch from, and a linked work tree (whose .git is a file) as a second workspace.
+make_workspace /srv/e2e-pgit-wt
+git_as alice "$ws" worktree add -q /srv/e2e-pgit-wt
+git_runs_nothing() { # git_runs_nothing DIR: the owner's status, commit and fetch, and a login shell in DIR run nothing planted
+        rm -f $mark
+        git_as alice "$1" status >/dev/null 2>&1
+        git_as alice "$1" commit -q --allow-empty -m probe >/dev/null 2>&1
+        git_as alice "$1" fetch -q "$ws" >/dev/null 2>&1
+        as_user alice bash -c "cd $1 && source ./.bashrc" >/dev/null 2>&1
+        test ! -e $mark
+}
+export -f git_runs_nothing
+export ws mark
+
+# Positive controls, outside any session: each planting runs on the host.
+plant_fsmonitor() { git_as alice "$1" config core.fsmonitor "$(printf 'touch %s #' $mark)"; }
+plant_fsmonitor "$ws"
+tap_check_fails "control: an fsmonitor in .git/config runs on git status" git_runs_nothing "$ws"
+git_as alice "$ws" config --unset core.fsmonitor
+as_user alice sh -c "printf '#!/bin/sh\ntouch $mark\n' > $ws/.githooks/pre-commit && chmod +x $ws/.githooks/pre-commit"
+tap_check_fails "control: a hook in core.hooksPath runs on git commit" git_runs_nothing "$ws"
+rm -f "$ws/.githooks/pre-commit"
+tap_check "control: without plantings nothing runs" git_runs_nothing "$ws"
+
+declare_sandbox pgit <<EOF2
+[Sandbox]
+Workspace=$ws
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image pgit
+tap_check "sandy@pgit starts" timeout 120 systemctl start sandy@pgit.service
+A() { as_agent pgit sh -c "$1"; }
+# The attacks of the report, as the plain agent user.
+tap_check_fails "renaming .git away fails (a mount point during the session)" A 'mv .git .git.orig'
+tap_check_fails "renaming .github away fails" A 'mv .github .github.orig'
+tap_check_fails "writing .git/config fails" A 'echo "[core] fsmonitor = touch '$mark'" >> .git/config'
+tap_check_fails "a hook in core.hooksPath (.githooks) cannot be created" A 'echo evil > .githooks/pre-commit'
+tap_check_fails "a nested submodule's config (.git/modules/a/modules/b/config) is read-only" \
+        A 'echo "[core] fsmonitor = evil" >> .git/modules/a/modules/b/config'
+tap_check_fails "writing through the symlinked .bashrc (to src-rc) fails" A 'echo "touch '$mark'" >> .bashrc'
+# What the agent can do, and stop must undo.
+tap_check "the agent creates .git/commondir pointing at its own git directory" \
+        A 'mkdir -p evilgit/hooks && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config && echo ../evilgit > .git/commondir'
+tap_check "the agent replaces the symlink .bashrc with a file" A 'rm .bashrc && echo "touch '$mark'" > .bashrc'
+tap_check "the agent creates cfg/settings.json behind the symlinked .claude" A 'echo "{\"hooks\":1}" > cfg/settings.json'
+tap_check "the agent makes a nested repository with an fsmonitor" \
+        A 'mkdir -p vendor/x/.git && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > vendor/x/.git/config && echo "ref: refs/heads/x" > vendor/x/.git/HEAD'
+cursor=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+tap_check "sandy@pgit stops" timeout 60 systemctl stop sandy@pgit.service
+tap_check "after the session the owner's git and shell run nothing the agent planted" git_runs_nothing "$ws"
+tap_check "nested repository: git there runs nothing either" bash -c "rm -f $mark; git_as alice $ws/vendor/x status >/dev/null 2>&1; test ! -e $mark"
+tap_check ".git/commondir is gone" test ! -e "$ws/.git/commondir"
+tap_check ".bashrc is the symlink again" bash -c "[ \"\$(readlink $ws/.bashrc)\" = src-rc ]"
+tap_check "cfg/settings.json is gone" test ! -e "$ws/cfg/settings.json"
+tap_check "vendor/x/.git/config is gone" test ! -e "$ws/vendor/x/.git/config"
+for p in .git/commondir .bashrc cfg/settings.json vendor/x/.git/config; do
+        tap_check "the journal names $p" bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'protected path $ws/$p '"
+done
+tap_check "the agent's versions are kept in the quarantine" \
+        bash -c "ls /var/lib/sandy/state/pgit/quarantine/*/.git/commondir /var/lib/sandy/state/pgit/quarantine/*/.bashrc"
+tap_check "sandyctl status shows the report" bash -c "sandyctl status pgit | grep -F '.git/commondir was created'"
+
+# A linked work tree: its .git file must not be re-pointed (gitdir: evilgit).
+declare_sandbox pgitwt <<EOF2
+[Sandbox]
+Workspace=/srv/e2e-pgit-wt
+[Image]
+From=oci-archive:$fixture/fixture.oci.tar
+[Network]
+Mode=none
+EOF2
+seed_user_image pgitwt
+if [ -f /srv/e2e-pgit-wt/.git ]; then
+        tap_check "sandy@pgitwt (a linked work tree) starts" timeout 120 systemctl start sandy@pgitwt.service
+        tap_check_fails "the .git file cannot be rewritten" as_agent pgitwt sh -c 'echo "gitdir: evilgit" > .git'
+        tap_check_fails "nor replaced" as_agent pgitwt sh -c 'rm -f .git'
+        as_agent pgitwt sh -c 'mkdir -p evilgit && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config' >/dev/null 2>&1
+        timeout 60 systemctl stop sandy@pgitwt.service
+        tap_check "after it the owner's git in the work tree runs nothing" git_runs_nothing /srv/e2e-pgit-wt
+        tap_check "the .git file still points at the main repository" grep -q "gitdir: $ws/.git/worktrees" /srv/e2e-pgit-wt/.git
+else
+        tap_skip "git worktree add did not give a .git file"
+fi
+
+remove_sandbox pgit
+remove_sandbox pgitwt
+rm -rf /var/lib/sandy/state/pgit /var/lib/sandy/state/pgitwt $mark
+drop_workspace /srv/e2e-pgit-wt
+drop_workspace "$ws"
+tap_done
