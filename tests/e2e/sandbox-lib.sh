@@ -59,7 +59,7 @@ in_pty() {
         local q
         printf -v q '%q ' "$@"
         # stdin stays open (script hangs up its terminal at end of input)
-        script -qec "$q" /dev/null < <(sleep 60)
+        script -qec "$q" /dev/null < <(exec 2>/dev/null; sleep 60)
 }
 # field NAME FILE: the value of "NAME:" in a /proc status-like file.
 status_field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
