@@ -54,12 +54,9 @@ export -f as_agent as_root_in leader
 probe_syscall() {
         perl -e '$r = syscall(map { $_ + 0 } @ARGV); print $r < 0 ? "errno=" . ($!+0) : "ok", "\n"' "$@"
 }
-# in_pty CMD...: run CMD with a terminal on stdin/stdout (script(1)); output on stdout.
+# in_pty CMD...: run CMD with a terminal on stdin, stdout and stderr (a pty of Python's); its exit status.
 in_pty() {
-        local q
-        printf -v q '%q ' "$@"
-        # stdin stays open (script hangs up its terminal at end of input)
-        script -qec "$q" /dev/null < <(exec 2>/dev/null; sleep 60)
+        python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@" </dev/null
 }
 # field NAME FILE: the value of "NAME:" in a /proc status-like file.
 status_field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
