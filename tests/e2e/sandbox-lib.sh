@@ -65,7 +65,7 @@ git_as() {
         local u=$1 d=$2
         shift 2
         as_user "$u" env GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t \
-                git -C "$d" "$@"
+                ${GIT_EXEC_PATH:+GIT_EXEC_PATH=$GIT_EXEC_PATH} "$(command -v git)" -C "$d" "$@"
 }
 # planted_hook PATH MARKER: an executable hook that records that it ran (touch MARKER).
 planted_hook() {
