@@ -90,6 +90,10 @@ static int method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_INVALID_DECLARATION,
                                          "The declaration of sandbox %s has errors.", name);
+        /* The User= and workspace the running sandbox was started with, or none. */
+        r = bus_sandbox_check_current(sd_bus_message_get_bus(m), &s, error);
+        if (r < 0)
+                return r;
 
         ExecParams p = {.s = s, .argv = argv, .term = isempty(term) ? NULL : term, .pty = pty, .control = fds[3],
                         .stdio = {fds[0], fds[1], fds[2]}};

@@ -43,6 +43,7 @@ failed=0
 for t in /src/tests/e2e/$only.sh; do
     [ -e "$t" ] || continue
     n=${t##*/}
+    case $n in host-*) continue ;; esac # they reboot the host: run from outside, below
     echo "# ---- $n"
     out=$(mktemp)
     rc=0
