@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf-parser.h"
 #include "fs-util.h"
 #include "log.h"
 #include "paths.h"
@@ -102,42 +103,26 @@ static int read_as_owner(const char *path, uid_t owner, char **ret, size_t *ret_
         return r;
 }
 
-/* Anybody else's file (root's, a service user's): every directory from "/" down must be root's and
- * writable by nobody else, so no user can swap any part of the path; no symlinks at all. */
-static int read_as_root(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        _cleanup_free_ char *copy = strdup(path);
-        char *state = NULL, *c, *next;
+/* Anybody else's file (root's, a service user's): opened as sudo opens sudoers (open_trusted()): it, every
+ * directory from "/" down and every symlink on the way must be root's and writable by nobody else, so no
+ * user can swap any part of the path, and the walk holds an fd at each step. */
+static int read_as_root(const char *path, char **ret, size_t *ret_size, char **ret_problem) {
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
+        int r;
 
-        if (!copy)
-                return -ENOMEM;
-        dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        r = open_trusted(path, 0, UID_INVALID, &fd, ret_problem);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
                 return -errno;
-        for (c = strtok_r(copy, "/", &state); c; c = next) {
-                next = strtok_r(NULL, "/", &state);
-                if (fstat(dfd, &st) < 0)
-                        return -errno;
-                if (st.st_uid != 0 || (st.st_mode & 0022))
-                        return -EPERM;
-                fd = openat(dfd, c, (next ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK) | O_NOFOLLOW | O_CLOEXEC |
-                                            O_NOCTTY);
-                if (fd < 0)
-                        return -errno;
-                if (!next)
-                        break;
-                safe_close(dfd);
-                dfd = TAKE_FD(fd);
-        }
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return -EINVAL;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
         return read_fd_all(fd, ret, ret_size);
 }
 
 static int credential_read(const Sandbox *s, const Credential *c, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *problem = NULL;
         uid_t owner = 0;
         int r;
 
@@ -149,12 +134,11 @@ static int credential_read(const Sandbox *s, const Credential *c, char **ret, si
                 log_debug_errno(r, "Credential %s: %s is not a file of the sandbox's owner that they can read: %m",
                                 c->id, c->path);
         }
-        r = read_as_root(c->path, ret, ret_size);
+        r = read_as_root(c->path, ret, ret_size, &problem);
         if (r == -EPERM)
                 return log_error_errno(r, "Credential %s of sandbox %s: %s is neither the sandbox owner's own file "
-                                          "(read as them, no symlinks) nor in directories that only root can "
-                                          "change.",
-                                       c->id, s->name, c->path);
+                                          "(read as them, no symlinks) nor a file only root can change (%s).",
+                                       c->id, s->name, c->path, problem ?: "it is not root's");
         if (r == -ELOOP)
                 return log_error_errno(r, "Credential %s of sandbox %s: %s is a symlink or lies below one.", c->id,
                                        s->name, c->path);

@@ -1050,7 +1050,7 @@ static int check_nested(ProtectSet *set, Report *rep, int pdfd, const char *pref
 
 int protect_paths_check(const char *name) {
         _cleanup_free_ char *list = NULL, *text = NULL, *workspace = NULL, *out = NULL, *report = NULL;
-        _cleanup_strv_free_ char **patterns = NULL, **gone = NULL;
+        _cleanup_strv_free_ char **patterns = NULL, **gone = NULL, **seen = NULL;
         _cleanup_close_ int wsfd = -EBADF;
         ProtectSet start = {.wsfd = -EBADF}, now = {.wsfd = -EBADF};
         Report rep = {.name = name, .qfd = -EBADF};
@@ -1137,11 +1137,52 @@ int protect_paths_check(const char *name) {
         }
         for (size_t i = 0; i < now.n; i++) {
                 Entry *cur = &now.e[i];
+                if (strv_extend(&seen, cur->path) < 0) {
+                        r = log_oom();
+                        goto finish;
+                }
                 if (under(cur->path, gone))
                         continue;
                 r = judge(&now, &rep, protect_set_find(&start, cur->path), cur, &gone);
                 if (r < 0)
                         log_error_errno(r, "Sandbox %s: failed to restore %s/%s: %m", name, workspace, cur->path);
+        }
+        /* A symlink put back (a protected path's parent the agent had renamed or replaced) can bring paths
+         * into the set that its absence hid (.claude -> cfg: cfg/settings.json): look again until nothing
+         * new appears. */
+        r = 0;
+        for (unsigned pass = 0; pass < 4; pass++) {
+                ProtectSet again = {.wsfd = wsfd, .workspace = workspace, .owner = owner};
+                bool any = false;
+
+                if (now.home && !(again.home = strdup(now.home))) {
+                        r = log_oom();
+                        goto finish;
+                }
+                for (size_t i = 0; r >= 0 && i < start.n; i++)
+                        r = protect_set_add(&again, start.e[i].path, start.e[i].leaf);
+                if (r >= 0)
+                        r = protect_collect(&again, patterns);
+                for (size_t i = 0; r >= 0 && i < again.n; i++) {
+                        Entry *cur = &again.e[i];
+                        if (strv_contains(seen, cur->path))
+                                continue;
+                        any = true;
+                        if (strv_extend(&seen, cur->path) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (under(cur->path, gone))
+                                continue;
+                        int k = judge(&again, &rep, protect_set_find(&start, cur->path), cur, &gone);
+                        if (k < 0)
+                                log_error_errno(k, "Sandbox %s: failed to restore %s/%s: %m", name, workspace, cur->path);
+                }
+                protect_set_done(&again);
+                if (r < 0)
+                        goto finish;
+                if (!any)
+                        break;
         }
         if (now.n > 0 || start.n > 0) {
                 unsigned budget = 2000000;

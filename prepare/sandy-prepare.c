@@ -3,8 +3,7 @@
  *
  *   sandy-prepare NAME            refuse undeclared names, check the workspace, install the generated
  *                                 .nspawn settings, tell ExecStart which image root to run
- *   sandy-prepare --started NAME  (ExecStartPost=) keep the payload's seccomp filter for sandyctl exec;
- *                                 with NestedUserNamespaces=no, allow no user namespace inside
+ *   sandy-prepare --started NAME  (ExecStartPost=) keep the payload's seccomp filter for sandyctl exec
  *   sandy-prepare --cleanup NAME  check the protected paths, remove what the start left in /run
  *
  * It runs as root, started by systemd for a unit a sandy-group member may start, so it trusts nothing but
@@ -38,7 +37,26 @@
 static bool arg_cleanup = false;
 static bool arg_started = false;
 
-static int install_settings(const char *name, const char *generated, const char *extra) {
+/* NestedUserNamespaces=no makes sandy-nouserns the command (mounts.c): nspawn refuses a Boot=no after a
+ * Boot=yes ("conflicting"), and Parameters= only append, so the generated Boot= and Parameters= lines go. */
+static void drop_start_mode(char *text) {
+        char *w = text;
+
+        for (const char *l = text; *l;) {
+                size_t n = strcspn(l, "\n");
+                bool drop = startswith(l, "Boot=") || startswith(l, "Parameters=");
+                if (l[n] == '\n')
+                        n++;
+                if (!drop) {
+                        memmove(w, l, n);
+                        w += n;
+                }
+                l += n;
+        }
+        *w = 0;
+}
+
+static int install_settings(const Sandbox *s, const char *generated, const char *extra) {
         _cleanup_free_ char *text = NULL, *dest = NULL, *all = NULL;
         size_t size;
         int r;
@@ -46,6 +64,8 @@ static int install_settings(const char *name, const char *generated, const char 
         r = read_full_file(generated, 1024 * 1024, &text, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read generated settings %s: %m", generated);
+        if (s->deny_nested_userns)
+                drop_start_mode(text);
         /* What only the start knows (the UID range, the mounts) goes after the generated text. */
         if (xasprintf(&all, "%s%s", text, extra ?: "") < 0)
                 return log_oom();
@@ -53,7 +73,7 @@ static int install_settings(const char *name, const char *generated, const char 
         r = mkdir_p(NSPAWN_SETTINGS_DIR, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", NSPAWN_SETTINGS_DIR);
-        if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0)
+        if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", s->name) < 0)
                 return log_oom();
         r = write_file_atomic(dest, all, size, 0644);
         if (r < 0)
@@ -78,12 +98,22 @@ static int register_image(const char *name, const char *rootfs) {
         return 0;
 }
 
-static int write_start_env(const char *name, const char *rootfs) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+static int write_start_env(const Sandbox *s, const char *rootfs) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL, *creds = NULL;
         int r;
 
-        if (!(dir = sandbox_runtime_path(name, NULL)) || !(path = sandbox_runtime_path(name, SANDY_START_ENV)) ||
-            xasprintf(&text, "SANDY_ROOT=%s\n", rootfs) < 0)
+        if (!(dir = sandbox_runtime_path(s->name, NULL)) || !(path = sandbox_runtime_path(s->name, SANDY_START_ENV)) ||
+            !(creds = sandbox_runtime_path(s->name, "credentials")) || xasprintf(&text, "SANDY_ROOT=%s\n", rootfs) < 0)
+                return log_oom();
+        /* Replaces the drop-in's SANDY_NSPAWN_ARGS (an EnvironmentFile= wins over Environment=): nspawn loads
+         * the credentials from the copies credentials_install() made (read once, safely, as their owner or
+         * from root's directories), never from the declared paths, which a user may have swapped for a
+         * symlink since (nspawn would follow it as root). IDs were checked to hold no spaces or ':'. */
+        r = strextendf(&text, "SANDY_NSPAWN_ARGS=");
+        for (size_t i = 0; r >= 0 && i < s->n_credentials; i++)
+                r = strextendf(&text, "%s--load-credential=%s:%s/%s", i > 0 ? " " : "", s->credentials[i].id, creds,
+                               s->credentials[i].id);
+        if (r < 0 || strextendf(&text, "\n") < 0)
                 return log_oom();
         r = mkdir_p(dir, 0755);
         if (r < 0)
@@ -180,44 +210,13 @@ static int prepare(const char *name) {
         r = sandbox_mount_all(s, wsfd, rootfs, &root, &extra);
         if (r < 0)
                 return r;
-        r = install_settings(name, generated, extra);
+        r = install_settings(s, generated, extra);
         if (r < 0)
                 return r;
         r = register_image(name, rootfs);
         if (r < 0)
                 return r;
-        return write_start_env(name, root);
-}
-
-/* user.max_user_namespaces is per user namespace: 0 in the sandbox's own means nothing inside can create
- * one (counted against it, at any depth). Written from a child that enters only the user namespace (the
- * sysctl belongs to the writer's), through the host's /proc. The sandbox has no CAP_SYS_RESOURCE
- * (mounts.c), so nothing inside can raise it again. */
-static int deny_nested_userns(const char *name) {
-        _cleanup_close_ int pidfd = -EBADF;
-        pid_t leader, pid;
-        int r;
-
-        pidfd = sandbox_leader_pidfd(name, &leader);
-        if (pidfd < 0)
-                return log_error_errno(pidfd, "Failed to find the leader of sandbox %s: %m", name);
-        pid = fork();
-        if (pid < 0)
-                return log_error_errno(errno, "Failed to fork: %m");
-        if (pid == 0) {
-                _cleanup_close_ int fd = -EBADF;
-                if (setns(pidfd, CLONE_NEWUSER) < 0)
-                        _exit(2);
-                fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
-                if (fd < 0 || write(fd, "0\n", 2) != 2)
-                        _exit(3);
-                _exit(0);
-        }
-        r = wait_for_terminate_and_check("max_user_namespaces", pid);
-        if (r != 0)
-                return log_error_errno(r < 0 ? r : EPERM, "Failed to forbid user namespaces in sandbox %s.", name);
-        log_info("Sandbox %s may not create user namespaces (NestedUserNamespaces=no).", name);
-        return 0;
+        return write_start_env(s, root);
 }
 
 static int started(const char *name) {
@@ -230,11 +229,6 @@ static int started(const char *name) {
         r = sandbox_load(dirs, name, &s);
         if (r < 0)
                 return log_error_errno(r, "Sandbox %s cannot be loaded: %m", name);
-        if (s->deny_nested_userns) {
-                r = deny_nested_userns(name);
-                if (r < 0)
-                        return r;
-        }
         /* Not fatal: root's sandyctl exec reads it from the leader itself; members need it. */
         r = exec_save_seccomp(name);
         if (r < 0)

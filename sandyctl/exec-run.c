@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A command in a running sandbox, started from outside the way the sandbox's own payload was started.
  *
- *   caller (sandyctl as root, or sandy-helper)
+ *   caller (sandyctl as root; for members, sandy-exec, which sandy-helper starts as a transient unit of
+ *   PID 1's so that none of the helper's own seccomp filters reach the command)
  *     └─ supervisor: a new session, every other fd closed; enters the sandbox's user, mount, PID, IPC, UTS
  *        and network namespaces (one setns() on a pidfd of the leader), forks the command directly into
  *        the sandbox's cgroup (clone3 CLONE_INTO_CGROUP), relays signals from the control socket to it,
@@ -10,11 +11,12 @@
  *          └─ command: the cgroup namespace too; a new session; the leader's capability bounding set and
  *             resource limits; the sandbox user's IDs; a fresh session keyring; no_new_privs; a pty of its
  *             own (opened inside, the master sent to the caller) or the caller's pipes; umask 022; a clean
- *             environment; every fd above 2 closed; the leader's seccomp filters (copied, see
- *             seccomp-copy.c) and, with NestedUserNamespaces=no, sandy's; then execve.
+ *             environment; every fd above 2 closed; the leader's seccomp filters, copied (seccomp-copy.c;
+ *             with NestedUserNamespaces=no they include sandy-nouserns' own); then execve.
  *
  * Nothing of the caller reaches the command: not its fds (a root shell's terminal, files, sockets), not
  * its session, terminal, keyring, environment, cgroup or capabilities. */
+#include <assert.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
@@ -194,27 +196,72 @@ static int container_user(const char *user, uid_t *uid, gid_t *gid, char **home,
         return -ESRCH;
 }
 
-static int send_msg(int sock, char type, int32_t value, int fd) {
+int exec_send_msg(int sock, char type, int32_t value, const int *fds, size_t n_fds) {
         char buf[1 + sizeof(int32_t)];
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
         union {
                 struct cmsghdr h;
-                char b[CMSG_SPACE(sizeof(int))];
+                char b[CMSG_SPACE(sizeof(int) * 3)];
         } c = {};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
+        assert(n_fds <= 3);
         buf[0] = type;
         memcpy(buf + 1, &value, sizeof value);
-        if (fd >= 0) {
+        if (n_fds > 0) {
                 mh.msg_control = c.b;
-                mh.msg_controllen = sizeof c.b;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
                 cm->cmsg_level = SOL_SOCKET;
                 cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
         }
         return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int exec_recv_msg(int sock, char *type, int32_t *value, int *fds, size_t *n_fds) {
+        char buf[1 + sizeof(int32_t)];
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(sizeof(int) * 3)];
+        } c;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b};
+        size_t room = *n_fds, got = 0;
+        bool bad = false;
+        ssize_t n;
+
+        *n_fds = 0;
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -ECONNRESET;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (got < room)
+                                fds[got++] = fd;
+                        else {
+                                safe_close(fd);
+                                bad = true;
+                        }
+                }
+        }
+        if (bad || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n != (ssize_t) sizeof buf) {
+                for (size_t i = 0; i < got; i++)
+                        safe_close(fds[i]);
+                return -EBADMSG;
+        }
+        *type = buf[0];
+        memcpy(value, buf + 1, sizeof *value);
+        *n_fds = got;
+        return 0;
 }
 
 /* Close everything but keep[]. */
@@ -269,36 +316,6 @@ _noreturn_ static void command_child(const Child *c) {
         }
         if (setsid() < 0)
                 _exit(125);
-        if (p->pty) {
-                _cleanup_close_ int master = -EBADF, slave = -EBADF;
-                int unlock = 0;
-
-                /* The sandbox's own devpts (we are in its mount namespace), opened as the sandbox user below
-                 * would be; the master goes to the caller, the slave becomes our controlling terminal. */
-                master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-                if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) {
-                        log_error_errno(errno, "Failed to open a pty in sandbox %s: %m", p->s->name);
-                        _exit(125);
-                }
-                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
-                        log_error_errno(errno, "Failed to set up the pty in sandbox %s: %m", p->s->name);
-                        _exit(125);
-                }
-                /* Ours, as login and machinectl shell make it. */
-                (void) fchown(slave, c->uid, c->gid);
-                (void) fchmod(slave, 0620);
-                if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
-                        _exit(125);
-                if (send_msg(p->control, EXEC_MSG_PTY, 0, master) < 0)
-                        _exit(125);
-        } else {
-                for (int i = 0; i < 3; i++)
-                        if (p->stdio[i] != i && dup2(p->stdio[i], i) < 0)
-                                _exit(125);
-                for (int i = 0; i < 3; i++)
-                        (void) fcntl(i, F_SETFD, 0);
-        }
         /* The payload's limits and bounding set, while we still have capabilities in the namespace. */
         for (int i = 0; i < RLIM_NLIMITS; i++)
                 if (c->prep->rl_set[i])
@@ -312,6 +329,36 @@ _noreturn_ static void command_child(const Child *c) {
         if (setgroups(1, &c->gid) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0) {
                 log_error_errno(errno, "Failed to become %s in sandbox %s: %m", p->s->user, p->s->name);
                 _exit(125);
+        }
+        if (p->pty) {
+                _cleanup_close_ int master = -EBADF, slave = -EBADF;
+                int unlock = 0;
+
+                /* The sandbox's own devpts (we are in its mount namespace), opened as the sandbox user, so that
+                 * the pty is theirs (devpts gives it the opener's IDs); the master goes to the caller, the
+                 * slave becomes our controlling terminal. */
+                master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+                if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+                        log_error_errno(errno, "Failed to open a pty in sandbox %s: %m", p->s->name);
+                        _exit(125);
+                }
+                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+                        log_error_errno(errno, "Failed to set up the pty in sandbox %s: %m", p->s->name);
+                        _exit(125);
+                }
+                /* As login and machinectl shell make it. */
+                (void) fchmod(slave, 0620);
+                if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+                        _exit(125);
+                if (exec_send_msg(p->control, EXEC_MSG_PTY, 0, &master, 1) < 0)
+                        _exit(125);
+        } else {
+                for (int i = 0; i < 3; i++)
+                        if (p->stdio[i] != i && dup2(p->stdio[i], i) < 0)
+                                _exit(125);
+                for (int i = 0; i < 3; i++)
+                        (void) fcntl(i, F_SETFD, 0);
         }
         /* A fresh, empty session keyring of our own: none of the caller's keys. */
         if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0)
@@ -338,13 +385,6 @@ _noreturn_ static void command_child(const Child *c) {
                 log_error_errno(errno, "Failed to install the seccomp filter of sandbox %s: %m", p->s->name);
                 _exit(125);
         }
-        if (p->s->deny_nested_userns) {
-                int r = seccomp_deny_userns();
-                if (r < 0) {
-                        log_error_errno(r, "Failed to forbid user namespaces: %m");
-                        _exit(125);
-                }
-        }
         execvpe(p->argv[0], p->argv, env);
         int err = errno;
         log_error_errno(err, "Failed to execute %s in sandbox %s: %m", p->argv[0], p->s->name);
@@ -369,6 +409,11 @@ _noreturn_ static void supervisor(const ExecParams *p, const Prepared *prep, int
         reset_signals();
         (void) setsid();
         close_all_but(keep, p->pty ? 4 : ELEMENTSOF(keep));
+        /* 0 and 1 (and 2) must stay taken, or the command's pty would land there and be overwritten when it
+         * becomes the command's stdio. */
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+                        goto fail;
         /* One atomic setns() with the pidfd: all namespaces of the same, still living, process. The cgroup
          * namespace is the command's alone (see above). */
         if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) {
@@ -424,10 +469,10 @@ _noreturn_ static void supervisor(const ExecParams *p, const Prepared *prep, int
 wait:
         if (wait_for_pid(pid, &status) < 0)
                 goto fail;
-        (void) send_msg(p->control, EXEC_MSG_EXIT, exit_status_from_wait(status), -1);
+        (void) exec_send_msg(p->control, EXEC_MSG_EXIT, exit_status_from_wait(status), NULL, 0);
         _exit(exit_status_from_wait(status));
 fail:
-        (void) send_msg(p->control, EXEC_MSG_EXIT, 125, -1);
+        (void) exec_send_msg(p->control, EXEC_MSG_EXIT, 125, NULL, 0);
         _exit(125);
 }
 

@@ -13,6 +13,8 @@
 #define EXEC_MSG_PTY 'P'    /* to the caller, with the pty master as SCM_RIGHTS */
 #define EXEC_MSG_EXIT 'X'   /* to the caller, followed by the exit status as int32 */
 #define EXEC_MSG_SIGNAL 'S' /* from the caller, followed by a signal number as int32 */
+#define EXEC_MSG_STDIO 'I'  /* from the caller to sandy-exec (members, without pty): stdin, stdout, stderr of
+                             * the command as SCM_RIGHTS, before anything else */
 
 typedef struct ExecParams {
         const Sandbox *s;
@@ -23,6 +25,12 @@ typedef struct ExecParams {
         int control;
         bool seccomp_live; /* may read the filter from the leader when sandy-prepare --started did not */
 } ExecParams;
+
+/* One message on the control socket: type, int32 value, and up to n_fds descriptors (SCM_RIGHTS). */
+int exec_send_msg(int sock, char type, int32_t value, const int *fds, size_t n_fds);
+/* Receives without blocking; *n_fds is in: room in fds[], out: how many came (O_CLOEXEC). -EAGAIN: none
+ * waiting; -ECONNRESET: the other end is closed; -EBADMSG: not a message of ours (its fds are closed). */
+int exec_recv_msg(int sock, char *type, int32_t *value, int *fds, size_t *n_fds);
 
 /* Start the command's supervisor; it reports on params->control. The caller keeps its fds (they are
  * duplicated into the child). Errors are logged; -ESRCH: the sandbox is not running. */

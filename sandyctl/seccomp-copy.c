@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/seccomp.h>
-#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -174,44 +172,4 @@ int seccomp_filters_apply(const SeccompFilters *f) {
                 if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &f->progs[i]) < 0)
                         return -errno;
         return 0;
-}
-
-#define LD_ARCH BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch))
-#define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
-#define LD_ARG0_LO BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]))
-#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
-
-int seccomp_deny_userns(void) {
-#if defined(__x86_64__)
-        /* x86_64 (and x32, whose numbers are the same with bit 30 set) and i386. */
-        struct sock_filter insns[] = {
-                /* 0 */ LD_ARCH,
-                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 9),
-                /* 2 */ LD_NR,
-                /* 3 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~0x40000000U),
-                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 435 /* clone3 */, 0, 1),
-                /* 5 */ RET(SECCOMP_RET_ERRNO | ENOSYS),
-                /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 272 /* unshare */, 2, 0),
-                /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 56 /* clone */, 1, 0),
-                /* 8 */ RET(SECCOMP_RET_ALLOW),
-                /* 9 */ LD_ARG0_LO,
-                /* 10 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 10, 9),
-                /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 8),
-                /* 12 */ LD_NR,
-                /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 435 /* clone3 */, 0, 1),
-                /* 14 */ RET(SECCOMP_RET_ERRNO | ENOSYS),
-                /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 310 /* unshare */, 2, 0),
-                /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 120 /* clone */, 1, 0),
-                /* 17 */ RET(SECCOMP_RET_ALLOW),
-                /* 18 */ LD_ARG0_LO,
-                /* 19 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 1, 0),
-                /* 20 */ RET(SECCOMP_RET_ALLOW),
-                /* 21 */ RET(SECCOMP_RET_ERRNO | EPERM),
-        };
-        struct sock_fprog prog = {.len = ELEMENTSOF(insns), .filter = insns};
-
-        return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
-#else
-        return -EOPNOTSUPP;
-#endif
 }

@@ -3,7 +3,8 @@
 
 /* The seccomp filters of a running process, copied: a command entered into a sandbox from outside runs
  * under the very filters nspawn gave the sandbox (whatever nspawn's version, capabilities and the
- * sandbox's SystemCallFilter=), not an imitation of them. Also the one filter sandy adds itself. */
+ * sandbox's SystemCallFilter=, and with NestedUserNamespaces=no sandy-nouserns' filter), not an imitation of
+ * them. */
 #include <linux/filter.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -24,6 +25,3 @@ int seccomp_filters_save(const SeccompFilters *f, const char *path);
 int seccomp_filters_load(const char *path, SeccompFilters *ret);
 /* Install them in the calling thread (no_new_privs must be set). */
 int seccomp_filters_apply(const SeccompFilters *f);
-/* A filter that refuses to create user namespaces: clone() and unshare() with CLONE_NEWUSER fail with
- * EPERM, clone3() (whose flags a filter cannot see) with ENOSYS, so that libc falls back to clone(). */
-int seccomp_deny_userns(void);

@@ -5,8 +5,9 @@
  * The command is started as the sandbox's own payload is (exec-run.c): its namespaces and cgroup, its
  * capability bounding set and seccomp filter, a new session, a fresh keyring, no_new_privs, nothing of
  * ours. As root, sandyctl starts it itself; anybody else asks sandy-helper (org.sandy.Helper1.Exec, polkit
- * action org.sandy.helper.exec per sandbox), passing the ends of our pipes and a control socket. Either way
- * this process only relays: with a terminal on stdin, the command gets a pty of its own (as machinectl
+ * action org.sandy.helper.exec, for the sandboxes the caller is allowed on), passing a control socket that
+ * already holds the ends of our pipes; the helper has PID 1 start sandy-exec with it. Either way this
+ * process only relays: with a terminal on stdin, the command gets a pty of its own (as machinectl
  * shell and sudo's use_pty do) whose master comes back to us over the control socket and our terminal is
  * put in raw mode; otherwise three pipes. The command never sees our terminal, so it cannot push input
  * into it (TIOCSTI) or read anything else of ours. */
@@ -40,34 +41,6 @@ typedef struct Relay {
         int status;           /* the command's, once known */
         bool have_status;
 } Relay;
-
-static int recv_msg(int sock, char *type, int32_t *value, int *fd) {
-        char buf[1 + sizeof(int32_t)];
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
-        union {
-                struct cmsghdr h;
-                char b[CMSG_SPACE(sizeof(int))];
-        } c;
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b};
-        ssize_t n;
-
-        *fd = -EBADF;
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0)
-                return -errno;
-        if (n == 0)
-                return -ECONNRESET;
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(fd, CMSG_DATA(cm), sizeof(int));
-        if (n != (ssize_t) sizeof buf) {
-                safe_close(*fd);
-                return -EBADMSG;
-        }
-        *type = buf[0];
-        memcpy(value, buf + 1, sizeof *value);
-        return 0;
-}
 
 static int send_signal_msg(int sock, int sig) {
         char buf[1 + sizeof(int32_t)] = {EXEC_MSG_SIGNAL};
@@ -151,7 +124,9 @@ static int relay_loop(Relay *r, int sigfd) {
                 if (p[0].revents) {
                         char type;
                         int32_t v;
-                        int fd, k = recv_msg(r->control, &type, &v, &fd);
+                        int fd = -EBADF;
+                        size_t n_fds = 1;
+                        int k = exec_recv_msg(r->control, &type, &v, &fd, &n_fds);
                         if (k == -EAGAIN)
                                 ;
                         else if (k < 0) {
@@ -168,8 +143,9 @@ static int relay_loop(Relay *r, int sigfd) {
                                 if (termios_saved) {
                                         struct termios raw = saved_termios;
                                         (void) tcsetattr(r->master, TCSANOW, &saved_termios);
+                                        /* Fully raw, as ssh -t and machinectl shell: the pty
+                                         * inside does the output processing already. */
                                         cfmakeraw(&raw);
-                                        raw.c_oflag = saved_termios.c_oflag; /* keep "\n" -> "\r\n" */
                                         (void) tcsetattr(STDIN_FILENO, TCSANOW, &raw);
                                 }
                                 set_winsize(r->master);
@@ -203,7 +179,7 @@ static int relay_loop(Relay *r, int sigfd) {
         }
 }
 
-static int exec_via_helper(const Sandbox *s, char **argv, const char *term, bool pty, const int stdio[3], int control) {
+static int exec_via_helper(const Sandbox *s, char **argv, const char *term, bool pty, int control) {
         _cleanup_bus_unref_ sd_bus *bus = NULL;
         _cleanup_bus_message_unref_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -221,7 +197,7 @@ static int exec_via_helper(const Sandbox *s, char **argv, const char *term, bool
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, argv);
         if (r >= 0)
-                r = sd_bus_message_append(m, "sbhhhh", term ?: "", pty, stdio[0], stdio[1], stdio[2], control);
+                r = sd_bus_message_append(m, "sbh", term ?: "", pty, control);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the Exec call: %m");
         r = sd_bus_call(bus, m, 0, &error, &reply);
@@ -231,11 +207,20 @@ static int exec_via_helper(const Sandbox *s, char **argv, const char *term, bool
         return 0;
 }
 
+/* TERM goes into the sandbox only when it looks like a terminal name. */
+static const char *term_name(void) {
+        const char *t = getenv("TERM");
+
+        if (isempty(t) || strlen(t) > 127 || string_has_cc(t) || strpbrk(t, "= /"))
+                return NULL;
+        return t;
+}
+
 static int exec_run(const Sandbox *s, char **argv) {
         _cleanup_close_ int sigfd = -EBADF, ctl_mine = -EBADF, ctl_theirs = -EBADF;
         int pipes[3][2] = {{-EBADF, -EBADF}, {-EBADF, -EBADF}, {-EBADF, -EBADF}};
         int theirs[3] = {-EBADF, -EBADF, -EBADF}, sv[2], r;
-        const char *term = getenv("TERM");
+        const char *term = term_name();
         bool pty = isatty(STDIN_FILENO);
         Relay relay = {.master = -EBADF, .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .pty = pty};
         sigset_t ss;
@@ -279,15 +264,12 @@ static int exec_run(const Sandbox *s, char **argv) {
                                 .seccomp_live = true, .stdio = {theirs[0], theirs[1], theirs[2]}};
                 r = exec_spawn(&p, &pid);
         } else {
-                int dn = -EBADF;
-                int fds[3] = {theirs[0], theirs[1], theirs[2]};
-                if (pty) {
-                        /* D-Bus needs some fd for each; the helper ignores them with a pty. */
-                        dn = open("/dev/null", O_RDWR | O_CLOEXEC);
-                        fds[0] = fds[1] = fds[2] = dn;
-                }
-                r = exec_via_helper(s, argv, term, pty, fds, ctl_theirs);
-                safe_close(dn);
+                /* sandy-exec takes our pipe ends from the control socket, where they wait for it. */
+                r = pty ? 0 : exec_send_msg(ctl_mine, EXEC_MSG_STDIO, 0, theirs, 3);
+                if (r < 0)
+                        log_error_errno(r, "Failed to pass the pipes on: %m");
+                else
+                        r = exec_via_helper(s, argv, term, pty, ctl_theirs);
         }
         /* Only the other side holds these now: EOF and hangups propagate. */
         ctl_theirs = safe_close(ctl_theirs);

@@ -9,7 +9,7 @@ fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-te
 
 ws=/srv/e2e-wsids
 make_workspace "$ws"
-as_user alice sh -c "cp /usr/bin/id $ws/probe-id && echo data > $ws/plain"
+as_user alice sh -c "cp /usr/bin/id $ws/probe-id && echo data > $ws/plain && echo data > $ws/mine"
 cp /usr/bin/id "$ws/other-group" && chown alice:users "$ws/other-group"
 declare_sandbox wsids <<EOF2
 [Sandbox]
@@ -22,29 +22,31 @@ EOF2
 seed_user_image wsids
 tap_check "sandy@wsids starts" timeout 120 systemctl start sandy@wsids.service
 disk=$(getent group disk | cut -d: -f3)
+W=/home/agent/workspace
 
 # The attack: root inside makes a copy of a binary setgid disk (or group root) for users on the host.
-# (machinectl shell exits 0 whatever the command did: judged by its message and the host's view)
+# machinectl shell exits 0 whatever the command did: judged by its messages and by the host's view.
+tap_check "control: root inside can chown a workspace file to the agent (and gets no error)" \
+        output_lacks "$(as_root_in wsids /bin/chown 1000:1000 $W/mine 2>&1)" 'Value too large|Invalid argument|not permitted'
 tap_check "root inside cannot chgrp a workspace file to disk" \
-        bash -c "as_root_in wsids /bin/chgrp disk /home/agent/workspace/probe-id 2>&1 | grep -E 'Value too large|Invalid argument|not permitted'"
+        output_matches "$(as_root_in wsids /bin/chgrp disk $W/probe-id 2>&1)" 'Value too large|Invalid argument|not permitted'
 tap_check "root inside cannot chgrp a workspace file to root" \
-        bash -c "as_root_in wsids /bin/chgrp 0 /home/agent/workspace/probe-id 2>&1 | grep -E 'Value too large|Invalid argument|not permitted'"
-as_root_in wsids /bin/chmod g+s /home/agent/workspace/probe-id >/dev/null 2>&1
-tap_check "on the host the file is still alice:alice" bash -c "[ \"\$(stat -c %U:%G $ws/probe-id)\" = alice:alice ]"
-tap_check "bob running it gets no group disk" bash -c "out=\$(as_user bob $ws/probe-id -G); echo \$out; ! echo \" \$out \" | grep -q ' $disk '"
-tap_check_fails "the agent cannot chgrp to a group it has inside either" \
-        as_agent wsids chgrp 0 /home/agent/workspace/plain
-tap_check "a file of another host group shows as unmapped (nogroup) inside" \
-        bash -c "[ \"\$(as_agent wsids stat -c %g other-group)\" = 65534 ]"
-tap_check "alice's own files are the agent's inside" bash -c "[ \"\$(as_agent wsids stat -c %u:%g plain)\" = 1000:1000 ]"
-tap_check "what the agent creates is alice:alice on the host" \
-        bash -c "as_agent wsids sh -c 'echo x > made' && [ \"\$(stat -c %U:%G $ws/made)\" = alice:alice ]"
+        output_matches "$(as_root_in wsids /bin/chgrp 0 $W/probe-id 2>&1)" 'Value too large|Invalid argument|not permitted'
+as_root_in wsids /bin/chmod g+s $W/probe-id >/dev/null 2>&1
+tap_check "on the host the file is still alice:alice" owner_is "$ws/probe-id" alice:alice
+tap_check "bob running it gets no group disk" output_lacks "$(as_user bob "$ws/probe-id" -G | tr ' ' '\n')" "^$disk\$"
+tap_check "control: the agent may chgrp to its own group" as_agent wsids chgrp 1000 plain
+tap_check_fails "the agent cannot chgrp to a group it has inside either (root)" as_agent wsids chgrp 0 plain
+tap_check "a file of another host group shows as unmapped (nogroup) inside" shows 65534 as_agent wsids stat -c %g other-group
+tap_check "alice's own files are the agent's inside" shows 1000:1000 as_agent wsids stat -c %u:%g plain
+tap_check "what the agent creates is alice:alice on the host" as_agent wsids sh -c 'echo x > made'
+tap_check "(host view)" owner_is "$ws/made" alice:alice
 systemctl stop sandy@wsids.service
 
 # Positive control: the same planting done by root on the host does give bob group disk.
 chgrp disk "$ws/probe-id" && chmod g+s "$ws/probe-id"
 tap_check "control: a setgid-disk copy made on the host gives bob group disk" \
-        bash -c "as_user bob $ws/probe-id -G | tr ' ' '\n' | grep -qx $disk"
+        output_matches "$(as_user bob "$ws/probe-id" -G | tr ' ' '\n')" "^$disk\$"
 rm -f "$ws/probe-id"
 
 remove_sandbox wsids

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/sandbox-lib.sh"
 
 fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
-use_git || { tap_skip "no git on the test host or in the test cache"; tap_done; exit; }
+command -v git >/dev/null || { tap_check "git is on the test host (tests/testhost/build-rootfs.sh installs it)" false; tap_done; exit; }
 
 ws=/srv/e2e-pgit
 mark=/tmp/e2e-pgit-ran
@@ -18,6 +18,8 @@ as_user alice sh -c "cd $ws && mkdir -p .githooks .github/workflows sub cfg && e
         ln -s cfg .claude && echo ci > .github/workflows/ci.yml && echo x > file && mkdir -p .git/modules/a/modules/b &&
         echo '[core]' > .git/modules/a/modules/b/config && echo HEAD > .git/modules/a/modules/b/HEAD"
 git_as alice "$ws" add file && git_as alice "$ws" commit -qm init
+as_user alice sh -c "echo '[user]' > $ws/shared.gitconfig"
+git_as alice "$ws" config include.path ../shared.gitconfig
 # A remote to fetch from, and a linked work tree (whose .git is a file) as a second workspace.
 make_workspace /srv/e2e-pgit-wt
 git_as alice "$ws" worktree add -q /srv/e2e-pgit-wt
@@ -40,6 +42,9 @@ git_as alice "$ws" config --unset core.fsmonitor
 as_user alice sh -c "printf '#!/bin/sh\ntouch $mark\n' > $ws/.githooks/pre-commit && chmod +x $ws/.githooks/pre-commit"
 tap_check_fails "control: a hook in core.hooksPath runs on git commit" git_runs_nothing "$ws"
 rm -f "$ws/.githooks/pre-commit"
+as_user alice sh -c "cp $ws/shared.gitconfig $ws/shared.orig && printf '[core]\n\tfsmonitor = touch $mark #\n' >> $ws/shared.gitconfig"
+tap_check_fails "control: an fsmonitor in a config file include.path names runs on git status" git_runs_nothing "$ws"
+as_user alice sh -c "mv $ws/shared.orig $ws/shared.gitconfig"
 tap_check "control: without plantings nothing runs" git_runs_nothing "$ws"
 
 declare_sandbox pgit <<EOF2
@@ -53,35 +58,53 @@ EOF2
 seed_user_image pgit
 tap_check "sandy@pgit starts" timeout 120 systemctl start sandy@pgit.service
 A() { as_agent pgit sh -c "$1"; }
-# The attacks of the report, as the plain agent user.
+# Each probe below has a control: the same operation on an unprotected path works.
+tap_check "control: the agent renames an unprotected directory" A 'mv sub sub.tmp && mv sub.tmp sub'
+tap_check "control: the agent writes an unprotected file in .git" A 'echo x > .git/e2e-probe && rm .git/e2e-probe'
+tap_check "control: the agent writes an unprotected file in the work tree" A 'echo x >> file'
+# The attacks of the report, as the plain agent user. The first: move .git away and make a new one with a
+# hook and an fsmonitor (judged by the host's git after the session; the rename must fail already).
 tap_check_fails "renaming .git away fails (a mount point during the session)" A 'mv .git .git.orig'
+A 'mv .git .git.orig; mkdir -p .git/hooks && printf "#!/bin/sh\ntouch '$mark'\n" > .git/hooks/pre-commit &&
+        chmod +x .git/hooks/pre-commit; git config core.fsmonitor "touch '$mark' #" 2>/dev/null ||
+        printf "[core]\n\tfsmonitor = touch '$mark' #\n" >> .git/config' >/dev/null 2>&1
 tap_check_fails "renaming .github away fails" A 'mv .github .github.orig'
 tap_check_fails "writing .git/config fails" A 'echo "[core] fsmonitor = touch '$mark'" >> .git/config'
 tap_check_fails "a hook in core.hooksPath (.githooks) cannot be created" A 'echo evil > .githooks/pre-commit'
 tap_check_fails "a nested submodule's config (.git/modules/a/modules/b/config) is read-only" \
         A 'echo "[core] fsmonitor = evil" >> .git/modules/a/modules/b/config'
+tap_check "control: the nested submodule's git directory itself is writable" \
+        A 'echo x > .git/modules/a/modules/b/e2e-probe && rm .git/modules/a/modules/b/e2e-probe'
 tap_check_fails "writing through the symlinked .bashrc (to src-rc) fails" A 'echo "touch '$mark'" >> .bashrc'
+tap_check_fails "writing the included config (include.path = ../shared.gitconfig) fails" \
+        A 'printf "[core]\n\tfsmonitor = touch '$mark' #\n" >> shared.gitconfig'
 # What the agent can do, and stop must undo.
 tap_check "the agent creates .git/commondir pointing at its own git directory" \
         A 'mkdir -p evilgit/hooks && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config && echo ../evilgit > .git/commondir'
 tap_check "the agent replaces the symlink .bashrc with a file" A 'rm .bashrc && echo "touch '$mark'" > .bashrc'
 tap_check "the agent creates cfg/settings.json behind the symlinked .claude" A 'echo "{\"hooks\":1}" > cfg/settings.json'
+# The symlink itself cannot be a mount point: the agent may rename it and put a directory in its place.
+tap_check "the agent replaces the symlink .claude with a directory of its own settings" \
+        A 'mv .claude .claude.orig && mkdir .claude && echo "{\"hooks\":2}" > .claude/settings.json'
 tap_check "the agent makes a nested repository with an fsmonitor" \
         A 'mkdir -p vendor/x/.git && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > vendor/x/.git/config && echo "ref: refs/heads/x" > vendor/x/.git/HEAD'
-cursor=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+cursor=$(journal_cursor)
 tap_check "sandy@pgit stops" timeout 60 systemctl stop sandy@pgit.service
 tap_check "after the session the owner's git and shell run nothing the agent planted" git_runs_nothing "$ws"
-tap_check "nested repository: git there runs nothing either" bash -c "rm -f $mark; git_as alice $ws/vendor/x status >/dev/null 2>&1; test ! -e $mark"
-tap_check ".git/commondir is gone" test ! -e "$ws/.git/commondir"
-tap_check ".bashrc is the symlink again" bash -c "[ \"\$(readlink $ws/.bashrc)\" = src-rc ]"
-tap_check "cfg/settings.json is gone" test ! -e "$ws/cfg/settings.json"
-tap_check "vendor/x/.git/config is gone" test ! -e "$ws/vendor/x/.git/config"
-for p in .git/commondir .bashrc cfg/settings.json vendor/x/.git/config; do
-        tap_check "the journal names $p" bash -c "journalctl --after-cursor='$cursor' --no-pager -o cat | grep -F 'protected path $ws/$p '"
+tap_check "nested repository: git there runs nothing either" git_runs_nothing "$ws/vendor/x"
+tap_check ".git/commondir is gone" absent "$ws/.git/commondir"
+tap_check ".bashrc is the symlink again" shows src-rc readlink "$ws/.bashrc"
+tap_check "cfg/settings.json is gone" absent "$ws/cfg/settings.json"
+tap_check ".claude is the symlink to cfg again" shows cfg readlink "$ws/.claude"
+tap_check "vendor/x/.git/config is gone" absent "$ws/vendor/x/.git/config"
+tap_check ".git is the owner's repository still" test -f "$ws/.git/HEAD" -a ! -e "$ws/.git.orig"
+for p in .git/commondir .bashrc .claude cfg/settings.json vendor/x/.git/config; do
+        tap_check "the journal names $p" journal_since_has "$cursor" "protected path $ws/$p "
 done
 tap_check "the agent's versions are kept in the quarantine" \
-        bash -c "ls /var/lib/sandy/state/pgit/quarantine/*/.git/commondir /var/lib/sandy/state/pgit/quarantine/*/.bashrc"
-tap_check "sandyctl status shows the report" bash -c "sandyctl status pgit | grep -F '.git/commondir was created'"
+        ls /var/lib/sandy/state/pgit/quarantine/*/.git/commondir /var/lib/sandy/state/pgit/quarantine/*/.bashrc
+tap_check "sandyctl status shows the report" output_matches "$(sandyctl status pgit)" '\.git/commondir was created'
+tap_check "control: the owner's git still works in the workspace" shows true git_as alice "$ws" rev-parse --is-inside-work-tree
 
 # A linked work tree: its .git file must not be re-pointed (gitdir: evilgit).
 declare_sandbox pgitwt <<EOF2
@@ -95,12 +118,13 @@ EOF2
 seed_user_image pgitwt
 if [ -f /srv/e2e-pgit-wt/.git ]; then
         tap_check "sandy@pgitwt (a linked work tree) starts" timeout 120 systemctl start sandy@pgitwt.service
+        tap_check "control: the agent writes in the linked work tree" as_agent pgitwt sh -c 'echo x > e2e-probe && rm e2e-probe'
         tap_check_fails "the .git file cannot be rewritten" as_agent pgitwt sh -c 'echo "gitdir: evilgit" > .git'
         tap_check_fails "nor replaced" as_agent pgitwt sh -c 'rm -f .git'
         as_agent pgitwt sh -c 'mkdir -p evilgit && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config' >/dev/null 2>&1
         timeout 60 systemctl stop sandy@pgitwt.service
         tap_check "after it the owner's git in the work tree runs nothing" git_runs_nothing /srv/e2e-pgit-wt
-        tap_check "the .git file still points at the main repository" grep -q "gitdir: $ws/.git/worktrees" /srv/e2e-pgit-wt/.git
+        tap_check "the .git file still points at the main repository" file_matches /srv/e2e-pgit-wt/.git "^gitdir: $ws/.git/worktrees"
 else
         tap_skip "git worktree add did not give a .git file"
 fi

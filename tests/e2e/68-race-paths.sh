@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # issue 13: the workspace and Credential= files are opened once, without symlinks, and used through that
 # fd: a user who owns a parent directory cannot swap it for a symlink between check and mount, and a user's
-# symlink never makes root read a file for the sandbox.
+# symlink never makes root read a file for the sandbox (neither sandy-prepare nor nspawn, later).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sandbox-lib.sh"
 
@@ -24,11 +24,12 @@ From=oci-archive:$fixture/fixture.oci.tar
 Mode=none
 EOF2
 seed_user_image race
-tap_check "control: without the swap the sandbox sees alice's workspace" \
-        bash -c "timeout 120 systemctl start sandy@race.service && as_agent race cat mine | grep -qx alice-file"
+tap_check "control: sandy@race starts without the swap" timeout 120 systemctl start sandy@race.service
+tap_check "control: then the sandbox sees alice's workspace" shows alice-file as_agent race cat mine
 systemctl stop sandy@race.service
-tap_check "control: bob's directory holds his secret" bash -c "as_user bob cat $base/bobtree/ws/secret | grep -qx bob-secret"
-as_user bob bash -c "swap_loop $base/p $base/q 90" &
+tap_check "control: bob's directory holds his secret" shows bob-secret as_user bob cat $base/bobtree/ws/secret
+# swap_loop runs as bob (an exported function, so through bash).
+as_user bob bash -c 'swap_loop "$@"' _ $base/p $base/q 90 &
 swapper=$!
 leaked=0 started=0
 for i in $(seq 12); do
@@ -38,14 +39,15 @@ for i in $(seq 12); do
                 systemctl stop sandy@race.service
         fi
 done
-kill $swapper 2>/dev/null
+kill_tree $swapper
 wait $swapper 2>/dev/null
 # Put p back in place whatever state the loop left.
 [ -L $base/p ] && as_user bob python3 -c "import ctypes; ctypes.CDLL(None).renameat2(-100, b'$base/p', -100, b'$base/q', 2)"
 tap_diag "12 starts under the swap: $started started, $leaked showed bob's directory"
 tap_check "bob's private directory was never mounted into alice's sandbox" test $leaked = 0
-tap_check "refused starts say why (a symlink)" \
-        bash -c "[ $started = 12 ] || journalctl -u sandy@race --no-pager -o cat | grep -qF 'symlink'"
+if [ $started -lt 12 ]; then
+        tap_check "refused starts say why (a symlink)" journal_has sandy@race.service symlink
+fi
 remove_sandbox race
 
 # Credential= of a file in alice's home-like directory: alice swaps it for a symlink to a root-only file.
@@ -64,23 +66,62 @@ From=oci-archive:$fixture/fixture.oci.tar
 Mode=none
 EOF2
 seed_user_image credrace
-tap_check "control: alice's own token is her credential" \
-        bash -c "timeout 120 systemctl start sandy@credrace.service && [ \"\$(as_agent credrace cat /run/sandy/credentials/k)\" = alice-token ]"
+tap_check "control: sandy@credrace starts" timeout 120 systemctl start sandy@credrace.service
+tap_check "control: alice's own token is her credential" shows alice-token as_agent credrace cat /run/sandy/credentials/k
+tap_check "control: and the sandbox's system credential (nspawn's)" \
+        shows alice-token as_root_in credrace /bin/cat /run/credentials/@system/k
 systemctl stop sandy@credrace.service
-as_user alice sh -c "rm /srv/e2e-alicehome/token && ln -s /root/e2e-root-only /srv/e2e-alicehome/token"
-timeout 120 systemctl start sandy@credrace.service >/dev/null 2>&1
-tap_check "a symlink to a root-only file is not read for her" \
-        bash -c "! as_agent credrace cat /run/sandy/credentials/k 2>/dev/null | grep -qF '$secret'"
-tap_check "the start refused it, saying why" \
-        bash -c "journalctl -u sandy@credrace --no-pager -o cat | grep -F 'Credential k of sandbox credrace'"
+
+# She wins the race between sandy-prepare's read and nspawn's start (simulated by a drop-in that swaps the
+# file right after sandy-prepare, as alice): nspawn must not load the symlink's target as root.
+mkdir -p /run/systemd/system/sandy@credrace.service.d
+printf '[Service]\nExecStartPre=setpriv --reuid=alice --regid=alice --clear-groups -- ln -sfn /root/e2e-root-only /srv/e2e-alicehome/token\n' \
+        >/run/systemd/system/sandy@credrace.service.d/e2e-race.conf
+systemctl daemon-reload
+tap_check "sandy@credrace starts (the swap after sandy-prepare's read)" timeout 120 systemctl start sandy@credrace.service
+tap_check "control: the swap happened" shows /root/e2e-root-only readlink /srv/e2e-alicehome/token
+tap_check "the sandbox's system credential is still alice's token (nspawn loaded sandy's copy)" \
+        ran_without "$secret" as_root_in credrace /bin/sh -c 'echo probe-ran; cat /run/credentials/@system/k'
+tap_check "and so is the agent's" shows alice-token as_agent credrace cat /run/sandy/credentials/k
+systemctl stop sandy@credrace.service
+rm -rf /run/systemd/system/sandy@credrace.service.d
+systemctl daemon-reload
+
+# The symlink in place at start: nothing is read through it, and the start says why.
+cursor=$(journal_cursor)
+tap_check_fails "with a symlink to a root-only file in place, the start fails" \
+        timeout 120 systemctl start sandy@credrace.service
+tap_check "saying why" journal_since_has "$cursor" "Credential k of sandbox credrace"
+tap_check "and nothing was copied for the sandbox" absent /run/sandy/credrace/credentials/k
 systemctl stop sandy@credrace.service 2>/dev/null
-# A hard link to a file alice may not read (if the kernel lets her make one at all) is not read either.
-as_user alice sh -c "rm -f /srv/e2e-alicehome/token; ln /root/e2e-root-only /srv/e2e-alicehome/token" 2>/dev/null
-timeout 120 systemctl start sandy@credrace.service >/dev/null 2>&1
-tap_check "nor a hard link to it" bash -c "! as_agent credrace cat /run/sandy/credentials/k 2>/dev/null | grep -qF '$secret'"
+# A hard link to a file alice may not read, if the kernel lets her make one at all.
+as_user alice rm -f /srv/e2e-alicehome/token
+if as_user alice ln /root/e2e-root-only /srv/e2e-alicehome/token 2>/dev/null; then
+        tap_check_fails "with a hard link to a root-only file in place, the start fails" \
+                timeout 120 systemctl start sandy@credrace.service
+        tap_check "and nothing was copied for the sandbox" absent /run/sandy/credrace/credentials/k
+        systemctl stop sandy@credrace.service 2>/dev/null
+else
+        tap_skip "the kernel does not let alice hard-link a file she cannot read (fs.protected_hardlinks)"
+fi
+
+# A root-owned credential file is read (open_trusted), a root-owned one in a directory alice may write is not.
+install -d -m 0755 /etc/e2e-creds && echo root-token >/etc/e2e-creds/t && chmod 0600 /etc/e2e-creds/t
+mkdir -p /srv/e2e-alicehome/rootfile && echo root-in-alice >/srv/e2e-alicehome/rootfile/t
+sed -i 's|^Credential=.*|Credential=k:/etc/e2e-creds/t|' /etc/sandy.d/credrace.sandbox
+systemctl daemon-reload
+tap_check "control: a credential file of root's in root's directories is read" \
+        credential_is credrace k root-token
+systemctl stop sandy@credrace.service
+sed -i 's|^Credential=.*|Credential=k:/srv/e2e-alicehome/rootfile/t|' /etc/sandy.d/credrace.sandbox
+systemctl daemon-reload
+cursor=$(journal_cursor)
+tap_check_fails "root's file below a directory of alice's is refused" timeout 120 systemctl start sandy@credrace.service
+tap_check "saying why" journal_since_has "$cursor" "Credential k of sandbox credrace"
 systemctl stop sandy@credrace.service 2>/dev/null
 remove_sandbox credrace
-rm -rf /srv/e2e-alicehome /root/e2e-root-only
+rm -rf /srv/e2e-alicehome /root/e2e-root-only /etc/e2e-creds
 drop_workspace /srv/e2e-credws
-umount -l $base 2>/dev/null; rmdir $base 2>/dev/null
+umount -l $base 2>/dev/null
+rmdir $base 2>/dev/null
 tap_done
