@@ -107,6 +107,47 @@ int sandbox_leader_pidfd(const char *name, pid_t *ret_pid) {
         return TAKE_FD(pidfd);
 }
 
+/* Has the leader exec'd the payload yet? machined knows the leader from the moment nspawn forks it, while
+ * nspawn still sets the container up in it (mounts, cgroup namespace, its own seccomp filter), and with
+ * NestedUserNamespaces=no sandy-nouserns runs first: a command entered then would miss what the payload
+ * gets (the filters above all). Until the payload runs, the leader runs the program of its parent (nspawn)
+ * or sandy-nouserns. 1 if started, 0 if not yet, negative on error. */
+static int payload_started(pid_t leader) {
+        _cleanup_free_ char *stat_path = NULL, *text = NULL, *exe = NULL, *pexe = NULL;
+        struct stat st, pst, nst;
+        const char *p;
+        int r, ppid;
+
+        if (xasprintf(&stat_path, "/proc/%d/stat", (int) leader) < 0 || xasprintf(&exe, "/proc/%d/exe", (int) leader) < 0)
+                return -ENOMEM;
+        r = read_small(stat_path, &text);
+        if (r < 0)
+                return r;
+        /* "PID (COMM) STATE PPID ...": COMM may hold anything, so from the last ')'. */
+        p = strrchr(text, ')');
+        if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+                return -EBADMSG;
+        if (stat(exe, &st) < 0)
+                return -errno;
+        if (stat(SANDY_LIBEXEC_DIR "/" SANDY_NOUSERNS_BINARY, &nst) >= 0 && st.st_dev == nst.st_dev &&
+            st.st_ino == nst.st_ino)
+                return 0;
+        if (ppid > 1 && xasprintf(&pexe, "/proc/%d/exe", ppid) >= 0 && stat(pexe, &pst) >= 0 &&
+            st.st_dev == pst.st_dev && st.st_ino == pst.st_ino)
+                return 0;
+        return 1;
+}
+
+static int wait_payload_started(const char *name, pid_t leader) {
+        for (unsigned i = 0; i < 2000; i++) {
+                int r = payload_started(leader);
+                if (r != 0)
+                        return r < 0 ? log_error_errno(r, "Failed to look at the leader of sandbox %s: %m", name) : 0;
+                (void) usleep(5000);
+        }
+        return log_error_errno(EBUSY, "Sandbox %s is still starting (its payload has not started in 10s).", name);
+}
+
 int exec_save_seccomp(const char *name) {
         _cleanup_close_ int pidfd = -EBADF;
         _cleanup_free_ char *path = NULL;
@@ -117,6 +158,9 @@ int exec_save_seccomp(const char *name) {
         pidfd = sandbox_leader_pidfd(name, &leader);
         if (pidfd < 0)
                 return pidfd;
+        r = wait_payload_started(name, leader);
+        if (r < 0)
+                return r;
         if (!(path = sandbox_runtime_path(name, "seccomp")))
                 return -ENOMEM;
         r = seccomp_filters_read(leader, &f);
@@ -488,6 +532,9 @@ int exec_spawn(const ExecParams *p, pid_t *ret_pid) {
                 return log_error_errno(pidfd, "Sandbox %s is not running.", p->s->name);
         if (pidfd < 0)
                 return log_error_errno(pidfd, "Failed to find the leader of sandbox %s: %m", p->s->name);
+        r = wait_payload_started(p->s->name, leader);
+        if (r < 0)
+                return r;
         /* The filters nspawn installed in the payload: saved at start (sandy-prepare --started), or read now
          * when that has not happened yet and we may (root, not under seccomp ourselves). */
         if (!(seccomp = sandbox_runtime_path(p->s->name, "seccomp")))

@@ -66,10 +66,12 @@ else
 fi
 
 # 3. The session keyring of the caller.
-tap_check "control: a process in our session keyring sees our key" \
-        with_session_key "$secret" shows 1 sh -c 'grep -c e2e-exec-key /proc/keys'
-tap_check "the command does not (a fresh session keyring)" \
-        with_session_key "$secret" ran_without e2e-exec-key sandyctl exec exiso -- sh -c 'echo probe-ran; cat /proc/keys'
+tap_check "control: a process in our session keyring reads our key" \
+        with_session_key "$secret" shows "$secret" perl -e "$KEYREAD_PROBE"
+tap_check "the command cannot (a fresh session keyring, and keyctl is refused as in the payload)" \
+        with_session_key "$secret" ran_without "$secret" sandyctl exec exiso -- sh -c 'echo probe-ran; /usr/local/bin/sandy-test-keyread'
+tap_check "control: the same probe runs as root inside (machinectl shell), refused there too" \
+        shows errno=1 as_root_in exiso /usr/local/bin/sandy-test-keyread
 
 # 4. The payload's confinement: seccomp, bounding set, cgroup, no_new_privs.
 tap_check "the command runs under a seccomp filter (Seccomp: 2)" shows 2 sandyctl exec exiso -- awk '/^Seccomp:/ {print $2}' /proc/self/status

@@ -62,12 +62,7 @@ A() { as_agent pgit sh -c "$1"; }
 tap_check "control: the agent renames an unprotected directory" A 'mv sub sub.tmp && mv sub.tmp sub'
 tap_check "control: the agent writes an unprotected file in .git" A 'echo x > .git/e2e-probe && rm .git/e2e-probe'
 tap_check "control: the agent writes an unprotected file in the work tree" A 'echo x >> file'
-# The attacks of the report, as the plain agent user. The first: move .git away and make a new one with a
-# hook and an fsmonitor (judged by the host's git after the session; the rename must fail already).
-tap_check_fails "renaming .git away fails (a mount point during the session)" A 'mv .git .git.orig'
-A 'mv .git .git.orig; mkdir -p .git/hooks && printf "#!/bin/sh\ntouch '$mark'\n" > .git/hooks/pre-commit &&
-        chmod +x .git/hooks/pre-commit; git config core.fsmonitor "touch '$mark' #" 2>/dev/null ||
-        printf "[core]\n\tfsmonitor = touch '$mark' #\n" >> .git/config' >/dev/null 2>&1
+# The attacks of the report, as the plain agent user.
 tap_check_fails "renaming .github away fails" A 'mv .github .github.orig'
 tap_check_fails "writing .git/config fails" A 'echo "[core] fsmonitor = touch '$mark'" >> .git/config'
 tap_check_fails "a hook in core.hooksPath (.githooks) cannot be created" A 'echo evil > .githooks/pre-commit'
@@ -78,6 +73,12 @@ tap_check "control: the nested submodule's git directory itself is writable" \
 tap_check_fails "writing through the symlinked .bashrc (to src-rc) fails" A 'echo "touch '$mark'" >> .bashrc'
 tap_check_fails "writing the included config (include.path = ../shared.gitconfig) fails" \
         A 'printf "[core]\n\tfsmonitor = touch '$mark' #\n" >> shared.gitconfig'
+# Last (it would take the rest with it): move .git away and make a new one with a hook and an fsmonitor
+# (judged by the host's git after the session; the rename must fail already).
+tap_check_fails "renaming .git away fails (a mount point during the session)" A 'mv .git .git.orig'
+A 'mv .git .git.orig; mkdir -p .git/hooks && printf "#!/bin/sh\ntouch '$mark'\n" > .git/hooks/pre-commit &&
+        chmod +x .git/hooks/pre-commit; git config core.fsmonitor "touch '$mark' #" 2>/dev/null ||
+        printf "[core]\n\tfsmonitor = touch '$mark' #\n" >> .git/config' >/dev/null 2>&1
 # What the agent can do, and stop must undo.
 tap_check "the agent creates .git/commondir pointing at its own git directory" \
         A 'mkdir -p evilgit/hooks && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config && echo ../evilgit > .git/commondir'
@@ -87,7 +88,7 @@ tap_check "the agent creates cfg/settings.json behind the symlinked .claude" A '
 tap_check "the agent replaces the symlink .claude with a directory of its own settings" \
         A 'mv .claude .claude.orig && mkdir .claude && echo "{\"hooks\":2}" > .claude/settings.json'
 tap_check "the agent makes a nested repository with an fsmonitor" \
-        A 'mkdir -p vendor/x/.git && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > vendor/x/.git/config && echo "ref: refs/heads/x" > vendor/x/.git/HEAD'
+        A 'mkdir -p vendor/x/.git/objects vendor/x/.git/refs && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > vendor/x/.git/config && echo "ref: refs/heads/x" > vendor/x/.git/HEAD'
 cursor=$(journal_cursor)
 tap_check "sandy@pgit stops" timeout 60 systemctl stop sandy@pgit.service
 tap_check "after the session the owner's git and shell run nothing the agent planted" git_runs_nothing "$ws"
@@ -120,8 +121,10 @@ if [ -f /srv/e2e-pgit-wt/.git ]; then
         tap_check "sandy@pgitwt (a linked work tree) starts" timeout 120 systemctl start sandy@pgitwt.service
         tap_check "control: the agent writes in the linked work tree" as_agent pgitwt sh -c 'echo x > e2e-probe && rm e2e-probe'
         tap_check_fails "the .git file cannot be rewritten" as_agent pgitwt sh -c 'echo "gitdir: evilgit" > .git'
-        tap_check_fails "nor replaced" as_agent pgitwt sh -c 'rm -f .git'
-        as_agent pgitwt sh -c 'mkdir -p evilgit && printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config' >/dev/null 2>&1
+        tap_check_fails "nor renamed away" as_agent pgitwt sh -c 'mv .git .git.x'
+        # The attack: a complete git directory of the agent's, and the .git file pointing at it.
+        as_agent pgitwt sh -c 'mkdir -p evilgit/objects evilgit/refs && echo "ref: refs/heads/main" > evilgit/HEAD &&
+                printf "[core]\n\tfsmonitor = touch '$mark' #\n" > evilgit/config; echo "gitdir: evilgit" > .git' >/dev/null 2>&1
         timeout 60 systemctl stop sandy@pgitwt.service
         tap_check "after it the owner's git in the work tree runs nothing" git_runs_nothing /srv/e2e-pgit-wt
         tap_check "the .git file still points at the main repository" file_matches /srv/e2e-pgit-wt/.git "^gitdir: $ws/.git/worktrees"

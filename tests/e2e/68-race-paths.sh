@@ -28,9 +28,9 @@ tap_check "control: sandy@race starts without the swap" timeout 120 systemctl st
 tap_check "control: then the sandbox sees alice's workspace" shows alice-file as_agent race cat mine
 systemctl stop sandy@race.service
 tap_check "control: bob's directory holds his secret" shows bob-secret as_user bob cat $base/bobtree/ws/secret
-# swap_loop runs as bob (an exported function, so through bash).
-as_user bob bash -c 'swap_loop "$@"' _ $base/p $base/q 90 &
+swap_loop_as bob $base/p $base/q 90 &
 swapper=$!
+tap_check "control: the swap runs (p is bob's symlink some of the time)" wait_for 10 test -L $base/p
 leaked=0 started=0
 for i in $(seq 12); do
         if timeout 60 systemctl start sandy@race.service 2>/dev/null; then

@@ -59,6 +59,7 @@ status_field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
 #   sandy-test-syscall WHAT   bpf, perf_event_open, keyctl, add_key, request_key, open_by_handle_at (NULL
 #                             arguments), personality (ADDR_NO_RANDOMIZE), unshare_user (unshare(CLONE_NEWUSER))
 #   sandy-test-socket alg     socket(AF_ALG, SOCK_SEQPACKET, 0)
+#   sandy-test-keyread        KEYREAD_PROBE (below)
 seed_probe_image() {
         local r
         seed_user_image "$1" || return 1
@@ -79,8 +80,17 @@ my %f = (alg => [38, 5]);
 my $a = $f{$ARGV[0]} or die "unknown family $ARGV[0]\n";
 print socket(my $s, $a->[0], $a->[1], 0) ? "ok" : "errno=" . ($! + 0), "\n";
 PL
-        chmod 0755 "$r/usr/local/bin/sandy-test-syscall" "$r/usr/local/bin/sandy-test-socket"
+        printf '#!/usr/bin/perl\n%s\n' "$KEYREAD_PROBE" >"$r/usr/local/bin/sandy-test-keyread" || return 1
+        chmod 0755 "$r/usr/local/bin/sandy-test-syscall" "$r/usr/local/bin/sandy-test-socket" \
+                "$r/usr/local/bin/sandy-test-keyread"
 }
+# KEYREAD_PROBE: perl that reads the user key "e2e-exec-key" through the session keyring (keyctl
+# KEYCTL_GET_KEYRING_ID, KEYCTL_SEARCH, KEYCTL_READ): prints its content or "errno=N".
+KEYREAD_PROBE='sub fail { print "errno=" . ($! + 0) . "\n"; exit 0 }
+my $s = syscall(250, 0, -3, 0); fail() if $s < 0;
+my $k = syscall(250, 10, $s, "user", "e2e-exec-key", 0); fail() if $k < 0;
+my $buf = "\0" x 256; my $n = syscall(250, 11, $k, $buf, 256); fail() if $n < 0;
+print substr($buf, 0, $n), "\n";'
 # shows TEXT CMD...: CMD's output (stdout and stderr) has a line that is exactly TEXT.
 shows() {
         local want=$1 out
@@ -238,14 +248,15 @@ git_as() {
         as_user "$u" env GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t \
                 git -C "$d" "$@"
 }
-# swap_loop A B SECONDS: exchange A and B (renameat2 RENAME_EXCHANGE) as fast as possible, as the caller.
-swap_loop() {
-        python3 -c '
+# swap_loop_as USER A B SECONDS: as USER, exchange A and B (renameat2 RENAME_EXCHANGE) as fast as possible.
+# (A program, not a function: as_user clears the environment, exported functions with it.)
+swap_loop_as() {
+        as_user "$1" python3 -c '
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 a, b, end = sys.argv[1].encode(), sys.argv[2].encode(), time.time() + float(sys.argv[3])
 while time.time() < end:
-    libc.renameat2(-100, a, -100, b, 2)' "$@"
+    libc.renameat2(-100, a, -100, b, 2)' "$2" "$3" "$4"
 }
 # credential_is NAME ID TEXT: sandy@NAME starts, and its credential ID is TEXT for the agent.
 credential_is() {
@@ -267,5 +278,5 @@ mount_options_have() {
 }
 export -f as_user as_alice status_field seed_probe_image shows ran_without exits_with in_pty with_fd command_fds_are session_leader exec_filters_like_leader \
         exec_pty_probe tiocsti_reaches_caller same_status_field like_payload_as refused_like_payload with_session_key \
-        background_in_unit argv_exact exec_as git_as swap_loop credential_is owner_is mount_options_have
-export TIOCSTI_PROBE EXEC_ARGV_EXPECTED
+        background_in_unit argv_exact exec_as git_as swap_loop_as credential_is owner_is mount_options_have
+export TIOCSTI_PROBE EXEC_ARGV_EXPECTED KEYREAD_PROBE
