@@ -187,6 +187,14 @@ static int prepare(const char *name) {
         r = sandbox_check_digest(s, getenv(SANDY_DIGEST_ENV));
         if (r < 0)
                 return r;
+        /* A filter kept from an earlier run that ended without its ExecStopPost= is not this run's. */
+        {
+                _cleanup_free_ char *seccomp = sandbox_runtime_path(name, "seccomp");
+                if (!seccomp)
+                        return log_oom();
+                if (unlink(seccomp) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Failed to remove %s: %m", seccomp);
+        }
 
         if (s->workspace) {
                 wsfd = workspace_open(s);

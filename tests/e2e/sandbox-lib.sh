@@ -88,7 +88,8 @@ PL
 # KEYCTL_GET_KEYRING_ID, KEYCTL_SEARCH, KEYCTL_READ): prints its content or "errno=N".
 KEYREAD_PROBE='sub fail { print "errno=" . ($! + 0) . "\n"; exit 0 }
 my $s = syscall(250, 0, -3, 0); fail() if $s < 0;
-my $k = syscall(250, 10, $s, "user", "e2e-exec-key", 0); fail() if $k < 0;
+my ($type, $desc) = ("user", "e2e-exec-key");
+my $k = syscall(250, 10, $s, $type, $desc, 0); fail() if $k < 0;
 my $buf = "\0" x 256; my $n = syscall(250, 11, $k, $buf, 256); fail() if $n < 0;
 print substr($buf, 0, $n), "\n";'
 # shows TEXT CMD...: CMD's output (stdout and stderr) has a line that is exactly TEXT.
