@@ -249,15 +249,20 @@ git_as() {
         as_user "$u" env GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t \
                 git -C "$d" "$@"
 }
-# swap_loop_as USER A B SECONDS: as USER, exchange A and B (renameat2 RENAME_EXCHANGE) as fast as possible.
+# swap_loop_as USER A B SECONDS [DWELL]: as USER, exchange A and B (renameat2 RENAME_EXCHANGE) for SECONDS,
+# keeping each state DWELL seconds (default 0: as fast as possible; a dwell longer than one check of the
+# victim makes a check and a later use see different states more often).
 # (A program, not a function: as_user clears the environment, exported functions with it.)
 swap_loop_as() {
         as_user "$1" python3 -c '
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 a, b, end = sys.argv[1].encode(), sys.argv[2].encode(), time.time() + float(sys.argv[3])
+dwell = float(sys.argv[4])
 while time.time() < end:
-    libc.renameat2(-100, a, -100, b, 2)' "$2" "$3" "$4"
+    libc.renameat2(-100, a, -100, b, 2)
+    if dwell:
+        time.sleep(dwell)' "$2" "$3" "$4" "${5:-0}"
 }
 # credential_is NAME ID TEXT: sandy@NAME starts, and its credential ID is TEXT for the agent.
 credential_is() {
