@@ -69,7 +69,7 @@ static int read_as_owner(const char *path, uid_t owner, char **ret, size_t *ret_
                 _cleanup_free_ char *data = NULL;
                 _cleanup_close_ int fd = -EBADF;
                 struct stat st;
-                size_t size;
+                size_t size = 0;
 
                 safe_close(pfd[0]);
                 if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
@@ -172,7 +172,7 @@ int credentials_install(const Sandbox *s, uid_t uid, gid_t gid, char **settings)
         for (size_t i = 0; i < s->n_credentials; i++) {
                 _cleanup_free_ char *data = NULL;
                 _cleanup_close_ int fd = -EBADF;
-                size_t size;
+                size_t size = 0;
 
                 r = credential_read(s, &s->credentials[i], &data, &size);
                 if (r < 0)

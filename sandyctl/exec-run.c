@@ -573,27 +573,17 @@ int exec_spawn(const ExecParams *p, pid_t *ret_pid) {
                 r = log_error_errno(ESRCH, "Sandbox %s stopped meanwhile.", p->s->name);
                 goto finish;
         }
-        /* Twice, so that the supervisor is nobody's child that must wait for it (sandy-helper goes on
-         * with other calls, and may exit): it reports on the control socket. */
-        pid = fork();
+        /* Straight into the sandbox's cgroup: it ends with the sandbox, not with the caller's unit. Nobody
+         * waits for it: it reports on the control socket, and whoever inherits it when the caller exits
+         * (PID 1, sandyctl's subreaper) reaps it. */
+        pid = clone_into_cgroup(cgroupfd);
         if (pid < 0) {
-                r = log_error_errno(errno, "Failed to fork: %m");
+                r = log_error_errno(errno, "Failed to start the command's supervisor in the cgroup of sandbox %s: %m",
+                                    p->s->name);
                 goto finish;
         }
-        if (pid == 0) {
-                /* Into the sandbox's cgroup: it ends with the sandbox, not with the caller's unit. */
-                pid_t s = clone_into_cgroup(cgroupfd);
-                if (s < 0)
-                        _exit(EXIT_FAILURE);
-                if (s == 0)
-                        supervisor(p, &prep, pidfd, cgroupfd);
-                _exit(EXIT_SUCCESS);
-        }
-        r = wait_for_terminate_and_check(NULL, pid);
-        if (r != 0) {
-                r = log_error_errno(r < 0 ? r : ECHILD, "Failed to start the command's supervisor.");
-                goto finish;
-        }
+        if (pid == 0)
+                supervisor(p, &prep, pidfd, cgroupfd);
         *ret_pid = pid;
         r = 0;
 finish:
