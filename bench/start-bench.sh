@@ -57,6 +57,7 @@ if [[ -z $inside ]]; then
         for h in "${hosts[@]}"; do step "$h" setup; done
         echo "$(nproc) CPUs; systemd $(th exec --name "$name" -- systemctl --version | awk 'NR==1 {print $2}'); medians of $runs runs"
         if [[ $exec_only = 0 ]]; then
+                all_new="" all_old=""
                 for pad in as-is padded; do
                         [[ $pad = padded ]] && for h in "${hosts[@]}"; do step "$h" pad; done
                         declare -A starts=()
@@ -74,8 +75,15 @@ if [[ -z $inside ]]; then
                                 line+="   old sandy: ${old} ms   new/old $(ratio "$new" "$old") (target <= 1.10x)"
                         fi
                         echo "$line"
+                        all_new+=" ${starts[$name]}"
+                        [[ -n $against ]] && all_old+=" ${starts[${name}o]}"
                         unset starts
                 done
+                if [[ -n $against ]]; then
+                        new=$(printf '%s\n' $all_new | median)
+                        old=$(printf '%s\n' $all_old | median)
+                        echo "start to shell, all $((2 * runs)) runs each: ${new} ms, old sandy ${old} ms, new/old $(ratio "$new" "$old") (target <= 1.10x)"
+                fi
                 for h in "${hosts[@]}"; do step "$h" unpad; done
         fi
         step "$name" exec
