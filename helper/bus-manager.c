@@ -44,6 +44,13 @@ static int load_declared(sd_bus_message *msg, const char *name, Sandbox **ret, s
 
 static int sandbox_id(const Sandbox *s, char id[static IMAGE_ID_HEX_LEN + 1], sd_bus_error *error) {
         int r = sandbox_image_id(s, id);
+        if (r == -EPERM && s->setup)
+                /* open_trusted() refused the script: a problem of the declaration, not of the caller's rights. */
+                return sd_bus_error_setf(error, HELPER_ERROR_INVALID_DECLARATION,
+                                         "Refusing the Setup= script %s of sandbox %s: it or a directory above it "
+                                         "belongs to someone other than root and the sandbox's owner, or others "
+                                         "may write it.",
+                                         s->setup, s->name);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to compute the image recipe of sandbox %s: %m",
                                                s->name);
