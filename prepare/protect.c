@@ -972,6 +972,34 @@ static void tree_newest_ctime(int pdfd, const char *name, struct timespec *newes
 /* Nested repositories anywhere in the workspace (a vendored clone, or one the agent made and entered in
  * the index as a submodule, which the host's "git status" then runs git in): the code-bearing files of
  * their git directories that changed during the session are quarantined. */
+/* A program that runs with its owner's rights (set-user-ID) or group's (set-group-ID with group execute) is
+ * what the agent must never leave behind: the workspace's owner is the one host user it can write as, and
+ * any other local user who runs such a file becomes that owner. Inside, the workspace is mounted nosuid, and
+ * the bits are only stripped here, at stop, so they are reported. */
+static bool file_is_setid(const struct stat *st) {
+        return (st->st_mode & S_ISUID) || (st->st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+}
+
+static int strip_setid(Report *rep, int dfd, const char *name, const char *path) {
+        _cleanup_close_ int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        char proc[64];
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !file_is_setid(&st))
+                return 0;
+        /* chmod through the O_PATH descriptor: exactly the file looked at, whatever happens to the name. */
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        if (chmod(proc, st.st_mode & 07777 & ~(mode_t) (S_ISUID | S_ISGID)) < 0)
+                return log_error_errno(errno, "Sandbox %s: failed to remove the set-ID bits of %s/%s: %m", rep->name,
+                                       rep->workspace, path);
+        log_warning("Sandbox %s: %s/%s was set-user-ID or set-group-ID (mode %04o); the bits were removed.",
+                    rep->name, rep->workspace, path, (unsigned) (st.st_mode & 07777));
+        if (rep->f)
+                fprintf(rep->f, "%s was set-user-ID or set-group-ID; the bits were removed\n", path);
+        rep->count++;
+        return 0;
+}
+
 static int check_nested(ProtectSet *set, Report *rep, int pdfd, const char *prefix, const struct timespec *start,
                         unsigned depth, unsigned *budget, char ***gone) {
         DIR *d;
@@ -998,8 +1026,10 @@ static int check_nested(ProtectSet *set, Report *rep, int pdfd, const char *pref
                         continue;
                 if (streq(de->d_name, ".git")) {
                         ProtectSet sub = {.wsfd = set->wsfd, .workspace = set->workspace, .owner = set->owner};
-                        if (!*prefix)
-                                continue; /* the workspace's own: judged against the record */
+                        /* The workspace's own is judged against the record; with nothing protected at all
+                         * (ProtectDefaultPaths=no and no ProtectPath=), nested ones are not looked at. */
+                        if (!*prefix || set->n == 0)
+                                continue;
                         if (S_ISREG(st.st_mode))
                                 r = protect_set_add(&sub, path, true);
                         else if (S_ISDIR(st.st_mode))
@@ -1034,6 +1064,10 @@ static int check_nested(ProtectSet *set, Report *rep, int pdfd, const char *pref
                                             e->path, buf);
                         }
                         protect_set_done(&sub);
+                        continue;
+                }
+                if (S_ISREG(st.st_mode) && file_is_setid(&st)) {
+                        r = strip_setid(rep, dirfd(d), de->d_name, path);
                         continue;
                 }
                 if (S_ISDIR(st.st_mode) && st.st_dev == set->e[0].dev) {
@@ -1184,7 +1218,8 @@ int protect_paths_check(const char *name) {
                 if (!any)
                         break;
         }
-        if (now.n > 0 || start.n > 0) {
+        {
+                /* The whole workspace: nested repositories (when anything is protected) and set-ID files. */
                 unsigned budget = 2000000;
                 Entry root = {.dev = st.st_dev};
                 ProtectSet walk = now;

@@ -43,9 +43,21 @@ tap_check "a file of another host group shows as unmapped (nogroup) inside" show
 tap_check "alice's own files are the agent's inside" shows 1000:1000 as_agent wsids stat -c %u:%g plain
 tap_check "what the agent creates is alice:alice on the host" as_agent wsids sh -c 'echo x > made'
 tap_check "(host view)" owner_is "$ws/made" alice:alice
+# The one host ID the agent writes as is the owner's: a set-user-ID copy it leaves behind would run as alice
+# for anybody. The mount inside is nosuid; at stop the bits are removed and reported.
+tap_check "the agent makes a set-user-ID copy of a program" as_agent wsids sh -c 'cp probe-id suid-id && chmod 4755 suid-id'
+tap_check "control: during the session it is set-user-ID on the host" shows 4755 stat -c %a "$ws/suid-id"
+cursor=$(journal_cursor)
 systemctl stop sandy@wsids.service
+tap_check "after the stop the set-user-ID bit is gone" shows 755 stat -c %a "$ws/suid-id"
+tap_check "bob running it stays bob" shows "$(id -u bob)" as_user bob "$ws/suid-id" -u
+tap_check "the stop says so" journal_since_has "$cursor" "suid-id was set-user-ID or set-group-ID"
 
-# Positive control: the same planting done by root on the host does give bob group disk.
+# Positive control: the same planting done by root on the host does give bob group disk (and alice's uid,
+# when set-user-ID).
+chmod 4755 "$ws/suid-id"
+tap_check "control: a set-user-ID copy made on the host runs as alice for bob" shows "$(id -u alice)" as_user bob "$ws/suid-id" -u
+rm -f "$ws/suid-id"
 chgrp disk "$ws/probe-id" && chmod g+s "$ws/probe-id"
 tap_check "control: a setgid-disk copy made on the host gives bob group disk" \
         output_matches "$(as_user bob "$ws/probe-id" -G | tr ' ' '\n')" "^$disk\$"
