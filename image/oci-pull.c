@@ -201,10 +201,10 @@ static void pull_report(Pull *p, bool force) {
                         got += (uint64_t) st.st_size < b->size ? (uint64_t) st.st_size : b->size;
         }
         double fraction = p->total > 0 ? (double) (got + cached + p->unpack.done) / (double) (2 * p->total) : 0;
-        if (xasprintf(&text, "pulling %s: %.1f of %.1f MB downloaded%s%.0f%s, unpacking layer %u/%u", p->label,
-                      (double) got / 1e6, (double) (p->total - cached) / 1e6, cached ? " (" : "",
-                      cached ? (double) cached / 1e6 : 0, cached ? " MB in the cache)" : "", p->layer,
-                      p->n_layers) < 0)
+        if (xasprintf(&text, "pulling %s: %.1f of %.1f MB downloaded", p->label, (double) got / 1e6,
+                      (double) (p->total - cached) / 1e6) < 0 ||
+            (cached && strextendf(&text, " (%.1f MB from the cache)", (double) cached / 1e6) < 0) ||
+            (p->layer > 0 && strextendf(&text, ", unpacking layer %u/%u", p->layer, p->n_layers) < 0))
                 return;
         p->o->progress(fraction > 1 ? 1 : fraction, text, p->o->userdata);
 }
@@ -628,7 +628,7 @@ static void pull_commit(Pull *p) {
                 if (renameat2(p->tmp_dfd, b->digest + 7, p->cache_dfd, b->digest + 7, RENAME_NOREPLACE) < 0 &&
                     errno != EEXIST)
                         log_warning_errno(errno, "%s: cannot add blob %s to the cache %s: %m", p->label, b->digest,
-                                          SANDY_BLOB_CACHE_DIR);
+                                          p->o->cache_dir ?: SANDY_BLOB_CACHE_DIR);
         }
 }
 
@@ -649,11 +649,11 @@ static void pull_done(Pull *p) {
         free(p->error);
 }
 
-static int open_cache(void) {
-        _cleanup_free_ char *dir = strdup(SANDY_BLOB_CACHE_DIR "/sha256");
+static int open_cache(const char *cache_dir) {
+        _cleanup_free_ char *dir = NULL;
         int r;
 
-        if (!dir)
+        if (xasprintf(&dir, "%s/sha256", cache_dir ?: SANDY_BLOB_CACHE_DIR) < 0)
                 return -ENOMEM;
         r = mkdir_p(dir, 0700);
         if (r < 0)
@@ -696,9 +696,9 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                               strerror(errno ?: ENOMEM));
                 goto finish;
         }
-        p.cache_dfd = open_cache();
+        p.cache_dfd = open_cache(o->cache_dir);
         if (p.cache_dfd < 0) {
-                r = pull_fail(&p, p.cache_dfd, "cannot open the blob cache %s: %s", SANDY_BLOB_CACHE_DIR,
+                r = pull_fail(&p, p.cache_dfd, "cannot open the blob cache %s: %s", o->cache_dir ?: SANDY_BLOB_CACHE_DIR,
                               strerror(-p.cache_dfd));
                 goto finish;
         }

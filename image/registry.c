@@ -604,9 +604,13 @@ static char *curl_failure(const RegistryFetcher *c, CURLcode res, const char *er
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
+                return strdupf("TLS: the registry's certificate is not trusted: %s (a registry with a CA of its own "
+                               "needs it in %s/%s/ca.crt)",
+                               detail, SANDY_REGISTRY_CERTS_DIR, c->ref->domain);
         case CURLE_SSL_CONNECT_ERROR:
-                return strdupf("TLS failed: %s (a registry with a CA of its own needs it in %s/%s/ca.crt)", detail,
-                               SANDY_REGISTRY_CERTS_DIR, c->ref->domain);
+                return strdupf("TLS failed: %s (a registry that speaks plain HTTP must be listed in "
+                               "PlainHTTPRegistry= of sandy.conf)",
+                               detail);
         case CURLE_OPERATION_TIMEDOUT:
                 return strdupf("the registry does not answer (%s)", detail);
         default:
