@@ -358,7 +358,8 @@ static void progress_only(double fraction, const char *text) {
 }
 
 static void pull_progress(double fraction, const char *what, void *userdata) {
-        progress_only(0.02 + 0.68 * fraction, what);
+        _cleanup_free_ char *text = strdupf("pulling %s", what);
+        progress_only(0.02 + 0.68 * fraction, text ?: what);
 }
 
 static int build_docker(const Sandbox *s, const char *tmpdir) {

@@ -37,10 +37,13 @@
 #include "paths.h"
 #include "process-util.h"
 #include "registry.h"
+#include "rm-rf.h"
 #include "string-util.h"
 #include "strv.h"
 
 #define CONFIG_MAX (16U << 20)
+/* In the build's temporary directory, while the pull runs. */
+#define PULL_DOWNLOADS_DIR "downloads"
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 typedef struct PullBlob {
@@ -201,10 +204,10 @@ static void pull_report(Pull *p, bool force) {
                         got += (uint64_t) st.st_size < b->size ? (uint64_t) st.st_size : b->size;
         }
         double fraction = p->total > 0 ? (double) (got + cached + p->unpack.done) / (double) (2 * p->total) : 0;
-        if (xasprintf(&text, "pulling %s: %.1f of %.1f MB downloaded", p->label, (double) got / 1e6,
-                      (double) (p->total - cached) / 1e6) < 0 ||
-            (cached && strextendf(&text, " (%.1f MB from the cache)", (double) cached / 1e6) < 0) ||
-            (p->layer > 0 && strextendf(&text, ", unpacking layer %u/%u", p->layer, p->n_layers) < 0))
+        /* Short enough for sandyctl build's bar; the journal has the reference. */
+        if (xasprintf(&text, "%.1f/%.1f MB", (double) got / 1e6, (double) (p->total - cached) / 1e6) < 0 ||
+            (p->layer > 0 && strextendf(&text, ", layer %u/%u", p->layer, p->n_layers) < 0) ||
+            (cached && strextendf(&text, ", %.1f MB cached", (double) cached / 1e6) < 0))
                 return;
         p->o->progress(fraction > 1 ? 1 : fraction, text, p->o->userdata);
 }
@@ -690,7 +693,7 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
 
         if ((r = pull_credentials(&p, &user, &password)) < 0 || (r = pull_certificates(&p, &ca, &ca_size)) < 0)
                 goto finish;
-        if (xasprintf(&tmp, "%s/blobs", o->tmpdir) < 0 || mkdir(tmp, 0700) < 0 ||
+        if (xasprintf(&tmp, "%s/" PULL_DOWNLOADS_DIR, o->tmpdir) < 0 || mkdir(tmp, 0700) < 0 ||
             (p.tmp_dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
                 r = pull_fail(&p, errno ?: ENOMEM, "cannot create %s: %s", tmp ?: "the download directory",
                               strerror(errno ?: ENOMEM));
@@ -722,7 +725,7 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                 goto finish;
         }
         if (o->progress)
-                o->progress(0, "pulling the manifest", o->userdata);
+                o->progress(0, "manifest", o->userdata);
 
         r = pull_resolve(&p, &manifest, &config_desc, &layers, &n_layers);
         if (r < 0)
@@ -777,6 +780,9 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
         }
         pull_stop_fetcher(&p);
         pull_commit(&p);
+        /* Whatever did not move into the cache (another file system) goes: the image needs none of it. */
+        p.tmp_dfd = safe_close(p.tmp_dfd);
+        (void) rm_rf(tmp);
 
         for (size_t i = 0; i < p.n_blobs; i++)
                 if (strv_extend(&ret->blobs, p.blobs[i].digest) < 0) {

@@ -368,3 +368,102 @@ for line in open(sys.argv[1]):
 sys.exit("unconfined: " + ", ".join(sorted(set(bad))) if bad else 0)
 PY
 }
+
+# ---- issue 18: the registry and mirrors of the upstream network (tests/testhost/upstream-registry.sh) ----
+
+# registry_env: REGISTRY (HTTPS, login), REGISTRY_PLAIN (HTTP), REGISTRY_USER/PASSWORD, REGISTRY_STORAGE,
+# REGISTRY_LOG_TLS/PLAIN, MIRROR_URL, AGENTS_CACHE of this test host; fails when it has no registry.
+registry_env() {
+        [ -r /etc/testhost/registry.env ] || return 1
+        . /etc/testhost/registry.env
+        [ -n "${REGISTRY:-}" ]
+}
+# registry_auth_json USER PASSWORD [DOMAIN]: a containers-auth.json(5) with one login.
+registry_auth_json() {
+        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "${3:-$REGISTRY}" "$(printf '%s:%s' "$1" "$2" | base64 -w0)"
+}
+# registry_push SOURCE NAME:TAG [SKOPEO-OPTION...]: skopeo copy SOURCE (oci-archive:FILE, oci:DIR:REF) into the
+# HTTPS registry, logged in (both ports serve the same storage).
+registry_push() {
+        local src=$1 dst=$2
+        shift 2
+        skopeo copy -q --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "$@" "$src" "docker://$REGISTRY/$dst"
+}
+# registry_digest NAME:TAG: the digest of the manifest the registry has for it.
+registry_digest() {
+        echo "sha256:$(skopeo inspect --raw --creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "docker://$REGISTRY/$1" |
+                sha256sum | cut -d' ' -f1)"
+}
+# blob_gets LOG REPO DIGEST: the successful GETs of a blob in a registry's access log.
+blob_gets() {
+        grep -cE "\"GET /v2/$2/blobs/$3 HTTP/[0-9.]+\" 200 " "$1"
+}
+# sandbox_image_id NAME: the content address of NAME's image.
+sandbox_image_id() {
+        basename "$(dirname "$(image_rootfs "$1")")"
+}
+# image_gone ID: the store has neither the image nor a temporary tree of it.
+image_gone() {
+        local s=/var/lib/sandy/images
+        if [ -e "$s/$1" ] || compgen -G "$s/.tmp-$1-*" >/dev/null; then
+                echo "left in the store: $(ls -d "$s/$1" "$s/.tmp-$1-"* 2>/dev/null)"
+                return 1
+        fi
+}
+# build_error NAME: sandyctl build NAME fails; prints the lines of its reason (one, if all is well).
+build_error() {
+        local out
+        if out=$(sandyctl --no-pager build "$1" 2>&1); then
+                echo "the build of $1 succeeded: $out"
+                return 1
+        fi
+        grep -v "^Building the image of $1 (job" <<<"$out"
+}
+# one_line_matches TEXT REGEX: TEXT is one line, and it matches.
+one_line_matches() {
+        [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] || { echo "more than one line:"; echo "$1"; return 1; }
+        grep -qE -- "$2" <<<"$1" || { echo "does not match /$2/: $1"; return 1; }
+}
+# cached_blob DIGEST: the blob cache of docker:// pulls has it.
+cached_blob() {
+        test -f "/var/lib/sandy/blobs/sha256/${1#sha256:}"
+}
+# pull_sandbox NAME FROM [LINE...]: a sandbox of the image FROM that runs nothing and has no network; the
+# LINEs go into [Sandbox].
+pull_sandbox() {
+        local name=$1 from=$2
+        shift 2
+        printf '[Sandbox]\nBoot=no\nCommand=/bin/true\nOwner=alice\n%s\n[Image]\nFrom=%s\n[Network]\nMode=none\n' \
+                "$(printf '%s\n' "$@")" "$from" | declare_sandbox "$name"
+}
+# job_progress_watch OUT: record the Progress and Status changes of sandy-helper's build jobs (busctl
+# monitor) into OUT until killed.
+job_progress_watch() {
+        exec busctl --system monitor --json=short \
+                --match "type='signal',sender='org.sandy.Helper1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'" \
+                >"$1" 2>/dev/null
+}
+# job_progress_seen OUT REGEX: the watch saw Status values matching REGEX with a Progress strictly
+# between 0 and 1, and more than one distinct Progress value while they were reported.
+job_progress_seen() {
+        python3 - "$1" "$2" <<'PY'
+import json, re, sys
+seen = []
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    data = m.get("payload", {}).get("data", [])
+    if len(data) < 2:
+        continue
+    props = data[1]
+    p = props.get("Progress", {}).get("data")
+    s = props.get("Status", {}).get("data")
+    if p is not None and s is not None and re.search(sys.argv[2], s):
+        seen.append((p, s))
+inside = [p for p, _ in seen if 0 < p < 1]
+print(seen[:3], "...", seen[-3:], len(seen))
+sys.exit(0 if len(set(inside)) > 1 else 1)
+PY
+}
