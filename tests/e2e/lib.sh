@@ -467,3 +467,25 @@ print(seen[:3], "...", seen[-3:], len(seen))
 sys.exit(0 if len(set(inside)) > 1 else 1)
 PY
 }
+# agent_base_push: the agents' base image (Debian 13 with Node.js and npm, from build-agent-cache.sh) with
+# the upstream mirrors configured as a company's would be, pushed as agent-base:trixie (once per test host):
+# apt sources and npm's registry (/etc/npmrc) name the mirror by address, since the build network's
+# resolver drops answers in TEST-NET ranges.
+agent_base_push() {
+        local t r=0
+        [ -n "${MIRROR_URL:-}" ] && [ -f "${AGENTS_CACHE:-}/base.oci.tar" ] || { echo "no agent cache"; return 1; }
+        skopeo inspect --raw --creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "docker://$REGISTRY/agent-base:trixie" \
+                >/dev/null 2>&1 && return 0
+        t=$(mktemp -d /var/tmp/sandy-agent-base.XXXXXX) || return 1
+        mkdir -p "$t/layer/etc/apt"
+        echo "deb [trusted=yes] $MIRROR_URL/debian trixie main" >"$t/layer/etc/apt/sources.list"
+        echo "registry=$MIRROR_URL/npm/" >"$t/layer/etc/npmrc"
+        python3 /src/tests/testhost/oci-add-layer.py "$AGENTS_CACHE/base.oci.tar" "$t/layer" "$t/image.tar" oci-archive &&
+                registry_push "oci-archive:$t/image.tar" agent-base:trixie || r=1
+        rm -rf "$t"
+        return $r
+}
+# mirror_gets REGEX [MARK]: the mirror's GETs (after line MARK of its log) whose path matches REGEX.
+mirror_gets() {
+        tail -n +"$((${2:-0} + 1))" "$MIRROR_LOG" | awk '$3 == "GET" {print $4, $5}' | grep -cE -- "$1"
+}

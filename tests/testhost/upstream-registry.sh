@@ -26,7 +26,7 @@ MIRROR_PORT=8080
 AGENT_API_HOSTS=(
     api.anthropic.com claude.ai platform.claude.com console.anthropic.com
     api.openai.com auth.openai.com chatgpt.com
-    generativelanguage.googleapis.com cloudcode-pa.googleapis.com oauth2.googleapis.com
+    generativelanguage.googleapis.com cloudcode-pa.googleapis.com oauth2.googleapis.com www.googleapis.com
 )
 
 upstream_extra_addrs() { echo "$REGISTRY_ADDR" "$MIRROR_ADDR"; }
