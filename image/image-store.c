@@ -33,7 +33,9 @@ int image_store_clean_temp(void) {
         int ret = 0;
 
         if (!d)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", SANDY_IMAGE_STORE_DIR);
+                return errno == ENOENT ? 0
+                                       : log_error_errno(errno, "Failed to open %s: %m",
+                                                         SANDY_IMAGE_STORE_DIR);
         while ((de = readdir(d))) {
                 _cleanup_free_ char *p = NULL;
                 int r;
@@ -97,7 +99,6 @@ int image_remove(const char *id) {
         return rm_rf(tmp);
 }
 
-
 int image_blob_cache_gc(uint64_t *ret_bytes) {
         _cleanup_strv_free_ char **keep = NULL;
         _cleanup_close_ int cache = -EBADF;
@@ -109,12 +110,16 @@ int image_blob_cache_gc(uint64_t *ret_bytes) {
                 *ret_bytes = 0;
         cache = open(SANDY_BLOB_CACHE_DIR "/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (cache < 0)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s/sha256: %m", SANDY_BLOB_CACHE_DIR);
+                return errno == ENOENT ? 0
+                                       : log_error_errno(errno, "Failed to open %s/sha256: %m",
+                                                         SANDY_BLOB_CACHE_DIR);
 
         /* What the images in the store were made of stays. */
         d = opendir(SANDY_IMAGE_STORE_DIR);
         if (!d)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", SANDY_IMAGE_STORE_DIR);
+                return errno == ENOENT ? 0
+                                       : log_error_errno(errno, "Failed to open %s: %m",
+                                                         SANDY_IMAGE_STORE_DIR);
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 _cleanup_free_ char *p = NULL, *text = NULL;
                 char *save = NULL;
@@ -155,7 +160,8 @@ int image_blob_cache_gc(uint64_t *ret_bytes) {
                 if (fstatat(cache, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 if (unlinkat(cache, de->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) {
-                        log_warning_errno(errno, "Failed to remove %s/sha256/%s: %m", SANDY_BLOB_CACHE_DIR, de->d_name);
+                        log_warning_errno(errno, "Failed to remove %s/sha256/%s: %m", SANDY_BLOB_CACHE_DIR,
+                                          de->d_name);
                         continue;
                 }
                 removed++;
@@ -163,8 +169,8 @@ int image_blob_cache_gc(uint64_t *ret_bytes) {
         }
         closedir(d);
         if (removed > 0)
-                log_info("Removed %d blob(s), %.1f MB, that no image uses from %s.", removed, (double) bytes / 1e6,
-                         SANDY_BLOB_CACHE_DIR);
+                log_info("Removed %d blob(s), %.1f MB, that no image uses from %s.", removed,
+                         (double) bytes / 1e6, SANDY_BLOB_CACHE_DIR);
         if (ret_bytes)
                 *ret_bytes = bytes;
         return removed;

@@ -580,12 +580,12 @@ int oci_config_diff_ids(const char *label, const char *what, const char *config_
         if (!streq_ptr(json_str(rootfs, "type"), "layers") || !cJSON_IsArray(ids))
                 return log_error_errno(EBADMSG, "%s: config %s has no rootfs.diff_ids.", label, what);
         if ((size_t) cJSON_GetArraySize(ids) != n_layers)
-                return log_error_errno(EBADMSG, "%s: config %s lists %d diff_ids for %zu layers.", label, what,
-                                       cJSON_GetArraySize(ids), n_layers);
+                return log_error_errno(EBADMSG, "%s: config %s lists %d diff_ids for %zu layers.", label,
+                                       what, cJSON_GetArraySize(ids), n_layers);
         cJSON_ArrayForEach(id, ids) {
                 if (!cJSON_IsString(id) || !oci_digest_is_valid(id->valuestring))
-                        return log_error_errno(EBADMSG, "%s: config %s: diff_id %zu is not a sha256 digest.", label,
-                                               what, i + 1);
+                        return log_error_errno(EBADMSG, "%s: config %s: diff_id %zu is not a sha256 digest.",
+                                               label, what, i + 1);
                 free(layers[i].diff_id);
                 layers[i].diff_id = strdup(id->valuestring);
                 if (!layers[i].diff_id)
@@ -595,18 +595,19 @@ int oci_config_diff_ids(const char *label, const char *what, const char *config_
         return 0;
 }
 
-int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor *ret_config, OciLayer **ret_layers,
-                        size_t *ret_n) {
+int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor *ret_config,
+                        OciLayer **ret_layers, size_t *ret_n) {
         const cJSON *layers = cJSON_GetObjectItemCaseSensitive(manifest, "layers"), *l;
         OciLayer *ls = NULL;
         size_t n = 0;
         int r;
 
-        r = oci_parse_descriptor(label, cJSON_GetObjectItemCaseSensitive(manifest, "config"), "manifest config",
-                                 ret_config);
+        r = oci_parse_descriptor(label, cJSON_GetObjectItemCaseSensitive(manifest, "config"),
+                                 "manifest config", ret_config);
         if (r < 0)
                 return r;
-        if (!streq_ptr(ret_config->media_type, OCI_MT_OCI_CONFIG) && !streq_ptr(ret_config->media_type, OCI_MT_DOCKER_CONFIG))
+        if (!streq_ptr(ret_config->media_type, OCI_MT_OCI_CONFIG) &&
+            !streq_ptr(ret_config->media_type, OCI_MT_DOCKER_CONFIG))
                 return log_error_errno(EMEDIUMTYPE, "%s: config %s has media type %s, not a container image.", label,
                                        ret_config->digest, ret_config->media_type ?: "(none)");
         if (!cJSON_IsArray(layers))
@@ -621,8 +622,8 @@ int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor 
                 if (r < 0)
                         goto fail;
                 if (layer_compression(d.media_type, &ol->compression) < 0) {
-                        r = log_error_errno(EMEDIUMTYPE, "%s: layer %s has unsupported media type %s.", label,
-                                            d.digest, d.media_type ?: "(none)");
+                        r = log_error_errno(EMEDIUMTYPE, "%s: layer %s has unsupported media type %s.",
+                                            label, d.digest, d.media_type ?: "(none)");
                         goto fail;
                 }
                 ol->digest = strdup(d.digest);

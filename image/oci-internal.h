@@ -91,8 +91,8 @@ const char *oci_host_architecture(void);
 int oci_pick_platform(const char *label, const cJSON *index, const char *index_digest, OciDescriptor *ret);
 /* The config descriptor and the layers (digest, size, compression, index/n; name = digest) of an image
  * manifest. */
-int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor *ret_config, OciLayer **ret_layers,
-                        size_t *ret_n);
+int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor *ret_config,
+                        OciLayer **ret_layers, size_t *ret_n);
 void oci_layers_free(OciLayer *layers, size_t n);
 /* layers[].diff_id from the config's rootfs.diff_ids, one per layer. what names the config in messages. */
 int oci_config_diff_ids(const char *label, const char *what, const char *config_text, OciLayer *layers,

@@ -87,7 +87,7 @@ void oci_pull_result_done(OciPullResult *r) {
 static uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
+        return (uint64_t)ts.tv_sec * 1000000U + (uint64_t)ts.tv_nsec / 1000U;
 }
 
 /* The first failure, as the one line the build reports; also logged. */
@@ -149,12 +149,13 @@ static void pull_fetcher_gone(Pull *p) {
         p->fetcher_gone = true;
         if (p->fetcher > 0 && waitpid(p->fetcher, &status, 0) == p->fetcher) {
                 p->fetcher = 0;
-                (void) wait_status_to_string(status, buf, sizeof buf);
+                (void)wait_status_to_string(status, buf, sizeof buf);
         }
         for (size_t i = 0; i < p->n_blobs; i++)
                 if (!p->blobs[i].cached && !p->blobs[i].done && !p->blobs[i].failed) {
                         p->blobs[i].failed = true;
-                        p->blobs[i].error = strdupf("the download process ended (%s)", buf[0] ? buf : "unexpectedly");
+                        p->blobs[i].error = strdupf("the download process ended (%s)",
+                                                    buf[0] ? buf : "unexpectedly");
                 }
         if (p->wait_id && !p->wait_done) {
                 p->wait_done = true;
@@ -201,13 +202,14 @@ static void pull_report(Pull *p, bool force) {
                 else if (b->done)
                         got += b->size;
                 else if (fstatat(p->tmp_dfd, b->digest + 7, &st, AT_SYMLINK_NOFOLLOW) >= 0)
-                        got += (uint64_t) st.st_size < b->size ? (uint64_t) st.st_size : b->size;
+                        got += (uint64_t)st.st_size < b->size ? (uint64_t)st.st_size : b->size;
         }
-        double fraction = p->total > 0 ? (double) (got + cached + p->unpack.done) / (double) (2 * p->total) : 0;
+        double fraction =
+                        p->total > 0 ? (double)(got + cached + p->unpack.done) / (double)(2 * p->total) : 0;
         /* Short enough for sandyctl build's bar; the journal has the reference. */
-        if (xasprintf(&text, "%.1f/%.1f MB", (double) got / 1e6, (double) (p->total - cached) / 1e6) < 0 ||
+        if (xasprintf(&text, "%.1f/%.1f MB", (double)got / 1e6, (double)(p->total - cached) / 1e6) < 0 ||
             (p->layer > 0 && strextendf(&text, ", layer %u/%u", p->layer, p->n_layers) < 0) ||
-            (cached && strextendf(&text, ", %.1f MB cached", (double) cached / 1e6) < 0))
+            (cached && strextendf(&text, ", %.1f MB cached", (double)cached / 1e6) < 0))
                 return;
         p->o->progress(fraction > 1 ? 1 : fraction, text, p->o->userdata);
 }
@@ -246,7 +248,7 @@ static int pull_start_fetcher(Pull *p, const RegistryFetcher *f) {
         }
         if (pid == 0) {
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
                 /* Nothing of the build but the socket: not the tree, not its user namespace. */
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(sv[1], 3) < 0 ||
                     close_range(4, ~0U, 0) < 0)
@@ -262,8 +264,8 @@ static int pull_start_fetcher(Pull *p, const RegistryFetcher *f) {
 static void pull_stop_fetcher(Pull *p) {
         p->sock = safe_close(p->sock);
         if (p->fetcher > 0) {
-                (void) kill(p->fetcher, SIGKILL);
-                (void) wait_for_pid(p->fetcher, NULL);
+                (void)kill(p->fetcher, SIGKILL);
+                (void)wait_for_pid(p->fetcher, NULL);
                 p->fetcher = 0;
         }
 }
@@ -337,14 +339,18 @@ static int pull_resolve(Pull *p, cJSON **ret_json, OciDescriptor *ret_config, Oc
                         return pull_fail(p, r, "cannot hash the manifest");
                 snprintf(got, sizeof got, "sha256:%s", hex);
                 if (expect && !streq(got, expect))
-                        return pull_fail(p, EBADMSG, "the manifest the registry sent for %s is %s: it does not match its digest",
+                        return pull_fail(p, EBADMSG,
+                                         "the manifest the registry sent for %s is %s: it does not match "
+                                         "its digest",
                                          expect, got);
                 if (expect_size != UINT64_MAX && size != expect_size)
-                        return pull_fail(p, EBADMSG, "the manifest %s is %zu bytes, the image index says %" PRIu64,
+                        return pull_fail(p, EBADMSG,
+                                         "the manifest %s is %zu bytes, the image index says %" PRIu64,
                                          expect, size, expect_size);
                 if (!expect && header && oci_digest_is_valid(header) && !streq(got, header))
                         return pull_fail(p, EBADMSG,
-                                         "the manifest of tag %s is %s, but the registry says it is %s (Docker-Content-Digest)",
+                                         "the manifest of tag %s is %s, but the registry says it is %s "
+                                         "(Docker-Content-Digest)",
                                          target, got, header);
                 log_info("%s: manifest %s (%s).", p->label, got, type ?: "no content type");
 
@@ -360,15 +366,18 @@ static int pull_resolve(Pull *p, cJSON **ret_json, OciDescriptor *ret_config, Oc
                 if (streq_ptr(mt, "application/vnd.docker.distribution.manifest.v1+json") ||
                     streq_ptr(mt, "application/vnd.docker.distribution.manifest.v1+prettyjws"))
                         return pull_fail(p, EMEDIUMTYPE,
-                                         "the registry has only a Docker schema 1 manifest of it, which sandy does not "
+                                         "the registry has only a Docker schema 1 manifest of it, which "
+                                         "sandy does not "
                                          "read (push the image again with a current tool)");
                 if (oci_media_type_is_index(mt)) {
                         OciDescriptor d;
                         if (oci_pick_platform(p->label, j, got, &d) < 0)
-                                return pull_fail(p, ENOENT, "the image index %s has no image for linux/%s", got,
-                                                 oci_host_architecture());
+                                return pull_fail(p, ENOENT, "the image index %s has no image for linux/%s",
+                                                 got, oci_host_architecture());
                         if (d.media_type && !oci_media_type_is_manifest(d.media_type))
-                                return pull_fail(p, EMEDIUMTYPE, "the image index's entry for linux/%s is %s, not an image manifest",
+                                return pull_fail(p, EMEDIUMTYPE,
+                                                 "the image index's entry for linux/%s is %s, not an image "
+                                                 "manifest",
                                                  oci_host_architecture(), d.media_type);
                         log_info("%s: the image index %s names %s for linux/%s.", p->label, got, d.digest,
                                  oci_host_architecture());
@@ -382,10 +391,13 @@ static int pull_resolve(Pull *p, cJSON **ret_json, OciDescriptor *ret_config, Oc
                         continue;
                 }
                 if (!oci_media_type_is_manifest(mt))
-                        return pull_fail(p, EMEDIUMTYPE, "%s is of media type %s, not an image manifest or index", got,
+                        return pull_fail(p, EMEDIUMTYPE,
+                                         "%s is of media type %s, not an image manifest or index", got,
                                          mt ?: "(none)");
                 if (oci_manifest_layers(p->label, j, ret_config, ret_layers, ret_n) < 0)
-                        return pull_fail(p, EBADMSG, "the manifest %s is not a valid image manifest (see the journal)", got);
+                        return pull_fail(p, EBADMSG,
+                                         "the manifest %s is not a valid image manifest (see the journal)",
+                                         got);
                 *ret_json = TAKE_PTR(j);
                 return 0;
         }
@@ -393,7 +405,8 @@ static int pull_resolve(Pull *p, cJSON **ret_json, OciDescriptor *ret_config, Oc
 
 /* ---- credentials and CAs: root's files only ---- */
 
-static int read_trusted(Pull *p, const char *path, const char *what, bool secret, char **ret, size_t *ret_size) {
+static int read_trusted(Pull *p, const char *path, const char *what, bool secret, char **ret,
+                        size_t *ret_size) {
         _cleanup_free_ char *problem = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
@@ -407,7 +420,8 @@ static int read_trusted(Pull *p, const char *path, const char *what, bool secret
         if (fstat(fd, &st) < 0)
                 return pull_fail(p, errno, "cannot read %s %s: %s", what, path, strerror(errno));
         if (secret && (st.st_mode & S_IROTH))
-                return pull_fail(p, EPERM, "refusing to use %s %s: others may read it (chmod 0600 it)", what, path);
+                return pull_fail(p, EPERM, "refusing to use %s %s: others may read it (chmod 0600 it)", what,
+                                 path);
         r = read_full_fd(fd, 1U << 20, ret, ret_size);
         if (r < 0)
                 return pull_fail(p, r, "cannot read %s %s: %s", what, path, strerror(-r));
@@ -504,7 +518,8 @@ static int pull_certificates(Pull *p, char **ret_pem, size_t *ret_size) {
                 free(pem);
                 pem = TAKE_PTR(system);
         } else
-                log_warning("%s: cannot read the system's CAs %s; trusting only those of %s.", p->label, bundle, dir);
+                log_warning("%s: cannot read the system's CAs %s; trusting only those of %s.", p->label,
+                            bundle, dir);
         log_info("%s: trusting the CAs in %s.", p->label, dir);
         *ret_pem = TAKE_PTR(pem);
         *ret_size = size;
@@ -516,9 +531,10 @@ static int pull_certificates(Pull *p, char **ret_pem, size_t *ret_size) {
 static int pull_add_blob(Pull *p, const char *digest, uint64_t size) {
         for (size_t i = 0; i < p->n_blobs; i++)
                 if (streq(p->blobs[i].digest, digest))
-                        return p->blobs[i].size == size ? 0
-                                                        : pull_fail(p, EBADMSG, "the manifest gives blob %s two sizes",
-                                                                    digest);
+                        return p->blobs[i].size == size
+                                               ? 0
+                                               : pull_fail(p, EBADMSG,
+                                                           "the manifest gives blob %s two sizes", digest);
         PullBlob *n = realloc(p->blobs, sizeof(PullBlob) * (p->n_blobs + 1));
         if (!n)
                 return pull_fail(p, ENOMEM, "out of memory");
@@ -545,7 +561,7 @@ static int pull_request_blob(Pull *p, PullBlob *b) {
         struct stat st;
         int r;
 
-        if (fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (uint64_t) st.st_size == b->size) {
+        if (fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == b->size) {
                 b->cached = b->done = true;
                 log_info("%s: blob %s is in the cache.", p->label, b->digest);
                 return 0;
@@ -553,7 +569,8 @@ static int pull_request_blob(Pull *p, PullBlob *b) {
         fd = safe_close(fd);
         fd = openat(p->tmp_dfd, b->digest + 7, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
-                return pull_fail(p, errno, "cannot create the download of %s: %s", b->digest, strerror(errno));
+                return pull_fail(p, errno, "cannot create the download of %s: %s", b->digest,
+                                 strerror(errno));
         b->id = ++p->next_id;
         if (xasprintf(&req, "B %u %s %" PRIu64, b->id, b->digest, b->size) < 0)
                 return pull_fail(p, ENOMEM, "out of memory");
@@ -564,7 +581,8 @@ static int pull_request_blob(Pull *p, PullBlob *b) {
 }
 
 static int pull_open_blob(Pull *p, const PullBlob *b) {
-        int fd = openat(b->cached ? p->cache_dfd : p->tmp_dfd, b->digest + 7, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int fd = openat(b->cached ? p->cache_dfd : p->tmp_dfd, b->digest + 7,
+                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
 }
 
@@ -604,19 +622,21 @@ static int pull_config(Pull *p, const OciDescriptor *d, OciLayer *layers, size_t
         snprintf(got, sizeof got, "sha256:%s", hex);
         if (size != d->size || !streq(got, d->digest)) {
                 if (b->cached)
-                        (void) unlinkat(p->cache_dfd, b->digest + 7, 0);
-                return pull_fail(p, EBADMSG, "the config %s%s does not match its digest (%zu bytes, %s)", d->digest,
-                                 b->cached ? " in the blob cache (now removed; build again)" : "", size, got);
+                        (void)unlinkat(p->cache_dfd, b->digest + 7, 0);
+                return pull_fail(p, EBADMSG, "the config %s%s does not match its digest (%zu bytes, %s)",
+                                 d->digest, b->cached ? " in the blob cache (now removed; build again)" : "",
+                                 size, got);
         }
         b->verified = true;
         if (oci_config_diff_ids(p->label, d->digest, text, layers, n) < 0)
-                return pull_fail(p, EBADMSG, "the config %s does not describe the manifest's layers (see the journal)",
+                return pull_fail(p, EBADMSG,
+                                 "the config %s does not describe the manifest's layers (see the journal)",
                                  d->digest);
         if (oci_parse_json(p->label, d->digest, text, &j) >= 0) {
                 const char *os = oci_json_str(j, "os"), *arch = oci_json_str(j, "architecture");
                 if ((os && !streq(os, "linux")) || (arch && !streq(arch, oci_host_architecture())))
-                        return pull_fail(p, ENOEXEC, "the image is for %s/%s, this machine is linux/%s", os ?: "?",
-                                         arch ?: "?", oci_host_architecture());
+                        return pull_fail(p, ENOEXEC, "the image is for %s/%s, this machine is linux/%s",
+                                         os ?: "?", arch ?: "?", oci_host_architecture());
         }
         *ret = TAKE_PTR(text);
         return 0;
@@ -628,10 +648,11 @@ static void pull_commit(Pull *p) {
                 PullBlob *b = &p->blobs[i];
                 if (b->cached || !b->verified)
                         continue;
-                if (renameat2(p->tmp_dfd, b->digest + 7, p->cache_dfd, b->digest + 7, RENAME_NOREPLACE) < 0 &&
+                if (renameat2(p->tmp_dfd, b->digest + 7, p->cache_dfd, b->digest + 7, RENAME_NOREPLACE) <
+                                    0 &&
                     errno != EEXIST)
-                        log_warning_errno(errno, "%s: cannot add blob %s to the cache %s: %m", p->label, b->digest,
-                                          p->o->cache_dir ?: SANDY_BLOB_CACHE_DIR);
+                        log_warning_errno(errno, "%s: cannot add blob %s to the cache %s: %m", p->label,
+                                          b->digest, p->o->cache_dir ?: SANDY_BLOB_CACHE_DIR);
         }
 }
 
@@ -691,7 +712,8 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
         log_info("Pulling %s from %s://%s/v2/%s/.", p.label, plain ? "http" : "https", p.ref.endpoint,
                  p.ref.repository);
 
-        if ((r = pull_credentials(&p, &user, &password)) < 0 || (r = pull_certificates(&p, &ca, &ca_size)) < 0)
+        if ((r = pull_credentials(&p, &user, &password)) < 0 ||
+            (r = pull_certificates(&p, &ca, &ca_size)) < 0)
                 goto finish;
         if (xasprintf(&tmp, "%s/" PULL_DOWNLOADS_DIR, o->tmpdir) < 0 || mkdir(tmp, 0700) < 0 ||
             (p.tmp_dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -701,19 +723,19 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
         }
         p.cache_dfd = open_cache(o->cache_dir);
         if (p.cache_dfd < 0) {
-                r = pull_fail(&p, p.cache_dfd, "cannot open the blob cache %s: %s", o->cache_dir ?: SANDY_BLOB_CACHE_DIR,
-                              strerror(-p.cache_dfd));
+                r = pull_fail(&p, p.cache_dfd, "cannot open the blob cache %s: %s",
+                              o->cache_dir ?: SANDY_BLOB_CACHE_DIR, strerror(-p.cache_dfd));
                 goto finish;
         }
 
         RegistryFetcher f = {
-                .ref = &p.ref,
-                .plain_http = plain,
-                .username = user,
-                .password = password,
-                .auth_file = o->auth_file,
-                .ca_pem = ca,
-                .ca_pem_size = ca_size,
+                        .ref = &p.ref,
+                        .plain_http = plain,
+                        .username = user,
+                        .password = password,
+                        .auth_file = o->auth_file,
+                        .ca_pem = ca,
+                        .ca_pem_size = ca_size,
         };
         r = pull_start_fetcher(&p, &f);
         if (user)
@@ -738,7 +760,7 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                 r = pull_request_blob(&p, &p.blobs[i]);
         if (r < 0)
                 goto finish;
-        p.n_layers = (unsigned) n_layers;
+        p.n_layers = (unsigned)n_layers;
         p.unpack = (OciProgress){.cb = unpack_progress, .userdata = &p};
         for (size_t i = 0; i < n_layers; i++)
                 p.unpack.total += layers[i].size;
@@ -752,12 +774,13 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                 PullBlob *b = pull_blob(&p, layers[i].digest);
                 OciBlob blob = {.wait = b->cached ? NULL : blob_wait, .wait_userdata = b};
 
-                p.layer = (unsigned) i + 1;
+                p.layer = (unsigned)i + 1;
                 b->reads_after_done = 0;
                 pull_report(&p, true);
                 blob.fd = pull_open_blob(&p, b);
                 if (blob.fd < 0) {
-                        r = pull_fail(&p, blob.fd, "cannot open layer %s: %s", b->digest, strerror(-blob.fd));
+                        r = pull_fail(&p, blob.fd, "cannot open layer %s: %s", b->digest,
+                                      strerror(-blob.fd));
                         goto finish;
                 }
                 r = oci_layer_apply(&blob, &layers[i], c, &p.unpack);
@@ -766,13 +789,16 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                         if (b->failed)
                                 r = pull_fail(&p, r, "%s", b->error ?: "the download failed");
                         else if (b->cached) {
-                                (void) unlinkat(p.cache_dfd, b->digest + 7, 0);
-                                r = pull_fail(&p, r, "layer %zu/%zu %s from the blob cache is damaged; it was removed, "
-                                                     "build again (details in the journal)",
+                                (void)unlinkat(p.cache_dfd, b->digest + 7, 0);
+                                r = pull_fail(&p, r,
+                                              "layer %zu/%zu %s from the blob cache is damaged; it was "
+                                              "removed, "
+                                              "build again (details in the journal)",
                                               i + 1, n_layers, b->digest);
                         } else
-                                r = pull_fail(&p, r, "layer %zu/%zu %s is not what its digests say (details in the "
-                                                     "journal)",
+                                r = pull_fail(&p, r,
+                                              "layer %zu/%zu %s is not what its digests say (details in the "
+                                              "journal)",
                                               i + 1, n_layers, b->digest);
                         goto finish;
                 }
@@ -782,7 +808,7 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
         pull_commit(&p);
         /* Whatever did not move into the cache (another file system) goes: the image needs none of it. */
         p.tmp_dfd = safe_close(p.tmp_dfd);
-        (void) rm_rf(tmp);
+        (void)rm_rf(tmp);
 
         for (size_t i = 0; i < p.n_blobs; i++)
                 if (strv_extend(&ret->blobs, p.blobs[i].digest) < 0) {
@@ -791,7 +817,7 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                 }
         if (o->progress)
                 o->progress(1.0, "pulled", o->userdata);
-        log_info("%s: pulled, %zu layers, %.1f MB.", p.label, n_layers, (double) p.total / 1e6);
+        log_info("%s: pulled, %zu layers, %.1f MB.", p.label, n_layers, (double)p.total / 1e6);
         ret->config_json = TAKE_PTR(config);
         r = 0;
 finish:

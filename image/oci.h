@@ -34,11 +34,11 @@ int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci
  * the config's diff_ids. Blobs already in SANDY_BLOB_CACHE_DIR are not downloaded again; new ones are
  * added to it once the whole image has been verified. */
 typedef struct OciPullOptions {
-        const char *auth_file;   /* RegistryAuthFile=, or NULL */
-        char **plain_http;       /* PlainHTTPRegistry= */
-        uid_t fetcher_uid;       /* the download process runs as this UID and GID, with no capabilities */
-        const char *tmpdir;      /* downloads go to tmpdir/downloads (the caller removes tmpdir on failure) */
-        const char *cache_dir;   /* NULL: SANDY_BLOB_CACHE_DIR (it holds sha256/HEX) */
+        const char *auth_file; /* RegistryAuthFile=, or NULL */
+        char **plain_http;     /* PlainHTTPRegistry= */
+        uid_t fetcher_uid;     /* the download process runs as this UID and GID, with no capabilities */
+        const char *tmpdir;    /* downloads go to tmpdir/downloads (the caller removes tmpdir on failure) */
+        const char *cache_dir; /* NULL: SANDY_BLOB_CACHE_DIR (it holds sha256/HEX) */
         oci_progress_t progress; /* fraction 0..1 of the pull, and a sentence saying where it is */
         void *userdata;
 } OciPullOptions;
@@ -51,4 +51,3 @@ typedef struct OciPullResult {
 
 void oci_pull_result_done(OciPullResult *r);
 int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, OciPullResult *ret);
-

@@ -36,12 +36,12 @@ void registry_ref_done(RegistryRef *r) {
 /* HOST[:PORT]: letters, digits, '-', '.', an optional port. */
 static bool domain_is_valid(const char *s) {
         const char *colon = strrchr(s, ':');
-        size_t n = colon ? (size_t) (colon - s) : strlen(s);
+        size_t n = colon ? (size_t)(colon - s) : strlen(s);
 
-        if (n == 0 || n > 253 || !isalnum((unsigned char) s[0]))
+        if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]))
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && s[i] != '-' && s[i] != '.')
+                if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
                         return false;
         if (colon) {
                 size_t d = strspn(colon + 1, "0123456789");
@@ -53,7 +53,7 @@ static bool domain_is_valid(const char *s) {
 
 /* A path component: [a-z0-9]+ with single separators ('.', '_', "__", '-'s) between. */
 static bool component_is_valid(const char *s, size_t n) {
-        if (n == 0 || !isalnum((unsigned char) s[0]) || !isalnum((unsigned char) s[n - 1]))
+        if (n == 0 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char c = s[i];
@@ -69,10 +69,10 @@ static bool component_is_valid(const char *s, size_t n) {
 
 static bool tag_is_valid(const char *s) {
         size_t n = strlen(s);
-        if (n == 0 || n > 128 || !(isalnum((unsigned char) s[0]) || s[0] == '_'))
+        if (n == 0 || n > 128 || !(isalnum((unsigned char)s[0]) || s[0] == '_'))
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && !strchr("_.-", s[i]))
+                if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
                         return false;
         return true;
 }
@@ -95,20 +95,21 @@ int registry_ref_parse(const char *s, RegistryRef *ret, const char **ret_why) {
                         goto invalid;
                 }
                 r.digest = strdup(at + 1);
-                name = strndup(s, (size_t) (at - s));
+                name = strndup(s, (size_t)(at - s));
         } else
                 name = strdup(s);
         if (!name || (at && !r.digest))
                 goto oom;
 
         slash = strchr(name, '/');
-        if (slash && (memchr(name, '.', (size_t) (slash - name)) || memchr(name, ':', (size_t) (slash - name)) ||
-                      ((size_t) (slash - name) == strlen("localhost") && startswith(name, "localhost")))) {
-                r.domain = strndup(name, (size_t) (slash - name));
+        if (slash &&
+            (memchr(name, '.', (size_t)(slash - name)) || memchr(name, ':', (size_t)(slash - name)) ||
+             ((size_t)(slash - name) == strlen("localhost") && startswith(name, "localhost")))) {
+                r.domain = strndup(name, (size_t)(slash - name));
                 if (!r.domain)
                         goto oom;
                 for (char *c = r.domain; *c; c++)
-                        *c = (char) tolower((unsigned char) *c);
+                        *c = (char)tolower((unsigned char)*c);
                 if (!domain_is_valid(r.domain)) {
                         why = "the registry is not HOST or HOST:PORT";
                         goto invalid;
@@ -199,9 +200,10 @@ static char *auth_key_normalize(const char *key) {
                 n[len - 1] = 0;
         char *slash = strchr(n, '/');
         for (char *c = n; *c && c != slash; c++)
-                *c = (char) tolower((unsigned char) *c);
+                *c = (char)tolower((unsigned char)*c);
         /* Docker's own name for Docker Hub, with its API version. */
-        if (streq(n, "index.docker.io/v1") || streq(n, "index.docker.io") || streq(n, "registry-1.docker.io")) {
+        if (streq(n, "index.docker.io/v1") || streq(n, "index.docker.io") ||
+            streq(n, "registry-1.docker.io")) {
                 free(n);
                 return strdup(REGISTRY_DOCKER_HUB);
         }
@@ -216,7 +218,8 @@ int registry_auth_lookup(const char *json, const RegistryRef *r, char **ret_user
         size_t best_len = 0;
 
         *ret_user = *ret_password = NULL;
-        if (!cJSON_IsObject(root) || !cJSON_IsObject(auths = cJSON_GetObjectItemCaseSensitive(root, "auths"))) {
+        if (!cJSON_IsObject(root) ||
+            !cJSON_IsObject(auths = cJSON_GetObjectItemCaseSensitive(root, "auths"))) {
                 if (ret_why)
                         *ret_why = "it is not a JSON object with an \"auths\" object";
                 return -EBADMSG;
@@ -250,7 +253,7 @@ int registry_auth_lookup(const char *json, const RegistryRef *r, char **ret_user
         _cleanup_free_ unsigned char *out = malloc(in / 4 * 3 + 4);
         if (!out)
                 return -ENOMEM;
-        int n = in % 4 == 0 ? EVP_DecodeBlock(out, (const unsigned char *) a->valuestring, (int) in) : -1;
+        int n = in % 4 == 0 ? EVP_DecodeBlock(out, (const unsigned char *)a->valuestring, (int)in) : -1;
         if (n < 0) {
                 if (ret_why)
                         *ret_why = "its \"auth\" for the registry is not base64";
@@ -260,16 +263,16 @@ int registry_auth_lookup(const char *json, const RegistryRef *r, char **ret_user
         for (size_t i = in; i > 0 && a->valuestring[i - 1] == '='; i--)
                 n--;
         out[n] = 0;
-        char *colon = memchr(out, ':', (size_t) n);
-        if (!colon || colon == (char *) out || strlen((char *) out) != (size_t) n) {
+        char *colon = memchr(out, ':', (size_t)n);
+        if (!colon || colon == (char *)out || strlen((char *)out) != (size_t)n) {
                 if (ret_why)
                         *ret_why = "its \"auth\" for the registry is not USER:PASSWORD";
                 return -EBADMSG;
         }
         *colon = 0;
-        *ret_user = strdup((char *) out);
+        *ret_user = strdup((char *)out);
         *ret_password = strdup(colon + 1);
-        explicit_bzero(out, (size_t) n);
+        explicit_bzero(out, (size_t)n);
         if (!*ret_user || !*ret_password) {
                 *ret_user = mfree(*ret_user);
                 *ret_password = mfree(*ret_password);
@@ -301,7 +304,7 @@ int registry_challenge_parse(const char *header, RegistryChallenge *ret) {
         if (!c.scheme)
                 return -ENOMEM;
         for (char *x = c.scheme; *x; x++)
-                *x = (char) tolower((unsigned char) *x);
+                *x = (char)tolower((unsigned char)*x);
         p += n;
         /* auth-params: name=token or name="quoted", separated by commas */
         for (;;) {
@@ -359,12 +362,12 @@ oom:
 
 int registry_request(int sock, const char *text, int fd) {
         char control[CMSG_SPACE(sizeof(int))] = {};
-        struct iovec iov = {.iov_base = (void *) text, .iov_len = strlen(text)};
+        struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
         struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = control,
-                .msg_controllen = sizeof control,
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control,
+                        .msg_controllen = sizeof control,
         };
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
@@ -429,7 +432,7 @@ static void transfer_free(Transfer *t) {
 /* One line of text for a message: control characters become '?'. */
 static void one_line(char *s) {
         for (; *s; s++)
-                if ((unsigned char) *s < ' ' || *s == 0x7f)
+                if ((unsigned char)*s < ' ' || *s == 0x7f)
                         *s = '?';
 }
 
@@ -459,7 +462,7 @@ static char *header_value(const char *line, size_t len, const char *name) {
                 v++;
         while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
                 end--;
-        return strndup(v, (size_t) (end - v));
+        return strndup(v, (size_t)(end - v));
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *userdata) {
@@ -495,7 +498,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *userdata) {
         size_t len = size * n;
         long code = 0;
 
-        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+        (void)curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
         if (code != 200) {
                 /* An error body, kept for its message. */
                 size_t room = sizeof t->errbody - 1 - t->errbody_len, k = len < room ? len : room;
@@ -507,7 +510,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *userdata) {
         uint64_t limit = t->manifest ? REGISTRY_MANIFEST_MAX : t->size;
         if (t->written + len > limit) {
                 t->failure = t->manifest ? "the manifest is larger than 4 MiB"
-                                         : "the registry sent more bytes than the image's manifest says the blob has";
+                                         : "the registry sent more bytes than the image's manifest says the "
+                                           "blob has";
                 return 0;
         }
         for (size_t done = 0; done < len;) {
@@ -518,7 +522,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *userdata) {
                         t->failure = "cannot write the download";
                         return 0;
                 }
-                done += (size_t) k;
+                done += (size_t)k;
         }
         if (t->md)
                 EVP_DigestUpdate(t->md, p, len);
@@ -541,11 +545,10 @@ static int transfer_start(Fetcher *f, Transfer *t) {
         curl_slist_free_all(t->headers);
         t->headers = NULL;
         if (t->manifest) {
-                h = curl_slist_append(NULL,
-                                      "Accept: application/vnd.oci.image.index.v1+json, "
-                                      "application/vnd.oci.image.manifest.v1+json, "
-                                      "application/vnd.docker.distribution.manifest.list.v2+json, "
-                                      "application/vnd.docker.distribution.manifest.v2+json");
+                h = curl_slist_append(NULL, "Accept: application/vnd.oci.image.index.v1+json, "
+                                            "application/vnd.oci.image.manifest.v1+json, "
+                                            "application/vnd.docker.distribution.manifest.list.v2+json, "
+                                            "application/vnd.docker.distribution.manifest.v2+json");
                 if (!h)
                         return -ENOMEM;
                 t->headers = h;
@@ -557,28 +560,29 @@ static int transfer_start(Fetcher *f, Transfer *t) {
                 t->headers = h;
         }
         t->errbuf[0] = 0;
-        (void) curl_easy_setopt(t->easy, CURLOPT_URL, url);
-        (void) curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, scheme);
+        (void)curl_easy_setopt(t->easy, CURLOPT_URL, url);
+        (void)curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, scheme);
         /* Blobs are often served from a CDN the registry redirects to; never from HTTPS down to HTTP. */
-        (void) curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, c->plain_http ? "http,https" : "https");
-        (void) curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
-        (void) curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, 5L);
-        (void) curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-        (void) curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
-        (void) curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
-        (void) curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_write);
-        (void) curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-        (void) curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
-        (void) curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
-        (void) curl_easy_setopt(t->easy, CURLOPT_USERAGENT, PACKAGE_STRING);
-        (void) curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, 30L);
+        (void)curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, c->plain_http ? "http,https" : "https");
+        (void)curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
+        (void)curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, 5L);
+        (void)curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+        (void)curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
+        (void)curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+        (void)curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_write);
+        (void)curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+        (void)curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
+        (void)curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+        (void)curl_easy_setopt(t->easy, CURLOPT_USERAGENT, PACKAGE_STRING);
+        (void)curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+        (void)curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, 30L);
         /* A transfer that stalls for a minute is given up (the build's own timeout is much longer). */
-        (void) curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        (void) curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, 60L);
+        (void)curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        (void)curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, 60L);
         if (c->ca_pem) {
-                struct curl_blob blob = {.data = (void *) c->ca_pem, .len = c->ca_pem_size, .flags = CURL_BLOB_COPY};
-                (void) curl_easy_setopt(t->easy, CURLOPT_CAINFO_BLOB, &blob);
+                struct curl_blob blob = {
+                                .data = (void *)c->ca_pem, .len = c->ca_pem_size, .flags = CURL_BLOB_COPY};
+                (void)curl_easy_setopt(t->easy, CURLOPT_CAINFO_BLOB, &blob);
         }
         if (!t->manifest) {
                 EVP_MD_CTX_free(t->md);
@@ -604,7 +608,8 @@ static char *curl_failure(const RegistryFetcher *c, CURLcode res, const char *er
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
-                return strdupf("TLS: the registry's certificate is not trusted: %s (a registry with a CA of its own "
+                return strdupf("TLS: the registry's certificate is not trusted: %s (a registry with a CA of "
+                               "its own "
                                "needs it in %s/%s/ca.crt)",
                                detail, SANDY_REGISTRY_CERTS_DIR, c->ref->domain);
         case CURLE_SSL_CONNECT_ERROR:
@@ -622,7 +627,8 @@ static char *curl_failure(const RegistryFetcher *c, CURLcode res, const char *er
 static void registry_error(const char *body, char **ret_code, char **ret_message) {
         _cleanup_(cJSON_Deletep) cJSON *j = cJSON_Parse(body);
         const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "errors"), 0);
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code"), *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code"),
+                    *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
 
         *ret_code = cJSON_IsString(code) ? strndup(code->valuestring, 64) : NULL;
         *ret_message = cJSON_IsString(msg) ? strndup(msg->valuestring, 200) : NULL;
@@ -636,11 +642,13 @@ static char *http_failure(Fetcher *f, Transfer *t, long code) {
         switch (code) {
         case 401:
                 if (!c->username && c->auth_file)
-                        return strdupf("the registry requires a login, and RegistryAuthFile= %s has no credentials "
+                        return strdupf("the registry requires a login, and RegistryAuthFile= %s has no "
+                                       "credentials "
                                        "for %s (401 Unauthorized)",
                                        c->auth_file, c->ref->domain);
                 if (!c->username)
-                        return strdupf("the registry requires a login, and sandy.conf names no RegistryAuthFile= "
+                        return strdupf("the registry requires a login, and sandy.conf names no "
+                                       "RegistryAuthFile= "
                                        "(401 Unauthorized)");
                 return strdupf("the registry rejected the credentials for %s from %s (401 Unauthorized)",
                                c->ref->domain, c->auth_file ?: "RegistryAuthFile=");
@@ -648,11 +656,12 @@ static char *http_failure(Fetcher *f, Transfer *t, long code) {
                 return strdupf("access denied (403 Forbidden%s%s)", emsg ? ": " : "", emsg ?: "");
         case 404:
                 if (streq_ptr(ecode, "NAME_UNKNOWN"))
-                        return strdupf("there is no repository %s in %s (404 NAME_UNKNOWN)", c->ref->repository,
-                                       c->ref->domain);
+                        return strdupf("there is no repository %s in %s (404 NAME_UNKNOWN)",
+                                       c->ref->repository, c->ref->domain);
                 if (t->manifest)
-                        return strdupf("%s %s (404 %s)", startswith(t->target, "sha256:") ? "no manifest has the digest"
-                                                                                           : "no such tag:",
+                        return strdupf("%s %s (404 %s)",
+                                       startswith(t->target, "sha256:") ? "no manifest has the digest"
+                                                                        : "no such tag:",
                                        t->target, ecode ?: "Not Found");
                 return strdupf("the registry has no blob %s (404 %s)", t->target, ecode ?: "Not Found");
         case 429:
@@ -681,10 +690,10 @@ static char *basic_authorization(const char *user, const char *password) {
         b64 = malloc(4 * ((n + 2) / 3) + 1);
         if (!b64)
                 return NULL;
-        EVP_EncodeBlock(b64, (unsigned char *) plain, (int) n);
+        EVP_EncodeBlock(b64, (unsigned char *)plain, (int)n);
         line = strdupf("Authorization: Basic %s", b64);
         explicit_bzero(plain, n);
-        explicit_bzero(b64, strlen((char *) b64));
+        explicit_bzero(b64, strlen((char *)b64));
         return line;
 }
 
@@ -708,8 +717,8 @@ static size_t on_token_write(char *p, size_t size, size_t n, void *userdata) {
 }
 
 /* Answer the challenge of a 401: credentials for Basic, a token from the realm for Bearer. Sets
- * f->authorization and *ret_answered; NULL with *ret_answered false when there is nothing to answer with (the
- * 401 stands), or a message. */
+ * f->authorization and *ret_answered; NULL with *ret_answered false when there is nothing to answer with
+ * (the 401 stands), or a message. */
 static char *fetcher_authenticate(Fetcher *f, const char *header, bool *ret_answered) {
         const RegistryFetcher *c = f->cfg;
         _cleanup_(registry_challenge_done) RegistryChallenge ch = {};
@@ -722,19 +731,22 @@ static char *fetcher_authenticate(Fetcher *f, const char *header, bool *ret_answ
 
         *ret_answered = false;
         if (!header || registry_challenge_parse(header, &ch) < 0)
-                return strdup("the registry answered 401 Unauthorized without a usable WWW-Authenticate challenge");
+                return strdup("the registry answered 401 Unauthorized without a usable WWW-Authenticate "
+                              "challenge");
         if (streq(ch.scheme, "basic")) {
                 if (!c->username)
                         return NULL; /* the 401 stands, and says why */
                 if (c->plain_http)
-                        return strdupf("refusing to send the credentials for %s over plain HTTP", c->ref->domain);
+                        return strdupf("refusing to send the credentials for %s over plain HTTP",
+                                       c->ref->domain);
                 fetcher_drop_authorization(f);
                 f->authorization = basic_authorization(c->username, c->password);
                 *ret_answered = f->authorization;
                 return f->authorization ? NULL : strdup("out of memory");
         }
         if (!streq(ch.scheme, "bearer") || isempty(ch.realm))
-                return strdupf("the registry wants authentication of a kind sandy does not speak (%s)", ch.scheme);
+                return strdupf("the registry wants authentication of a kind sandy does not speak (%s)",
+                               ch.scheme);
         if (!startswith(ch.realm, "https://") && !(c->plain_http && startswith(ch.realm, "http://")))
                 return strdupf("the registry's token service is not an https:// URL (%s)", ch.realm);
         if (c->username && !startswith(ch.realm, "https://"))
@@ -752,7 +764,8 @@ static char *fetcher_authenticate(Fetcher *f, const char *header, bool *ret_answ
                 scope = NULL;
         char *esc_scope = curl_easy_escape(e, ch.scope ?: scope ?: "", 0);
         if (xasprintf(&url, "%s%c%s%s%sscope=%s", ch.realm, strchr(ch.realm, '?') ? '&' : '?',
-                      esc_service ? "service=" : "", esc_service ?: "", esc_service ? "&" : "", esc_scope ?: "") < 0)
+                      esc_service ? "service=" : "", esc_service ?: "", esc_service ? "&" : "",
+                      esc_scope ?: "") < 0)
                 url = NULL;
         curl_free(esc_service);
         curl_free(esc_scope);
@@ -760,39 +773,42 @@ static char *fetcher_authenticate(Fetcher *f, const char *header, bool *ret_answ
                 curl_easy_cleanup(e);
                 return strdup("out of memory");
         }
-        (void) curl_easy_setopt(e, CURLOPT_URL, url);
-        (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->plain_http ? "http,https" : "https");
-        (void) curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-        (void) curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_token_write);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, buf);
-        (void) curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-        (void) curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_STRING);
-        (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-        (void) curl_easy_setopt(e, CURLOPT_TIMEOUT, 120L);
+        (void)curl_easy_setopt(e, CURLOPT_URL, url);
+        (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->plain_http ? "http,https" : "https");
+        (void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_token_write);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, buf);
+        (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+        (void)curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_STRING);
+        (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT, 120L);
         if (c->ca_pem) {
-                struct curl_blob blob = {.data = (void *) c->ca_pem, .len = c->ca_pem_size, .flags = CURL_BLOB_COPY};
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+                struct curl_blob blob = {
+                                .data = (void *)c->ca_pem, .len = c->ca_pem_size, .flags = CURL_BLOB_COPY};
+                (void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
         }
         if (c->username) {
-                (void) curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
-                (void) curl_easy_setopt(e, CURLOPT_USERNAME, c->username);
-                (void) curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
+                (void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+                (void)curl_easy_setopt(e, CURLOPT_USERNAME, c->username);
+                (void)curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
         }
         res = curl_easy_perform(e);
-        (void) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        (void)curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
         curl_easy_cleanup(e);
         if (res != CURLE_OK) {
                 _cleanup_free_ char *why = curl_failure(c, res, errbuf);
                 return strdupf("the registry's token service %s failed: %s", ch.realm, why ?: "error");
         }
         if (code == 401 || code == 403)
-                return c->username ? strdupf("the registry rejected the credentials for %s from %s (%ld from its "
+                return c->username ? strdupf("the registry rejected the credentials for %s from %s (%ld "
+                                             "from its "
                                              "token service)",
                                              c->ref->domain, c->auth_file ?: "RegistryAuthFile=", code)
-                                   : strdupf("the registry's token service refuses anonymous access (%ld), and "
+                                   : strdupf("the registry's token service refuses anonymous access (%ld), "
+                                             "and "
                                              "there are no credentials for %s",
                                              code, c->ref->domain);
         if (code != 200)
@@ -822,7 +838,7 @@ static void transfer_unlink(Transfer **list, Transfer *t) {
 
 static void transfer_stop(Fetcher *f, Transfer *t) {
         if (t->easy) {
-                (void) curl_multi_remove_handle(f->multi, t->easy);
+                (void)curl_multi_remove_handle(f->multi, t->easy);
                 curl_easy_cleanup(t->easy);
                 t->easy = NULL;
         }
@@ -842,7 +858,7 @@ static void transfer_finished(Fetcher *f, Transfer *t, CURLcode res) {
         _cleanup_free_ char *why = NULL;
         long code = 0;
 
-        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+        (void)curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
         if (res != CURLE_OK)
                 why = t->failure ? strdup(t->failure) : curl_failure(f->cfg, res, t->errbuf);
         else if (code == 401 && !t->auth_retried) {
@@ -863,10 +879,11 @@ static void transfer_finished(Fetcher *f, Transfer *t, CURLcode res) {
                 EVP_DigestFinal_ex(t->md, md, NULL);
                 oci_digest_format(md, got);
                 if (t->written != t->size)
-                        why = strdupf("blob %s is %" PRIu64 " bytes, the image's manifest says %" PRIu64, t->target,
-                                      t->written, t->size);
+                        why = strdupf("blob %s is %" PRIu64 " bytes, the image's manifest says %" PRIu64,
+                                      t->target, t->written, t->size);
                 else if (!streq(got, t->target))
-                        why = strdupf("blob %s does not match its digest: its content is %s", t->target, got);
+                        why = strdupf("blob %s does not match its digest: its content is %s", t->target,
+                                      got);
         }
 
         if (why)
@@ -884,7 +901,10 @@ static void transfer_finished(Fetcher *f, Transfer *t, CURLcode res) {
 static int fetcher_receive(Fetcher *f) {
         char text[2048], control[CMSG_SPACE(sizeof(int))];
         struct iovec iov = {.iov_base = text, .iov_len = sizeof text - 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = control,
+                            .msg_controllen = sizeof control};
         int fd = -EBADF;
         ssize_t n;
 
@@ -947,18 +967,18 @@ static int fetcher_loop(Fetcher *f) {
                                 transfer_free(t);
                         }
                 }
-                (void) curl_multi_perform(f->multi, &running);
+                (void)curl_multi_perform(f->multi, &running);
                 while ((m = curl_multi_info_read(f->multi, &running)))
                         if (m->msg == CURLMSG_DONE) {
                                 Transfer *t = NULL;
-                                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+                                (void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
                                 transfer_finished(f, t, m->data.result);
                         }
                 if (f->sock_closed)
                         return 0;
 
                 struct curl_waitfd extra = {.fd = f->sock, .events = CURL_WAIT_POLLIN};
-                (void) curl_multi_poll(f->multi, &extra, 1, 1000, NULL);
+                (void)curl_multi_poll(f->multi, &extra, 1, 1000, NULL);
                 if (extra.revents & CURL_WAIT_POLLIN) {
                         while ((r = fetcher_receive(f)) > 0)
                                 ;
@@ -985,7 +1005,7 @@ int registry_fetcher_main(int sock, uid_t uid, const RegistryFetcher *cfg) {
         Fetcher f = {.cfg = cfg, .sock = sock};
         int r;
 
-        (void) prctl(PR_SET_NAME, "sandy-fetch");
+        (void)prctl(PR_SET_NAME, "sandy-fetch");
         r = drop_privileges(uid);
         if (r < 0) {
                 log_error_errno(r, "The download process cannot drop its privileges: %m");

@@ -68,12 +68,11 @@ typedef struct RegistryFetcher {
 } RegistryFetcher;
 
 /* The protocol on a SOCK_SEQPACKET socket. Requests, each with one writable fd attached:
- *   "M ID REFERENCE"   the manifest of the tag or digest, written into the fd (REGISTRY_MANIFEST_MAX at most)
- *   "B ID DIGEST SIZE" the blob, exactly SIZE bytes, written into the fd
- * Replies, without fds:
- *   "D ID CONTENT-TYPE DOCKER-CONTENT-DIGEST"  done ("-" for a header the registry did not send)
- *   "E ID MESSAGE"                             failed, MESSAGE is one line
- * The fetcher serves requests (REGISTRY_PARALLEL at a time, in order) until the socket is closed. */
+ *   "M ID REFERENCE"   the manifest of the tag or digest, written into the fd (REGISTRY_MANIFEST_MAX at
+ * most) "B ID DIGEST SIZE" the blob, exactly SIZE bytes, written into the fd Replies, without fds: "D ID
+ * CONTENT-TYPE DOCKER-CONTENT-DIGEST"  done ("-" for a header the registry did not send) "E ID MESSAGE"
+ * failed, MESSAGE is one line The fetcher serves requests (REGISTRY_PARALLEL at a time, in order) until the
+ * socket is closed. */
 int registry_request(int sock, const char *text, int fd);
 
 /* The fetcher's main loop, in the child: drops to uid (and the same gid), no capabilities, no_new_privs,

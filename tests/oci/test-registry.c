@@ -3,8 +3,8 @@
 #include "registry.h"
 #include "tests.h"
 
-static void ref_is(const char *in, const char *domain, const char *endpoint, const char *repo, const char *tag,
-                   const char *digest) {
+static void ref_is(const char *in, const char *domain, const char *endpoint, const char *repo,
+                   const char *tag, const char *digest) {
         RegistryRef r;
         const char *why = NULL;
         int k = registry_ref_parse(in, &r, &why);
@@ -37,14 +37,16 @@ TEST(references) {
         ref_is("debian:12", "docker.io", "registry-1.docker.io", "library/debian", "12", NULL);
         ref_is("library/debian:12", "docker.io", "registry-1.docker.io", "library/debian", "12", NULL);
         ref_is("docker.io/debian", "docker.io", "registry-1.docker.io", "library/debian", "latest", NULL);
-        ref_is("index.docker.io/bitnami/redis:7", "docker.io", "registry-1.docker.io", "bitnami/redis", "7", NULL);
+        ref_is("index.docker.io/bitnami/redis:7", "docker.io", "registry-1.docker.io", "bitnami/redis", "7",
+               NULL);
         ref_is("ghcr.io/a/b/c:v1.0_x-y", "ghcr.io", "ghcr.io", "a/b/c", "v1.0_x-y", NULL);
-        ref_is("Registry.Test:5443/fixture:1", "registry.test:5443", "registry.test:5443", "fixture", "1", NULL);
+        ref_is("Registry.Test:5443/fixture:1", "registry.test:5443", "registry.test:5443", "fixture", "1",
+               NULL);
         ref_is("localhost/x", "localhost", "localhost", "x", "latest", NULL);
         ref_is("localhost:5000/x@" D, "localhost:5000", "localhost:5000", "x", NULL, D);
         ref_is("q.io/x:t@" D, "q.io", "q.io", "x", "t", D);
-        ref_is("203.0.113.40:5000/my_repo/sub-name.x", "203.0.113.40:5000", "203.0.113.40:5000", "my_repo/sub-name.x",
-               "latest", NULL);
+        ref_is("203.0.113.40:5000/my_repo/sub-name.x", "203.0.113.40:5000", "203.0.113.40:5000",
+               "my_repo/sub-name.x", "latest", NULL);
         ref_is("myhost/x", "docker.io", "registry-1.docker.io", "myhost/x", "latest", NULL);
 
         check(ref_invalid(""));
@@ -112,15 +114,18 @@ TEST(auth_file) {
         auth_is("{\"auths\": 1}", "q.io/x", -EBADMSG, NULL, NULL);
         auth_is("not json", "q.io/x", -EBADMSG, NULL, NULL);
         /* "q.io.evil.com" is not "q.io" */
-        auth_is("{\"auths\": {\"q.io\": {\"auth\": \"dXNlcjpwYXNz\"}}}", "q.io.evil.com/x", -ENOENT, NULL, NULL);
+        auth_is("{\"auths\": {\"q.io\": {\"auth\": \"dXNlcjpwYXNz\"}}}", "q.io.evil.com/x", -ENOENT, NULL,
+                NULL);
         auth_is("{\"auths\": {\"q.io/x\": {\"auth\": \"dXNlcjpwYXNz\"}}}", "q.io/xy", -ENOENT, NULL, NULL);
 }
 
 TEST(challenges) {
         RegistryChallenge c;
-        require(registry_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-                                         "scope=\"repository:library/debian:pull\"",
-                                         &c) == 0);
+        require(registry_challenge_parse(
+                                "Bearer "
+                                "realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+                                "scope=\"repository:library/debian:pull\"",
+                                &c) == 0);
         check_streq(c.scheme, "bearer");
         check_streq(c.realm, "https://auth.docker.io/token");
         check_streq(c.service, "registry.docker.io");

@@ -184,7 +184,8 @@ TEST(registry_keys) {
         check_contains(log, "sandy.conf:2: RegistryAuthFile=");
         sandy_config_done(&c);
         free(log);
-        const char *bad[] = {"http://a.test", "a.test:0", "a.test:70000", "a_b.test", "a.test/x", "-a.test", "a.test:+1"};
+        const char *bad[] = {"http://a.test", "a.test:0",  "a.test:70000", "a_b.test",
+                             "a.test/x",      "-a.test", "a.test:+1"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char text[128];
                 snprintf(text, sizeof text, "[Image]\nPlainHTTPRegistry=%s\n", bad[i]);
