@@ -608,7 +608,8 @@ int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor 
                 return r;
         if (!streq_ptr(ret_config->media_type, OCI_MT_OCI_CONFIG) &&
             !streq_ptr(ret_config->media_type, OCI_MT_DOCKER_CONFIG))
-                return log_error_errno(EMEDIUMTYPE, "%s: config %s has media type %s, not a container image.", label,
+                return log_error_errno(EMEDIUMTYPE,
+                                       "%s: config %s has media type %s, not a container image.", label,
                                        ret_config->digest, ret_config->media_type ?: "(none)");
         if (!cJSON_IsArray(layers))
                 return log_error_errno(EBADMSG, "%s: manifest has no layers.", label);
