@@ -3,8 +3,9 @@
  * docker:// pulls (oci_pull(), see oci.h).
  *
  * The build process (root, in the build's cgroup) reads the credentials and CAs, which only root may
- * have written (open_trusted()), and forks the download process (registry.h), which drops to an
- * unprivileged UID of the build's own range and keeps nothing but a socket. It asks for the manifest,
+ * have written (open_trusted()), and starts the download process, sandy-fetch (registry.h): a fork that
+ * drops to an unprivileged UID of the build's own range, keeps nothing but a socket and executes the one
+ * program that links libcurl. It asks for the manifest,
  * verifies and parses it, then asks for every blob not in the cache at once: each is written into a file of
  * the build's temporary directory, which this process reads while it grows, so a layer is unpacked while it
  * is still downloading and the next ones download meanwhile. Everything read is hashed here; what the
@@ -12,10 +13,10 @@
  * into the cache (a rename in the same file system); a failed pull leaves them in the temporary directory,
  * which goes with the build.
  */
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -44,7 +45,6 @@
 #define CONFIG_MAX (16U << 20)
 /* In the build's temporary directory, while the pull runs. */
 #define PULL_DOWNLOADS_DIR "downloads"
-#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 typedef struct PullBlob {
         char *digest;
@@ -234,10 +234,32 @@ static int blob_wait(void *userdata) {
 
 /* ---- the download process ---- */
 
+/* The environment sandy-fetch gets: a PATH and the proxy settings libcurl honours, nothing else. */
+static char **fetcher_environment(void) {
+        static const char *const keep[] = {"https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY",
+                                           "all_proxy",   "ALL_PROXY",   "no_proxy",   "NO_PROXY"};
+        char **env = NULL;
+
+        if (strv_extend(&env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+                return strv_free(env);
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                const char *v = getenv(keep[i]);
+                _cleanup_free_ char *kv = v ? strdupf("%s=%s", keep[i], v) : NULL;
+                if (v && (!kv || strv_extend(&env, kv) < 0))
+                        return strv_free(env);
+        }
+        return env;
+}
+
 static int pull_start_fetcher(Pull *p, const RegistryFetcher *f) {
-        int sv[2];
+        _cleanup_strv_free_ char **env = fetcher_environment();
+        const char *exe = p->o->fetcher ?: SANDY_LIBEXEC_DIR "/sandy-fetch";
+        uid_t uid = p->o->fetcher_uid;
+        int sv[2], r;
         pid_t pid;
 
+        if (!env)
+                return -ENOMEM;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
         pid = fork();
@@ -248,17 +270,25 @@ static int pull_start_fetcher(Pull *p, const RegistryFetcher *f) {
         }
         if (pid == 0) {
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-                /* Nothing of the build but the socket: not the tree, not its user namespace. */
+                /* Nothing of the build but the socket (not the tree, not its user namespace), a UID that
+                 * nothing else uses while the pull runs, no capability (setresuid() from root clears them
+                 * all), no way to gain one, and gone with the build. */
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(sv[1], 3) < 0 ||
-                    close_range(4, ~0U, 0) < 0)
+                    close_range(4, ~0U, 0) < 0 || setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+                    setresuid(uid, uid, uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+                    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+                        fprintf(stderr, "Cannot set up the download process: %m\n");
                         _exit(126);
-                _exit(registry_fetcher_main(3, p->o->fetcher_uid, f));
+                }
+                execve(exe, (char *const[]){(char *)"sandy-fetch", NULL}, env);
+                fprintf(stderr, "Cannot execute %s: %m\n", exe);
+                _exit(127);
         }
         safe_close(sv[1]);
         p->sock = sv[0];
         p->fetcher = pid;
-        return 0;
+        r = registry_fetcher_send_config(p->sock, f);
+        return r < 0 ? r : 0;
 }
 
 static void pull_stop_fetcher(Pull *p) {
@@ -453,7 +483,8 @@ static int pull_credentials(Pull *p, char **ret_user, char **ret_password) {
         return 0;
 }
 
-/* The CAs of SANDY_REGISTRY_CERTS_DIR/DOMAIN/ *.crt with the system's, or NULL: curl's own store. */
+/* The CAs of SANDY_REGISTRY_CERTS_DIR/DOMAIN/ *.crt, or NULL; sandy-fetch trusts them besides the
+ * system's (a registry may redirect blobs to a CDN with a public certificate). */
 static int pull_certificates(Pull *p, char **ret_pem, size_t *ret_size) {
         _cleanup_free_ char *dir = NULL, *problem = NULL, *pem = NULL;
         _cleanup_close_ int dfd = -EBADF;
@@ -502,24 +533,6 @@ static int pull_certificates(Pull *p, char **ret_pem, size_t *ret_size) {
         if (!pem)
                 return 0;
 
-        /* Besides the system's CAs, not instead of them (a registry may redirect blobs to a public CDN). */
-        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-        const char *bundle = v && v->cainfo ? v->cainfo : SYSTEM_CA_BUNDLE;
-        _cleanup_free_ char *system = NULL;
-        size_t system_size = 0;
-        if (read_full_file(bundle, 16U << 20, &system, &system_size) >= 0) {
-                char *np = realloc(system, system_size + size + 2);
-                if (!np)
-                        return pull_fail(p, ENOMEM, "out of memory");
-                system = np;
-                system[system_size++] = '\n';
-                memcpy(system + system_size, pem, size + 1);
-                size += system_size;
-                free(pem);
-                pem = TAKE_PTR(system);
-        } else
-                log_warning("%s: cannot read the system's CAs %s; trusting only those of %s.", p->label,
-                            bundle, dir);
         log_info("%s: trusting the CAs in %s.", p->label, dir);
         *ret_pem = TAKE_PTR(pem);
         *ret_size = size;
@@ -735,7 +748,6 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                         .password = password,
                         .auth_file = o->auth_file,
                         .ca_pem = ca,
-                        .ca_pem_size = ca_size,
         };
         r = pull_start_fetcher(&p, &f);
         if (user)

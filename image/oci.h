@@ -37,6 +37,7 @@ typedef struct OciPullOptions {
         const char *auth_file; /* RegistryAuthFile=, or NULL */
         char **plain_http;     /* PlainHTTPRegistry= */
         uid_t fetcher_uid;     /* the download process runs as this UID and GID, with no capabilities */
+        const char *fetcher;   /* NULL: SANDY_LIBEXEC_DIR/sandy-fetch */
         const char *tmpdir;    /* downloads go to tmpdir/downloads (the caller removes tmpdir on failure) */
         const char *cache_dir; /* NULL: SANDY_BLOB_CACHE_DIR (it holds sha256/HEX) */
         oci_progress_t progress; /* fraction 0..1 of the pull, and a sentence saying where it is */

@@ -33,6 +33,8 @@ typedef struct RegistryRef {
 } RegistryRef;
 
 void registry_ref_done(RegistryRef *r);
+/* "sha256:" and 64 lower-case hex digits: the only digests sandy accepts. */
+bool registry_digest_is_valid(const char *s);
 /* A docker reference as containers-transports(5) takes it after "docker://": [DOMAIN/]PATH[:TAG][@DIGEST].
  * The first component is the domain when it has a '.' or a ':' or is "localhost"; otherwise the image is on
  * Docker Hub, where a one-component PATH is under "library/". Neither tag nor digest means ":latest". Only
@@ -57,14 +59,14 @@ typedef struct RegistryChallenge {
 void registry_challenge_done(RegistryChallenge *c);
 int registry_challenge_parse(const char *header, RegistryChallenge *ret);
 
-/* What the fetcher is given (it runs in a forked child and keeps none of the caller's privileges). */
+/* What the fetcher is given. It is sandy-fetch (SANDY_LIBEXEC_DIR), executed by the build after dropping to
+ * an unprivileged UID of the build's range, with the socket as fd 3; the first request hands it this. */
 typedef struct RegistryFetcher {
         const RegistryRef *ref;
         bool plain_http;
         const char *username, *password; /* NULL: anonymous */
         const char *auth_file;           /* for messages: where credentials would come from, or NULL */
-        const char *ca_pem;              /* CAs to trust (the system's plus certs.d), or NULL: curl's own */
-        size_t ca_pem_size;
+        const char *ca_pem;              /* CAs to trust besides the system's (certs.d), or NULL */
 } RegistryFetcher;
 
 /* The protocol on a SOCK_SEQPACKET socket. Requests, each with one writable fd attached:
@@ -75,6 +77,8 @@ typedef struct RegistryFetcher {
  * socket is closed. */
 int registry_request(int sock, const char *text, int fd);
 
-/* The fetcher's main loop, in the child: drops to uid (and the same gid), no capabilities, no_new_privs,
- * not dumpable, then serves sock. Returns an exit status. */
-int registry_fetcher_main(int sock, uid_t uid, const RegistryFetcher *f);
+int registry_fetcher_send_config(int sock, const RegistryFetcher *f);
+
+/* In sandy-fetch (registry-fetch.c, the only code that links libcurl): reads the configuration, then serves
+ * sock until it is closed. Returns an exit status. */
+int registry_fetcher_main(int sock);

@@ -3,8 +3,9 @@
  * Runs oci_unpack() once. Exit status 0 on success, 1 on failure (the reason is logged on stderr).
  *
  * oci-unpack-test docker REFERENCE TARGET [CONFIG_OUT] runs oci_pull() instead (what follows docker://),
- * with OCI_TEST_CACHE (the blob cache directory, required), OCI_TEST_TMPDIR (required), OCI_TEST_AUTH_FILE
- * and OCI_TEST_PLAIN_HTTP (one HOST:PORT) as the options; its one-line error is printed as "error: ...".
+ * with OCI_TEST_CACHE (the blob cache directory, required), OCI_TEST_TMPDIR (required), OCI_TEST_AUTH_FILE,
+ * OCI_TEST_PLAIN_HTTP (one HOST:PORT) and OCI_TEST_FETCHER (sandy-fetch of the build tree) as the options;
+ * its one-line error is printed as "error: ...".
  * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen.
  *
  * With OCI_TEST_JAIL=DIR the driver first enters a private mount namespace and pivots into DIR, and
@@ -90,6 +91,7 @@ int main(int argc, char *argv[]) {
                         .auth_file = getenv("OCI_TEST_AUTH_FILE"),
                         .plain_http = plain,
                         .fetcher_uid = (uid_t) base + 65534,
+                        .fetcher = getenv("OCI_TEST_FETCHER"),
                         .tmpdir = getenv("OCI_TEST_TMPDIR"),
                         .cache_dir = getenv("OCI_TEST_CACHE"),
                         .progress = on_progress,
