@@ -97,26 +97,42 @@ peer_cold() {
         ms "$t0" "$t1"
 }
 
-: >/tmp/pull-sandy.txt
-: >/tmp/pull-peer.txt
-: >/tmp/pull-warm.txt
-for i in $(seq 1 "$runs"); do
-        sandy_cold >>/tmp/pull-sandy.txt
-        peer_cold >>/tmp/pull-peer.txt
-        sandy_warm >>/tmp/pull-warm.txt
-done
+# bench_round WHERE: the three timings, $runs times, and the summary; WHERE says what /var/lib/sandy is.
+bench_round() {
+        : >/tmp/pull-sandy.txt
+        : >/tmp/pull-peer.txt
+        : >/tmp/pull-warm.txt
+        for i in $(seq 1 "$runs"); do
+                sandy_cold >>/tmp/pull-sandy.txt
+                peer_cold >>/tmp/pull-peer.txt
+                sandy_warm >>/tmp/pull-warm.txt
+        done
+        echo "-- /var/lib/sandy on $1"
+        printf 'sandy (sandyctl build):         %s-> best %s, median %s ms\n' "$(tr '\n' ' ' </tmp/pull-sandy.txt)" \
+                "$(best </tmp/pull-sandy.txt)" "$(median </tmp/pull-sandy.txt)"
+        printf 'skopeo copy + umoci unpack:     %s-> best %s, median %s ms\n' "$(tr '\n' ' ' </tmp/pull-peer.txt)" \
+                "$(best </tmp/pull-peer.txt)" "$(median </tmp/pull-peer.txt)"
+        printf 'sandy, blobs in its cache:      %s-> best %s, median %s ms\n' "$(tr '\n' ' ' </tmp/pull-warm.txt)" \
+                "$(best </tmp/pull-warm.txt)" "$(median </tmp/pull-warm.txt)"
+        awk -v s="$(median </tmp/pull-sandy.txt)" -v p="$(median </tmp/pull-peer.txt)" -v bs="$(best </tmp/pull-sandy.txt)" \
+                -v bp="$(best </tmp/pull-peer.txt)" \
+                'BEGIN { printf "peer / sandy: %.2fx of the medians, %.2fx of the best (goal >= 2x)\n", p / s, bp / bs }'
+}
+
 . /etc/os-release
 layer=$(python3 -c 'import json,sys,tarfile; t=tarfile.open(sys.argv[1]); m=json.loads(t.extractfile("blobs/sha256/"+json.loads(t.extractfile("index.json").read())["manifests"][0]["digest"][7:]).read()); print(sum(l["size"] for l in m["layers"]))' "$FIXTURE_OCI")
-echo "$PRETTY_NAME test host, $(nproc) CPUs; the fixture: $(awk -v b="$layer" 'BEGIN{printf "%.1f", b/1e6}') MB gzip in $(du -sm "$peer/bundle/rootfs" | cut -f1) MB; $runs runs each, alternating, cold"
-printf 'sandy (sandyctl build):         %s-> best %s, median %s ms\n' "$(tr '\n' ' ' </tmp/pull-sandy.txt)" \
-        "$(best </tmp/pull-sandy.txt)" "$(median </tmp/pull-sandy.txt)"
-printf 'skopeo copy + umoci unpack:     %s-> best %s, median %s ms\n' "$(tr '\n' ' ' </tmp/pull-peer.txt)" \
-        "$(best </tmp/pull-peer.txt)" "$(median </tmp/pull-peer.txt)"
-printf 'sandy, blobs in its cache:      %s-> best %s, median %s ms\n' "$(tr '\n' ' ' </tmp/pull-warm.txt)" \
-        "$(best </tmp/pull-warm.txt)" "$(median </tmp/pull-warm.txt)"
-awk -v s="$(median </tmp/pull-sandy.txt)" -v p="$(median </tmp/pull-peer.txt)" -v bs="$(best </tmp/pull-sandy.txt)" \
-        -v bp="$(best </tmp/pull-peer.txt)" \
-        'BEGIN { printf "peer / sandy: %.2fx of the medians, %.2fx of the best (goal >= 2x)\n", p / s, bp / bs }'
+echo "$PRETTY_NAME test host, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); the fixture: $(awk -v b="$layer" 'BEGIN{printf "%.1f", b/1e6}') MB gzip, $(tar -tzf <(python3 -c 'import json,sys,tarfile; t=tarfile.open(sys.argv[1]); m=json.loads(t.extractfile("blobs/sha256/"+json.loads(t.extractfile("index.json").read())["manifests"][0]["digest"][7:]).read()); sys.stdout.buffer.write(t.extractfile("blobs/sha256/"+m["layers"][0]["digest"][7:]).read())' "$FIXTURE_OCI") | wc -l) entries; $runs runs each, alternating, cold"
+bench_round "the VM's disk (ext4 on virtio, where every file created costs)"
+# The same on a tmpfs: what the tools themselves cost, without this VM's slow file creation.
+hcall RemoveImage s "$id" >/dev/null 2>&1 || true
+systemctl stop sandy-helper.service
+mount -t tmpfs -o size=4G,mode=0755 tmpfs /var/lib/sandy
+systemd-tmpfiles --create sandy.conf >/dev/null 2>&1
+bench_round "a tmpfs"
+hcall RemoveImage s "$id" >/dev/null 2>&1 || true
+rm -rf "$peer"
+systemctl stop sandy-helper.service
+umount /var/lib/sandy
 remove_sandbox pbench
 hcall Prune >/dev/null 2>&1 || true
 rm -rf "$peer" /etc/sandy/registry-auth.json /etc/sandy/sandy.conf

@@ -227,7 +227,9 @@ static int blob_wait(void *userdata) {
         /* Done: whatever was written before the message is in the file; one more read finds the end. */
         if (b->done)
                 return b->reads_after_done++ > 0 ? 0 : 1;
-        pull_poll(p, 200);
+        /* Caught up with the download: the next bytes come within milliseconds (only done and failed
+         * are messages). */
+        pull_poll(p, 10);
         pull_report(p, false);
         return 1;
 }
