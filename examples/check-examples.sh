@@ -34,6 +34,26 @@ done
 for pair in claude-code:@anthropic-ai/claude-code codex:@openai/codex gemini-cli:@google/gemini-cli; do
         if grep -q "npm install --global ${pair#*:}\$" "$dir/setup/${pair%%:*}.sh"; then ok "${pair%%:*}.sh installs ${pair#*:}"
         else notok "${pair%%:*}.sh installs ${pair#*:}"; fi
+        if grep -q "^npm install --global ${pair#*:}\$" "$dir/setup/${pair%%:*}.sh" && grep -qE '^[a-z]+ --version$' "$dir/setup/${pair%%:*}.sh"
+        then ok "${pair%%:*}.sh checks that the agent runs"
+        else notok "${pair%%:*}.sh checks that the agent runs"; fi
+done
+# Each agent example: strict, allowing its model API, keeping the agent's configuration (PersistHome=),
+# protecting the agent's project settings, and built from Debian 13 (Node.js 20; see the examples).
+for pair in claude-code:api.anthropic.com codex:api.openai.com gemini-cli:generativelanguage.googleapis.com; do
+        ex=${pair%%:*}
+        if eff=$(SANDY_SEARCH_PATH=$dir "$sandyctl" cat "$ex" 2>&1); then
+                grep -qx 'Mode=strict' <<<"$eff" && ok "$ex is Mode=strict" || notok "$ex is Mode=strict"
+                if grep '^AllowDomain=' <<<"$eff" | tr ' =' '\n\n' | grep -qx "${pair#*:}"; then ok "$ex allows ${pair#*:}"
+                else notok "$ex allows ${pair#*:}"; fi
+                grep -qx 'PersistHome=yes' <<<"$eff" && ok "$ex keeps the agent's home" || notok "$ex keeps the agent's home"
+                grep -q '^ProtectPath=..*' <<<"$eff" && ok "$ex protects the agent's project settings" ||
+                        notok "$ex protects the agent's project settings"
+                grep -qx 'From=docker://debian:trixie' <<<"$eff" && ok "$ex is built from Debian 13" ||
+                        notok "$ex is built from Debian 13"
+        else
+                notok "sandyctl cat $ex: $eff"
+        fi
 done
 # The strict example's allowlist, as the effective declaration sees it.
 if eff=$(SANDY_SEARCH_PATH=$dir "$sandyctl" cat strict 2>&1); then

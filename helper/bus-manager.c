@@ -396,6 +396,12 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 if (strv_extend(&removed, *id) < 0)
                         return -ENOMEM;
         }
+        /* Then the blobs of docker:// pulls that no image left uses; never while a build may be about to
+         * read one. */
+        if (((Manager *) userdata)->jobs)
+                log_info("Not pruning the blob cache while an image is being built.");
+        else
+                (void) image_blob_cache_gc(NULL);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;

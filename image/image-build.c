@@ -151,34 +151,6 @@ static int run(char *const *argv, confine_fn_t fn, void *userdata) {
         return run_confined(CONFINE_VIEW_TREE, argv, fn, userdata, NULL);
 }
 
-/* Host tools that take no code from the image (skopeo): a plain child. */
-static int run_host(char *const *argv) {
-        int pipefd[2];
-        pid_t pid;
-
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0) {
-                safe_close(pipefd[0]);
-                safe_close(pipefd[1]);
-                return -errno;
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
-                        _exit(127);
-                environ = (char **) build_env;
-                execvp(argv[0], argv);
-                fprintf(stderr, "Failed to run %s: %m\n", argv[0]);
-                _exit(127);
-        }
-        safe_close(pipefd[1]);
-        journal_output(pipefd[0]);
-        return wait_for_terminate_and_check(NULL, pid);
-}
-
 static int check_status(int r, const char *what) {
         if (r < 0)
                 return fail(r, "%s: %m", what);
@@ -376,19 +348,53 @@ static int build_oci(ImageSourceType type, const char *location, const char *tmp
         return 0;
 }
 
+/* The blobs a docker:// image was made of, for its record in the store (image_blob_cache_gc()). */
+static char **build_blobs;
+
+/* Progress without a journal line each time: the pull reports several times a second. */
+static void progress_only(double fraction, const char *text) {
+        _cleanup_free_ char *line = NULL;
+        if (xasprintf(&line, "P %.4f %s\n", fraction, text) >= 0)
+                (void) !write(progress_fd, line, strlen(line));
+}
+
+static void pull_progress(double fraction, const char *what, void *userdata) {
+        _cleanup_free_ char *text = strdupf("pulling %s", what);
+        progress_only(0.02 + 0.68 * fraction, text ?: what);
+}
+
 static int build_docker(const Sandbox *s, const char *tmpdir) {
-        _cleanup_free_ char *dest = NULL, *location = NULL;
+        _cleanup_(sandy_config_done) SandyConfig c = {};
+        _cleanup_(oci_pull_result_done) OciPullResult res = {};
+        _cleanup_free_ char *config_path = NULL;
+        const char *reference = s->from + strlen("docker://");
         int r;
 
-        /* skopeo fetches (and checks) into an OCI layout; unpacking is ours, like for oci:. */
-        if (xasprintf(&location, "%s/layout:img", tmpdir) < 0 || xasprintf(&dest, "oci:%s", location) < 0)
-                return fail(ENOMEM, "Out of memory");
-        report(0.02, "skopeo copy %s", s->from);
-        char *argv[] = {"skopeo", "copy", "--quiet", s->from, dest, NULL};
-        r = check_status(run_host(argv), "skopeo copy");
+        r = sandy_config_load(NULL, &c);
         if (r < 0)
-                return r;
-        return build_oci(IMAGE_SOURCE_OCI, location, tmpdir, 0.4);
+                return fail(r, "%s has errors (see the journal)", SANDY_CONFIG_FILE);
+        report(0.02, "pulling %s", reference);
+        OciPullOptions o = {
+                .auth_file = c.registry_auth_file,
+                .plain_http = c.plain_http_registries,
+                /* The download process runs as the build range's "nobody", which nothing else uses until
+                 * the image's own programs run, after the pull. */
+                .fetcher_uid = confine.base + 65534,
+                .tmpdir = tmpdir,
+                .progress = pull_progress,
+        };
+        r = oci_pull(reference, &confine, &o, &res);
+        if (r < 0)
+                return fail(r, "%s", res.error ?: "Failed to pull the image (details in the journal)");
+        build_blobs = TAKE_PTR(res.blobs);
+        config_path = path_join(tmpdir, "config.json");
+        if (!config_path)
+                return fail(ENOMEM, "Out of memory");
+        r = write_file_atomic(config_path, res.config_json, strlen(res.config_json), 0644);
+        if (r < 0)
+                return fail(r, "Failed to write %s: %m", config_path);
+        report(0.7, "pulled %s", reference);
+        return 0;
 }
 
 static int build_packages(const Sandbox *s) {
@@ -660,6 +666,14 @@ static int finish(const Sandbox *s, const char *id, const char *tmpdir, const ch
         p = path_join(tmpdir, "metadata");
         if (!p || write_file_atomic(p, meta, strlen(meta), 0644) < 0)
                 return fail(EIO, "Failed to write the metadata");
+        if (build_blobs) {
+                _cleanup_free_ char *list = strv_join(build_blobs, "\n"), *text = NULL;
+                free(p);
+                p = path_join(tmpdir, IMAGE_BLOBS_FILE);
+                if (!list || xasprintf(&text, "%s\n", list) < 0 || !p ||
+                    write_file_atomic(p, text, strlen(text), 0644) < 0)
+                        return fail(EIO, "Failed to write the list of blobs");
+        }
         if (chmod(tmpdir, 0755) < 0)
                 return fail(errno, "Failed to chmod %s: %m", tmpdir);
 

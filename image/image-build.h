@@ -7,10 +7,12 @@
 #include "image.h"
 #include "sandbox.h"
 
-/* The image store: SANDY_IMAGE_STORE_DIR/ID/{rootfs,metadata,recipe}. Builds happen in
+/* The image store: SANDY_IMAGE_STORE_DIR/ID/{rootfs,metadata,recipe,config.json,blobs}. Builds happen in
  * SANDY_IMAGE_STORE_DIR/.tmp-ID-XXXXXX and are renamed into place; any .tmp-* left over belongs to a
  * build or removal that was killed. */
 #define IMAGE_TMP_PREFIX ".tmp-"
+/* ID/blobs: the digests (one a line) of the blobs of SANDY_BLOB_CACHE_DIR a docker:// image was made of. */
+#define IMAGE_BLOBS_FILE "blobs"
 
 typedef struct ImageMeta {
         char *from;
@@ -25,6 +27,10 @@ int image_store_clean_temp(void);
 int image_store_ensure(void);
 /* Read ID/metadata. -ENOENT when the image is not (completely) built. */
 int image_read_meta(const char *id, ImageMeta *ret);
+/* The blob cache of docker:// pulls: remove every blob that no image in the store lists in its
+ * IMAGE_BLOBS_FILE. Only while no build runs (a build may be about to use one). Returns how many were
+ * removed, and their size in *ret_bytes. */
+int image_blob_cache_gc(uint64_t *ret_bytes);
 /* Remove ID from the store atomically (rename to .tmp-rm-*, then delete). */
 int image_remove(const char *id);
 

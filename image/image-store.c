@@ -14,6 +14,7 @@
 #include "path-util.h"
 #include "rm-rf.h"
 #include "string-util.h"
+#include "strv.h"
 
 void image_meta_done(ImageMeta *m) {
         m->from = mfree(m->from);
@@ -32,7 +33,9 @@ int image_store_clean_temp(void) {
         int ret = 0;
 
         if (!d)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", SANDY_IMAGE_STORE_DIR);
+                return errno == ENOENT ? 0
+                                       : log_error_errno(errno, "Failed to open %s: %m",
+                                                         SANDY_IMAGE_STORE_DIR);
         while ((de = readdir(d))) {
                 _cleanup_free_ char *p = NULL;
                 int r;
@@ -96,3 +99,79 @@ int image_remove(const char *id) {
         return rm_rf(tmp);
 }
 
+int image_blob_cache_gc(uint64_t *ret_bytes) {
+        _cleanup_strv_free_ char **keep = NULL;
+        _cleanup_close_ int cache = -EBADF;
+        uint64_t bytes = 0;
+        int removed = 0, r = 0;
+        DIR *d;
+
+        if (ret_bytes)
+                *ret_bytes = 0;
+        cache = open(SANDY_BLOB_CACHE_DIR "/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cache < 0)
+                return errno == ENOENT ? 0
+                                       : log_error_errno(errno, "Failed to open %s/sha256: %m",
+                                                         SANDY_BLOB_CACHE_DIR);
+
+        /* What the images in the store were made of stays. */
+        d = opendir(SANDY_IMAGE_STORE_DIR);
+        if (!d)
+                return errno == ENOENT ? 0
+                                       : log_error_errno(errno, "Failed to open %s: %m",
+                                                         SANDY_IMAGE_STORE_DIR);
+        for (struct dirent *de; r >= 0 && (de = readdir(d));) {
+                _cleanup_free_ char *p = NULL, *text = NULL;
+                char *save = NULL;
+                size_t size;
+
+                if (!image_id_is_valid(de->d_name))
+                        continue;
+                if (xasprintf(&p, SANDY_IMAGE_STORE_DIR "/%s/" IMAGE_BLOBS_FILE, de->d_name) < 0) {
+                        r = log_oom();
+                        break;
+                }
+                r = read_full_file(p, 1U << 20, &text, &size);
+                if (r == -ENOENT) { /* not pulled from a registry */
+                        r = 0;
+                        continue;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read %s, keeping every cached blob: %m", p);
+                        break;
+                }
+                for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                        if (startswith(l, "sha256:") && strv_extend(&keep, l + 7) < 0) {
+                                r = log_oom();
+                                break;
+                        }
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+
+        d = opendir_dup(cache);
+        if (!d)
+                return log_error_errno(errno, "Failed to read %s/sha256: %m", SANDY_BLOB_CACHE_DIR);
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || strv_contains(keep, de->d_name))
+                        continue;
+                if (fstatat(cache, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (unlinkat(cache, de->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) {
+                        log_warning_errno(errno, "Failed to remove %s/sha256/%s: %m", SANDY_BLOB_CACHE_DIR,
+                                          de->d_name);
+                        continue;
+                }
+                removed++;
+                bytes += (uint64_t) st.st_size;
+        }
+        closedir(d);
+        if (removed > 0)
+                log_info("Removed %d blob(s), %.1f MB, that no image uses from %s.", removed,
+                         (double) bytes / 1e6, SANDY_BLOB_CACHE_DIR);
+        if (ret_bytes)
+                *ret_bytes = bytes;
+        return removed;
+}

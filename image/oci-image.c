@@ -81,12 +81,6 @@
 #define BLOB_BUF_SIZE (256U * 1024U)
 #define JSON_MAX (16U << 20)
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define REF_ANNOTATION "org.opencontainers.image.ref.name"
 
 /* ---- blobs ---- */
@@ -124,6 +118,13 @@ ssize_t oci_blob_next(OciBlob *b, const void **ret) {
                         continue;
                 if (n < 0)
                         return -errno;
+                if (n == 0 && b->wait) {
+                        int r = b->wait(b->wait_userdata);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                continue;
+                }
                 *ret = b->buf;
                 return n;
         }
@@ -407,37 +408,32 @@ static int source_read_json(Source *s, const char *name, const char *digest, uin
 
 /* ---- JSON ---- */
 
-static const char *json_str(const cJSON *o, const char *key) {
+const char *oci_json_str(const cJSON *o, const char *key) {
         const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
         return cJSON_IsString(j) ? j->valuestring : NULL;
 }
+#define json_str oci_json_str
 
-typedef struct Descriptor {
-        const char *media_type;
-        const char *digest;
-        uint64_t size;
-} Descriptor;
-
-static int parse_descriptor(Source *s, const cJSON *j, const char *what, Descriptor *ret) {
+int oci_parse_descriptor(const char *label, const cJSON *j, const char *what, OciDescriptor *ret) {
         const cJSON *size = cJSON_GetObjectItemCaseSensitive(j, "size");
 
-        *ret = (Descriptor){
+        *ret = (OciDescriptor){
                 .media_type = json_str(j, "mediaType"),
                 .digest = json_str(j, "digest"),
         };
         if (!ret->digest)
-                return log_error_errno(EBADMSG, "%s: %s has no digest.", s->path, what);
+                return log_error_errno(EBADMSG, "%s: %s has no digest.", label, what);
         if (!oci_digest_is_valid(ret->digest))
                 return log_error_errno(EBADMSG, "%s: %s has digest \"%s\"; only sha256:<64 hex digits> is supported.",
-                                       s->path, what, ret->digest);
+                                       label, what, ret->digest);
         if (!cJSON_IsNumber(size) || size->valuedouble < 0 || size->valuedouble > 9007199254740992.0 ||
             (double) (uint64_t) size->valuedouble != size->valuedouble)
-                return log_error_errno(EBADMSG, "%s: %s (%s) has no valid size.", s->path, what, ret->digest);
+                return log_error_errno(EBADMSG, "%s: %s (%s) has no valid size.", label, what, ret->digest);
         ret->size = (uint64_t) size->valuedouble;
         return 0;
 }
 
-static const char *host_architecture(void) {
+const char *oci_host_architecture(void) {
 #if defined(__x86_64__)
         return "amd64";
 #elif defined(__aarch64__)
@@ -457,18 +453,18 @@ static const char *host_architecture(void) {
 #endif
 }
 
-static int parse_json(Source *s, const char *name, const char *text, cJSON **ret) {
+int oci_parse_json(const char *label, const char *name, const char *text, cJSON **ret) {
         *ret = cJSON_Parse(text);
         if (!*ret || !cJSON_IsObject(*ret)) {
                 cJSON_Delete(*ret);
                 *ret = NULL;
-                return log_error_errno(EBADMSG, "%s: %s is not a JSON object.", s->path, name);
+                return log_error_errno(EBADMSG, "%s: %s is not a JSON object.", label, name);
         }
         return 0;
 }
 
 /* index.json's entries: REF selects by annotation, no REF needs exactly one. */
-static int pick_top(Source *s, const cJSON *index, Descriptor *ret) {
+static int pick_top(Source *s, const cJSON *index, OciDescriptor *ret) {
         const cJSON *manifests = cJSON_GetObjectItemCaseSensitive(index, "manifests"), *m;
         _cleanup_free_ char *names = NULL;
         const cJSON *found = NULL;
@@ -500,20 +496,24 @@ static int pick_top(Source *s, const cJSON *index, Descriptor *ret) {
         if (n_found > 1)
                 return log_error_errno(ENOTUNIQ, "%s: %s lists %zu images; name one as PATH:REF (names: %s).",
                                        s->path, s->ref ? "the name" : "index.json", n_found, names ?: "none");
-        return parse_descriptor(s, found, "index.json entry", ret);
+        return oci_parse_descriptor(s->path, found, "index.json entry", ret);
 }
 
-static int pick_platform(Source *s, const cJSON *index, const char *index_digest, Descriptor *ret) {
+int oci_pick_platform(const char *label, const cJSON *index, const char *index_digest, OciDescriptor *ret) {
         const cJSON *manifests = cJSON_GetObjectItemCaseSensitive(index, "manifests"), *m;
-        const char *arch = host_architecture();
+        const char *arch = oci_host_architecture();
+        _cleanup_free_ char *offered = NULL;
 
         cJSON_ArrayForEach(m, manifests) {
                 const cJSON *pl = cJSON_GetObjectItemCaseSensitive(m, "platform");
-                if (streq_ptr(json_str(pl, "os"), "linux") && streq_ptr(json_str(pl, "architecture"), arch))
-                        return parse_descriptor(s, m, "image index entry", ret);
+                const char *os = json_str(pl, "os"), *a = json_str(pl, "architecture");
+                if (streq_ptr(os, "linux") && streq_ptr(a, arch))
+                        return oci_parse_descriptor(label, m, "image index entry", ret);
+                if (os && a && strextendf(&offered, "%s%s/%s", offered ? ", " : "", os, a) < 0)
+                        return log_oom();
         }
-        return log_error_errno(ENOENT, "%s: image index %s has no manifest for linux/%s.", s->path, index_digest,
-                               arch);
+        return log_error_errno(ENOENT, "%s: image index %s has no image for linux/%s (it has: %s).", label,
+                               index_digest, arch, offered ?: "none");
 }
 
 typedef struct Image {
@@ -523,14 +523,18 @@ typedef struct Image {
         uint64_t *progress_sizes;
 } Image;
 
+void oci_layers_free(OciLayer *layers, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(layers[i].name);
+                free(layers[i].digest);
+                free(layers[i].diff_id);
+        }
+        free(layers);
+}
+
 static void image_done(Image *im) {
         free(im->config);
-        for (size_t i = 0; i < im->n_layers; i++) {
-                free(im->layers[i].name);
-                free(im->layers[i].digest);
-                free(im->layers[i].diff_id);
-        }
-        free(im->layers);
+        oci_layers_free(im->layers, im->n_layers);
         free(im->progress_sizes);
 }
 
@@ -561,47 +565,99 @@ static void cJSON_Deletep(cJSON **j) {
         cJSON_Delete(*j);
 }
 
-/* Fills layers[].diff_id from the config, checking there is one per layer. */
-static int config_diff_ids(Source *s, const char *what, Image *im) {
+int oci_config_diff_ids(const char *label, const char *what, const char *config_text, OciLayer *layers,
+                        size_t n_layers) {
         _cleanup_(cJSON_Deletep) cJSON *config = NULL;
         const cJSON *rootfs, *ids, *id;
         size_t i = 0;
         int r;
 
-        r = parse_json(s, what, im->config, &config);
+        r = oci_parse_json(label, what, config_text, &config);
         if (r < 0)
                 return r;
         rootfs = cJSON_GetObjectItemCaseSensitive(config, "rootfs");
         ids = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
         if (!streq_ptr(json_str(rootfs, "type"), "layers") || !cJSON_IsArray(ids))
-                return log_error_errno(EBADMSG, "%s: config %s has no rootfs.diff_ids.", s->path, what);
-        if ((size_t) cJSON_GetArraySize(ids) != im->n_layers)
-                return log_error_errno(EBADMSG, "%s: config %s lists %d diff_ids for %zu layers.", s->path, what,
-                                       cJSON_GetArraySize(ids), im->n_layers);
+                return log_error_errno(EBADMSG, "%s: config %s has no rootfs.diff_ids.", label, what);
+        if ((size_t) cJSON_GetArraySize(ids) != n_layers)
+                return log_error_errno(EBADMSG, "%s: config %s lists %d diff_ids for %zu layers.", label,
+                                       what, cJSON_GetArraySize(ids), n_layers);
         cJSON_ArrayForEach(id, ids) {
                 if (!cJSON_IsString(id) || !oci_digest_is_valid(id->valuestring))
                         return log_error_errno(EBADMSG, "%s: config %s: diff_id %zu is not a sha256 digest.",
-                                               s->path, what, i + 1);
-                im->layers[i].diff_id = strdup(id->valuestring);
-                if (!im->layers[i].diff_id)
+                                               label, what, i + 1);
+                free(layers[i].diff_id);
+                layers[i].diff_id = strdup(id->valuestring);
+                if (!layers[i].diff_id)
                         return log_oom();
                 i++;
         }
         return 0;
 }
 
+int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor *ret_config,
+                        OciLayer **ret_layers, size_t *ret_n) {
+        const cJSON *layers = cJSON_GetObjectItemCaseSensitive(manifest, "layers"), *l;
+        OciLayer *ls = NULL;
+        size_t n = 0;
+        int r;
+
+        r = oci_parse_descriptor(label, cJSON_GetObjectItemCaseSensitive(manifest, "config"),
+                                 "manifest config", ret_config);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(ret_config->media_type, OCI_MT_OCI_CONFIG) &&
+            !streq_ptr(ret_config->media_type, OCI_MT_DOCKER_CONFIG))
+                return log_error_errno(EMEDIUMTYPE,
+                                       "%s: config %s has media type %s, not a container image.", label,
+                                       ret_config->digest, ret_config->media_type ?: "(none)");
+        if (!cJSON_IsArray(layers))
+                return log_error_errno(EBADMSG, "%s: manifest has no layers.", label);
+        ls = new0(OciLayer, (size_t) cJSON_GetArraySize(layers));
+        if (!ls)
+                return log_oom();
+        cJSON_ArrayForEach(l, layers) {
+                OciLayer *ol = &ls[n];
+                OciDescriptor d;
+                r = oci_parse_descriptor(label, l, "layer", &d);
+                if (r < 0)
+                        goto fail;
+                if (layer_compression(d.media_type, &ol->compression) < 0) {
+                        r = log_error_errno(EMEDIUMTYPE, "%s: layer %s has unsupported media type %s.",
+                                            label, d.digest, d.media_type ?: "(none)");
+                        goto fail;
+                }
+                ol->digest = strdup(d.digest);
+                ol->name = strdup(d.digest);
+                if (!ol->name || !ol->digest) {
+                        r = log_oom();
+                        goto fail;
+                }
+                ol->size = d.size;
+                ol->index = (unsigned) n + 1;
+                n++;
+        }
+        for (size_t i = 0; i < n; i++)
+                ls[i].n = (unsigned) n;
+        *ret_layers = ls;
+        *ret_n = n;
+        return 0;
+fail:
+        oci_layers_free(ls, n + 1);
+        return r;
+}
+
 static int load_oci(Source *s, Image *im) {
         _cleanup_(cJSON_Deletep) cJSON *index = NULL, *manifest = NULL;
         _cleanup_free_ char *index_text = NULL, *manifest_text = NULL;
         char path[14 + 64 + 1];
-        Descriptor d, config;
-        const cJSON *layers, *l;
+        OciDescriptor d, config;
         int r;
 
         r = source_read_json(s, "index.json", NULL, UINT64_MAX, &index_text);
         if (r < 0)
                 return r;
-        r = parse_json(s, "index.json", index_text, &index);
+        r = oci_parse_json(s->path, "index.json", index_text, &index);
         if (r < 0)
                 return r;
         r = pick_top(s, index, &d);
@@ -617,7 +673,7 @@ static int load_oci(Source *s, Image *im) {
                 r = source_read_json(s, blob_path(d.digest, path), d.digest, d.size, &text);
                 if (r < 0)
                         return r;
-                r = parse_json(s, d.digest, text, &j);
+                r = oci_parse_json(s->path, d.digest, text, &j);
                 if (r < 0)
                         return r;
                 /* The blob's own mediaType, when it has one, must agree with the descriptor. */
@@ -626,11 +682,11 @@ static int load_oci(Source *s, Image *im) {
                 if (own && d.media_type && !streq(own, d.media_type))
                         return log_error_errno(EBADMSG, "%s: blob %s says it is %s, its descriptor says %s.",
                                                s->path, d.digest, own, d.media_type);
-                if (streq_ptr(mt, MT_OCI_INDEX) || streq_ptr(mt, MT_DOCKER_LIST)) {
+                if (oci_media_type_is_index(mt)) {
                         _cleanup_free_ char *digest = strdup(d.digest);
                         if (!digest)
                                 return log_oom();
-                        r = pick_platform(s, j, digest, &d);
+                        r = oci_pick_platform(s->path, j, digest, &d);
                         if (r < 0)
                                 return r;
                         /* d points into j: keep j alive by moving it into index. */
@@ -640,7 +696,7 @@ static int load_oci(Source *s, Image *im) {
                         index_text = TAKE_PTR(text);
                         continue;
                 }
-                if (!streq_ptr(mt, MT_OCI_MANIFEST) && !streq_ptr(mt, MT_DOCKER_MANIFEST))
+                if (!oci_media_type_is_manifest(mt))
                         return log_error_errno(EMEDIUMTYPE, "%s: blob %s has media type %s, not an image manifest.",
                                                s->path, d.digest, mt ?: "(none)");
                 manifest = TAKE_PTR(j);
@@ -648,40 +704,25 @@ static int load_oci(Source *s, Image *im) {
                 break;
         }
 
-        r = parse_descriptor(s, cJSON_GetObjectItemCaseSensitive(manifest, "config"), "manifest config", &config);
+        r = oci_manifest_layers(s->path, manifest, &config, &im->layers, &im->n_layers);
         if (r < 0)
                 return r;
-        if (!streq_ptr(config.media_type, MT_OCI_CONFIG) && !streq_ptr(config.media_type, MT_DOCKER_CONFIG))
-                return log_error_errno(EMEDIUMTYPE, "%s: config %s has media type %s, not a container image.",
-                                       s->path, config.digest, config.media_type ?: "(none)");
-        layers = cJSON_GetObjectItemCaseSensitive(manifest, "layers");
-        if (!cJSON_IsArray(layers))
-                return log_error_errno(EBADMSG, "%s: manifest has no layers.", s->path);
-        im->n_layers = 0;
-        im->layers = new0(OciLayer, (size_t) cJSON_GetArraySize(layers));
-        im->progress_sizes = new0(uint64_t, (size_t) cJSON_GetArraySize(layers));
-        if (!im->layers || !im->progress_sizes)
+        im->progress_sizes = new0(uint64_t, im->n_layers);
+        if (!im->progress_sizes)
                 return log_oom();
-        cJSON_ArrayForEach(l, layers) {
-                OciLayer *ol = &im->layers[im->n_layers];
-                r = parse_descriptor(s, l, "layer", &d);
-                if (r < 0)
-                        return r;
-                if (layer_compression(d.media_type, &ol->compression) < 0)
-                        return log_error_errno(EMEDIUMTYPE, "%s: layer %s has unsupported media type %s.", s->path,
-                                               d.digest, d.media_type ?: "(none)");
-                ol->name = strdup(blob_path(d.digest, path));
-                ol->digest = strdup(d.digest);
-                if (!ol->name || !ol->digest)
+        for (size_t i = 0; i < im->n_layers; i++) {
+                OciLayer *ol = &im->layers[i];
+                free(ol->name);
+                ol->name = strdup(blob_path(ol->digest, path));
+                if (!ol->name)
                         return log_oom();
-                ol->size = im->progress_sizes[im->n_layers] = d.size;
-                im->n_layers++;
+                im->progress_sizes[i] = ol->size;
         }
 
         r = source_read_json(s, blob_path(config.digest, path), config.digest, config.size, &im->config);
         if (r < 0)
                 return r;
-        return config_diff_ids(s, config.digest, im);
+        return oci_config_diff_ids(s->path, config.digest, im->config, im->layers, im->n_layers);
 }
 
 /* "HEX.json", "HEX" or "blobs/sha256/HEX": the name is the digest. */
@@ -772,7 +813,7 @@ static int load_docker(Source *s, Image *im) {
         r = source_read_json(s, config, config_digest, UINT64_MAX, &im->config);
         if (r < 0)
                 return r;
-        return config_diff_ids(s, config_digest, im);
+        return oci_config_diff_ids(s->path, config_digest, im->config, im->layers, im->n_layers);
 }
 
 int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci_progress_t progress,

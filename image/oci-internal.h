@@ -3,13 +3,29 @@
 
 /* Shared between oci-image.c (sources, manifests, verification) and oci-layer.c (applying a layer). */
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "macro.h"
 #include "oci.h"
 
 struct archive;
+
+#define OCI_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCI_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define OCI_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define OCI_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+
+static inline bool oci_media_type_is_index(const char *mt) {
+        return streq_ptr(mt, OCI_MT_OCI_INDEX) || streq_ptr(mt, OCI_MT_DOCKER_LIST);
+}
+static inline bool oci_media_type_is_manifest(const char *mt) {
+        return streq_ptr(mt, OCI_MT_OCI_MANIFEST) || streq_ptr(mt, OCI_MT_DOCKER_MANIFEST);
+}
 
 #define OCI_DIGEST_SHA256_LEN (7 + 64) /* "sha256:" + hex */
 
@@ -19,6 +35,10 @@ typedef struct OciBlob {
         struct archive *archive;
         uint8_t *buf;
         size_t buf_size;
+        /* For a file still being written (a download): called when read() finds nothing more yet; > 0 to
+         * read again, 0 at the real end, or -errno. NULL: the end of the file is the end. */
+        int (*wait)(void *userdata);
+        void *wait_userdata;
 } OciBlob;
 
 void oci_blob_close(OciBlob *b);
@@ -52,6 +72,31 @@ typedef struct OciLayer {
 
 /* Applies one layer to the tree of c (see the description at the top of oci-image.c). */
 int oci_layer_apply(OciBlob *blob, const OciLayer *l, const Confine *c, OciProgress *p);
+
+/* ---- manifests, indexes and configs (oci-image.c), for the local sources and docker:// pulls; label names
+ * the source in messages, which are logged ---- */
+
+typedef struct OciDescriptor {
+        const char *media_type; /* pointers into the JSON it was parsed from */
+        const char *digest;
+        uint64_t size;
+} OciDescriptor;
+
+const char *oci_json_str(const cJSON *o, const char *key);
+int oci_parse_json(const char *label, const char *name, const char *text, cJSON **ret);
+int oci_parse_descriptor(const char *label, const cJSON *j, const char *what, OciDescriptor *ret);
+/* The GOARCH name of the machine the helper runs on ("amd64"). */
+const char *oci_host_architecture(void);
+/* The entry of an image index for linux and oci_host_architecture(). */
+int oci_pick_platform(const char *label, const cJSON *index, const char *index_digest, OciDescriptor *ret);
+/* The config descriptor and the layers (digest, size, compression, index/n; name = digest) of an image
+ * manifest. */
+int oci_manifest_layers(const char *label, const cJSON *manifest, OciDescriptor *ret_config,
+                        OciLayer **ret_layers, size_t *ret_n);
+void oci_layers_free(OciLayer *layers, size_t n);
+/* layers[].diff_id from the config's rootfs.diff_ids, one per layer. what names the config in messages. */
+int oci_config_diff_ids(const char *label, const char *what, const char *config_text, OciLayer *layers,
+                        size_t n_layers);
 
 /* Lower-case hex of a sha256, "sha256:" prefixed, into out[OCI_DIGEST_SHA256_LEN + 1]. */
 void oci_digest_format(const unsigned char md[32], char *out);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf-parser.h"
@@ -13,10 +15,13 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "string-util.h"
+#include "strv.h"
 
 void sandy_config_done(SandyConfig *c) {
         c->debootstrap_mirror = mfree(c->debootstrap_mirror);
         c->debootstrap_keyring = mfree(c->debootstrap_keyring);
+        c->registry_auth_file = mfree(c->registry_auth_file);
+        c->plain_http_registries = strv_free(c->plain_http_registries);
 }
 
 /* "A/P" with no host bits set; family AF_INET or AF_INET6. */
@@ -112,6 +117,56 @@ static int parse_path(const char *file, unsigned line, const char *key, const ch
         return set_string(data, value);
 }
 
+/* HOST[:PORT] of a registry, as it appears in a docker:// reference: a host name or an IPv4 address (lower
+ * case letters, digits, '-', '.'), an optional port 1-65535. */
+static bool registry_domain_is_valid(const char *s) {
+        const char *colon = strrchr(s, ':');
+        size_t host_len = colon ? (size_t) (colon - s) : strlen(s);
+        uint64_t port;
+
+        if (host_len == 0 || host_len > 253 || s[0] == '-' || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < host_len; i++)
+                if (!(isalnum((unsigned char) s[i]) || s[i] == '-' || s[i] == '.'))
+                        return false;
+        if (colon && (safe_atou64(colon + 1, &port) < 0 || port == 0 || port > 65535 || colon[1] == '+' ||
+                      colon[1] == '0'))
+                return false;
+        return true;
+}
+
+/* PlainHTTPRegistry=: a list of HOST[:PORT]; an empty assignment empties it. */
+static int parse_registries(const char *file, unsigned line, const char *key, const char *value, void *data,
+                            void *object) {
+        char ***l = data;
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+
+        if (!copy)
+                return log_oom();
+        if (isempty(value)) {
+                *l = strv_free(*l);
+                return 0;
+        }
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                for (char *c = w; *c; c++)
+                        *c = (char) tolower((unsigned char) *c);
+                if (!registry_domain_is_valid(w))
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "%s= takes registries as HOST or HOST:PORT, not \"%s\".", key, w);
+                if (!strv_contains(*l, w) && strv_extend(l, w) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+bool sandy_config_plain_http(const SandyConfig *c, const char *domain) {
+        STRV_FOREACH(r, c->plain_http_registries)
+                if (strcasecmp(*r, domain) == 0)
+                        return true;
+        return false;
+}
+
 static const ConfKey key_table[] = {
         {"Network", "AddressPool", parse_pool, FIELD(pool4)},
         {"Network", "AddressPool6", parse_pool, FIELD(pool6)},
@@ -120,6 +175,8 @@ static const ConfKey key_table[] = {
         {"Image", "DebootstrapMirror", parse_mirror, FIELD(debootstrap_mirror)},
         {"Image", "DebootstrapKeyring", parse_path, FIELD(debootstrap_keyring)},
         {"Image", "DebootstrapNoCheckGPG", parse_bool, FIELD(debootstrap_no_check_gpg)},
+        {"Image", "RegistryAuthFile", parse_path, FIELD(registry_auth_file)},
+        {"Image", "PlainHTTPRegistry", parse_registries, FIELD(plain_http_registries)},
 };
 
 static int set_defaults(SandyConfig *c) {

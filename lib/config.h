@@ -28,6 +28,10 @@ typedef struct SandyConfig {
         char *debootstrap_mirror;
         char *debootstrap_keyring; /* NULL: debootstrap's default keyring */
         bool debootstrap_no_check_gpg;
+        /* docker:// pulls: credentials in containers-auth.json(5) format (NULL: none), and the registries
+         * ("HOST[:PORT]", lower case) spoken to over plain HTTP instead of HTTPS. */
+        char *registry_auth_file;
+        char **plain_http_registries;
 } SandyConfig;
 
 void sandy_config_done(SandyConfig *c);
@@ -38,3 +42,5 @@ int sandy_config_load(const char *path, SandyConfig *c);
 int sandy_config_load_string(const char *label, const char *text, SandyConfig *c);
 /* Number of /30 (and /126) slots the pools give. */
 unsigned sandy_config_slots(const SandyConfig *c);
+/* Whether PlainHTTPRegistry= lists domain ("HOST[:PORT]", compared without case). */
+bool sandy_config_plain_http(const SandyConfig *c, const char *domain);

@@ -47,6 +47,11 @@
 #define SANDY_IMAGE_STORE_DIR SANDY_STATE_DIR "/images"
 /* Per sandbox: overlay/ (Ephemeral=no), home/ (PersistHome=yes), protected-created (the stop report). */
 #define SANDY_SANDBOX_STATE_DIR SANDY_STATE_DIR "/state"
+/* The blobs docker:// pulls fetched (layers and configs), content-addressed as sha256/HEX and shared by
+ * images; each image lists the ones it was made from in ID/blobs, and Prune removes the rest. */
+#define SANDY_BLOB_CACHE_DIR SANDY_STATE_DIR "/blobs"
+/* Per registry HOST[:PORT]: *.crt files trusted as its CAs besides the system's (containers-certs.d(5)). */
+#define SANDY_REGISTRY_CERTS_DIR "/etc/containers/certs.d"
 /* UID range allocation: slot-XXXX -> NAME. */
 #define SANDY_UIDMAP_DIR SANDY_STATE_DIR "/uidmap"
 

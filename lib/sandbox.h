@@ -25,7 +25,7 @@ typedef enum NetworkMode {
 } NetworkMode;
 
 typedef enum ImageSourceType {
-        IMAGE_SOURCE_DOCKER,        /* docker://REF, fetched with skopeo */
+        IMAGE_SOURCE_DOCKER,        /* docker://REF, pulled from its registry by sandy-helper */
         IMAGE_SOURCE_OCI,           /* oci:PATH[:REF], an OCI layout directory */
         IMAGE_SOURCE_OCI_ARCHIVE,   /* oci-archive:PATH[:REF] */
         IMAGE_SOURCE_DOCKER_ARCHIVE,/* docker-archive:PATH[:REF], `docker save` output */

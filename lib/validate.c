@@ -62,7 +62,8 @@ bool suite_name_is_valid(const char *s) {
 }
 
 bool container_ref_is_valid(const char *s) {
-        /* registry/path[:tag][@sha256:hex]; the full grammar is skopeo's business, we only keep out
+        /* registry/path[:tag][@sha256:hex]; the full grammar is checked when the image is pulled
+         * (image/registry.c, registry_ref_parse()); here we only keep out
          * anything that could be read as an option, a path escape or a second word. */
         if (isempty(s) || strlen(s) > 1024 || !isalnum((unsigned char) s[0]) || strstr(s, ".."))
                 return false;

@@ -161,7 +161,8 @@ Mode=none
 EOF2
 idr=$(image_id reg)
 out=$(hcall EnsureImage s reg 2>&1)
-tap_check "docker:// goes through skopeo, and its failure is reported" grep -q "skopeo copy failed" <<<"$out"
+tap_check "a docker:// pull that fails is reported in one line" \
+        grep -q "Failed to pull registry.invalid/sandy/none:1: cannot resolve the registry's name" <<<"$out"
 tap_diag "$out"
 tap_check "nothing left of it" nothing_of "$idr"
 cat >/etc/sandy/strip-systemd.sh <<'EOF2'

@@ -101,7 +101,7 @@ tap_check "doctor --json: exit status 1 exactly when a required check is missing
 import json, sys
 checks = json.loads(sys.argv[1])
 names = {c["check"] for c in checks}
-for n in ("systemd-nspawn", "user namespaces", "overlayfs", "cgroup v2", "nftables", "skopeo", "debootstrap", "dnsmasq"):
+for n in ("systemd-nspawn", "user namespaces", "overlayfs", "cgroup v2", "nftables", "debootstrap", "dnsmasq"):
     assert n in names, n
 bad = [c for c in checks if c["required"] and c["status"] == "missing"]
 assert (int(sys.argv[2]) == 1) == bool(bad), (sys.argv[2], bad)
@@ -109,16 +109,17 @@ assert all("fix" in c for c in checks if c["status"] != "ok")' "$out" "$rc"
 tap_diag "doctor: exit $rc"
 declare_sandbox dock <<EOF2
 [Image]
-From=docker://docker.io/library/debian:bookworm
+From=debootstrap:bookworm
 EOF2
-if [ -x /usr/bin/skopeo ] && mount --bind /dev/null /usr/bin/skopeo; then
+deb=$(command -v debootstrap)
+if [ -n "$deb" ] && mount --bind /dev/null "$deb"; then
         out=$(sandyctl --no-pager doctor 2>&1); rc=$?
-        umount /usr/bin/skopeo
-        tap_check "doctor fails when skopeo is missing and a docker:// sandbox needs it" test "$rc" = 1
+        umount "$deb"
+        tap_check "doctor fails when debootstrap is missing and a debootstrap: sandbox needs it" test "$rc" = 1
         tap_check "and says what to install, and for whom" \
-                output_matches "$out" "^skopeo +missing +yes +.*needed by dock" "^ +-> apt install skopeo$"
+                output_matches "$out" "^debootstrap +missing +yes +.*needed by dock" "^ +-> apt install debootstrap$"
 else
-        tap_skip "cannot hide skopeo"
+        tap_skip "cannot hide debootstrap"
 fi
 remove_sandbox dock
 

@@ -439,3 +439,124 @@ table_back_within() {
 sb_addr4() { nsenter --net=/run/sandy/netns/"$1" ip -4 -o addr show dev sandy0 | awk '{print $4}' | cut -d/ -f1; }
 sb_gw4() { nsenter --net=/run/sandy/netns/"$1" ip -4 route show default | cut -d' ' -f3; }
 export -f in_sandbox sb_reaches sb_blocked host_reaches sb_host_blocked host_serves table_back_within sb_addr4 sb_gw4
+
+# ---- issue 18: the registry and mirrors of the upstream network (tests/testhost/upstream-registry.sh) ----
+
+# registry_env: REGISTRY (HTTPS, login), REGISTRY_PLAIN (HTTP), REGISTRY_USER/PASSWORD, REGISTRY_STORAGE,
+# REGISTRY_LOG_TLS/PLAIN, MIRROR_URL, AGENTS_CACHE of this test host; fails when it has no registry.
+registry_env() {
+        [ -r /etc/testhost/registry.env ] || return 1
+        . /etc/testhost/registry.env
+        [ -n "${REGISTRY:-}" ]
+}
+# registry_auth_json USER PASSWORD [DOMAIN]: a containers-auth.json(5) with one login.
+registry_auth_json() {
+        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "${3:-$REGISTRY}" "$(printf '%s:%s' "$1" "$2" | base64 -w0)"
+}
+# registry_push SOURCE NAME:TAG [SKOPEO-OPTION...]: skopeo copy SOURCE (oci-archive:FILE, oci:DIR:REF) into the
+# HTTPS registry, logged in (both ports serve the same storage).
+registry_push() {
+        local src=$1 dst=$2
+        shift 2
+        skopeo copy -q --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "$@" "$src" "docker://$REGISTRY/$dst"
+}
+# registry_digest NAME:TAG: the digest of the manifest the registry has for it.
+registry_digest() {
+        echo "sha256:$(skopeo inspect --raw --creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "docker://$REGISTRY/$1" |
+                sha256sum | cut -d' ' -f1)"
+}
+# blob_gets LOG REPO DIGEST: the successful GETs of a blob in a registry's access log.
+blob_gets() {
+        grep -cE "\"GET /v2/$2/blobs/$3 HTTP/[0-9.]+\" 200 " "$1"
+}
+# sandbox_image_id NAME: the content address of NAME's image.
+sandbox_image_id() {
+        basename "$(dirname "$(image_rootfs "$1")")"
+}
+# image_gone ID: the store has neither the image nor a temporary tree of it.
+image_gone() {
+        local s=/var/lib/sandy/images
+        if [ -e "$s/$1" ] || compgen -G "$s/.tmp-$1-*" >/dev/null; then
+                echo "left in the store: $(ls -d "$s/$1" "$s/.tmp-$1-"* 2>/dev/null)"
+                return 1
+        fi
+}
+# build_error NAME: sandyctl build NAME fails; prints the lines of its reason (one, if all is well).
+build_error() {
+        local out
+        if out=$(sandyctl --no-pager build "$1" 2>&1); then
+                echo "the build of $1 succeeded: $out"
+                return 1
+        fi
+        grep -v "^Building the image of $1 (job" <<<"$out"
+}
+# one_line_matches TEXT REGEX: TEXT is one line, and it matches.
+one_line_matches() {
+        [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] || { echo "more than one line:"; echo "$1"; return 1; }
+        grep -qE -- "$2" <<<"$1" || { echo "does not match /$2/: $1"; return 1; }
+}
+# cached_blob DIGEST: the blob cache of docker:// pulls has it.
+cached_blob() {
+        test -f "/var/lib/sandy/blobs/sha256/${1#sha256:}"
+}
+# pull_sandbox NAME FROM [LINE...]: a sandbox of the image FROM that runs nothing and has no network; the
+# LINEs go into [Sandbox].
+pull_sandbox() {
+        local name=$1 from=$2
+        shift 2
+        printf '[Sandbox]\nBoot=no\nCommand=/bin/true\nOwner=alice\n%s\n[Image]\nFrom=%s\n[Network]\nMode=none\n' \
+                "$(printf '%s\n' "$@")" "$from" | declare_sandbox "$name"
+}
+# job_progress_watch OUT: record the Progress and Status changes of sandy-helper's build jobs (busctl
+# monitor) into OUT until killed.
+job_progress_watch() {
+        exec busctl --system monitor --json=short \
+                --match "type='signal',sender='org.sandy.Helper1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'" \
+                >"$1" 2>/dev/null
+}
+# job_progress_seen OUT REGEX: the watch saw Status values matching REGEX with a Progress strictly
+# between 0 and 1, and more than one distinct Progress value while they were reported.
+job_progress_seen() {
+        python3 - "$1" "$2" <<'PY'
+import json, re, sys
+seen = []
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    data = m.get("payload", {}).get("data", [])
+    if len(data) < 2:
+        continue
+    props = data[1]
+    p = props.get("Progress", {}).get("data")
+    s = props.get("Status", {}).get("data")
+    if p is not None and s is not None and re.search(sys.argv[2], s):
+        seen.append((p, s))
+inside = [p for p, _ in seen if 0 < p < 1]
+print(seen[:3], "...", seen[-3:], len(seen))
+sys.exit(0 if len(set(inside)) > 1 else 1)
+PY
+}
+# agent_base_push: the agents' base image (Debian 13 with Node.js and npm, from build-agent-cache.sh) with
+# the upstream mirrors configured as a company's would be, pushed as agent-base:trixie (once per test host):
+# apt sources and npm's registry (/etc/npmrc) name the mirror by address, since the build network's
+# resolver drops answers in TEST-NET ranges.
+agent_base_push() {
+        local t r=0
+        [ -n "${MIRROR_URL:-}" ] && [ -f "${AGENTS_CACHE:-}/base.oci.tar" ] || { echo "no agent cache"; return 1; }
+        skopeo inspect --raw --creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "docker://$REGISTRY/agent-base:trixie" \
+                >/dev/null 2>&1 && return 0
+        t=$(mktemp -d /var/tmp/sandy-agent-base.XXXXXX) || return 1
+        mkdir -p "$t/layer/etc/apt"
+        echo "deb [trusted=yes] $MIRROR_URL/debian trixie main" >"$t/layer/etc/apt/sources.list"
+        echo "registry=$MIRROR_URL/npm/" >"$t/layer/etc/npmrc"
+        python3 /src/tests/testhost/oci-add-layer.py "$AGENTS_CACHE/base.oci.tar" "$t/layer" "$t/image.tar" oci-archive &&
+                registry_push "oci-archive:$t/image.tar" agent-base:trixie || r=1
+        rm -rf "$t"
+        return $r
+}
+# mirror_gets REGEX [MARK]: the mirror's GETs (after line MARK of its log) whose path matches REGEX.
+mirror_gets() {
+        tail -n +"$((${2:-0} + 1))" "$MIRROR_LOG" | awk '$3 == "GET" {print $4, $5}' | grep -cE -- "$1"
+}

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test and bench driver: oci-unpack-test oci|oci-archive|docker-archive LOCATION TARGET [CONFIG_OUT]
  * Runs oci_unpack() once. Exit status 0 on success, 1 on failure (the reason is logged on stderr).
+ *
+ * oci-unpack-test docker REFERENCE TARGET [CONFIG_OUT] runs oci_pull() instead (what follows docker://),
+ * with OCI_TEST_CACHE (the blob cache directory, required), OCI_TEST_TMPDIR (required), OCI_TEST_AUTH_FILE,
+ * OCI_TEST_PLAIN_HTTP (one HOST:PORT) and OCI_TEST_FETCHER (sandy-fetch of the build tree) as the options;
+ * its one-line error is printed as "error: ...".
  * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen.
  *
  * With OCI_TEST_JAIL=DIR the driver first enters a private mount namespace and pivots into DIR, and
@@ -55,7 +60,9 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         }
-        if (strcmp(argv[1], "oci") == 0)
+        if (strcmp(argv[1], "docker") == 0)
+                t = IMAGE_SOURCE_DOCKER;
+        else if (strcmp(argv[1], "oci") == 0)
                 t = IMAGE_SOURCE_OCI;
         else if (strcmp(argv[1], "oci-archive") == 0)
                 t = IMAGE_SOURCE_OCI_ARCHIVE;
@@ -77,7 +84,35 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "cannot set up the confinement for %s: %m\n", argv[3]);
                 return 2;
         }
-        int r = oci_unpack(t, argv[2], &c, on_progress, &n_progress, argc > 4 ? &config : NULL);
+        int r;
+        if (t == IMAGE_SOURCE_DOCKER) {
+                char *plain[] = {getenv("OCI_TEST_PLAIN_HTTP"), NULL};
+                OciPullOptions o = {
+                        .auth_file = getenv("OCI_TEST_AUTH_FILE"),
+                        .plain_http = plain,
+                        .fetcher_uid = (uid_t) base + 65534,
+                        .fetcher = getenv("OCI_TEST_FETCHER"),
+                        .tmpdir = getenv("OCI_TEST_TMPDIR"),
+                        .cache_dir = getenv("OCI_TEST_CACHE"),
+                        .progress = on_progress,
+                        .userdata = &n_progress,
+                };
+                OciPullResult res = {};
+                if (!o.tmpdir || !o.cache_dir) {
+                        fprintf(stderr, "OCI_TEST_TMPDIR and OCI_TEST_CACHE are required\n");
+                        return 2;
+                }
+                r = oci_pull(argv[2], &c, &o, &res);
+                if (r < 0)
+                        fprintf(stderr, "error: %s\n", res.error);
+                else {
+                        config = TAKE_PTR(res.config_json);
+                        for (char **bl = res.blobs; bl && *bl; bl++)
+                                fprintf(stderr, "blob %s\n", *bl);
+                }
+                oci_pull_result_done(&res);
+        } else
+                r = oci_unpack(t, argv[2], &c, on_progress, &n_progress, argc > 4 ? &config : NULL);
         confine_done(&c);
         close(tree);
         if (r < 0)

@@ -38,6 +38,12 @@ done
 # shellcheck disable=SC2016  # expanded inside the test host
 only=${SANDY_E2E_ONLY:-[0-9]*}
 [[ $only =~ ^[][A-Za-z0-9*?_.-]+$ ]] || { echo "SANDY_E2E_ONLY: not a plain glob: $only" >&2; exit 2; }
+# The registry, Packages= and agent tests (9*) need a base image, Debian packages and npm packages from the
+# internet: fetched once into the cache (build-agent-cache.sh); without them those tests skip.
+# shellcheck disable=SC2086  # the glob
+if compgen -G "$src/tests/e2e/$only.sh" | grep -q '/9[0-9]-'; then
+    "$here/build-agent-cache.sh" --quiet >/dev/null || echo "# warning: build-agent-cache.sh failed; the tests that need it skip"
+fi
 inner='
 failed=0
 for t in /src/tests/e2e/$only.sh; do

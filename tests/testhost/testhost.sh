@@ -21,6 +21,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
 . "$here/common.sh"
+# shellcheck source=upstream-registry.sh
+. "$here/upstream-registry.sh"
 
 STATE_ROOT=${SANDY_TESTHOST_STATE:-/run/sandy-testhost}
 INST_PREFIX=/var/tmp/sandy-testhost-
@@ -119,6 +121,7 @@ setup_network() {
         if [[ $a == *:* ]]; then "${nsip[@]}" addr add "$a/128" dev "$carrier" nodad
         else "${nsip[@]}" addr add "$a/32" dev "$carrier"; fi
     done
+    for a in $(upstream_extra_addrs); do "${nsip[@]}" addr add "$a/32" dev "$carrier"; done
     # Return routes towards the test host for the ranges a sandbox pool may use,
     # so replies reach sandboxes even without NAT. No default route: no uplink.
     local r
@@ -146,6 +149,7 @@ start_upstream_services() {
         --log-queries=extra --log-facility="$state/log/dnsmasq.log" \
         --address=/allowed.test/203.0.113.20 --address=/blocked.test/203.0.113.30 \
         --address=/other.test/203.0.113.10 --address=/v6.test/2001:db8:1::10 --local=/test/ \
+        $(upstream_dns_args) \
         </dev/null >>"$state/dnsmasq.out" 2>&1 &
     echo $! >"$state/dnsmasq.pid"
     local i
@@ -275,10 +279,13 @@ EOF
     [[ -n $destdir ]] && stage_destdir "$destdir" "$inst/staging"
     mount -t overlay overlay \
         -o "lowerdir=$inst/staging:$rootfs,upperdir=$inst/upper,workdir=$inst/work" "$inst/merged"
+    registry_setup
     write_instance_files "$inst/merged"
+    registry_instance_files "$inst/merged"
 
     setup_network
     start_upstream_services
+    start_registry_services
 
     # cgroups: this host runs no systemd, so nspawn (--keep-unit, --register=no)
     # gets a cgroup2 subtree of its own; the container gets a full cgroup2
@@ -307,6 +314,7 @@ EOF
         # layers: an overlayfs upper dir cannot live on overlayfs.
         --bind="$inst/var-lib-sandy:/var/lib/sandy"
         --bind="$inst/var-lib-machines:/var/lib/machines"
+        $(registry_nspawn_args)
         "${binds[@]}" "${extra[@]}"
     )
     printf '%q ' "${nspawn[@]}" >"$state/nspawn.cmdline"
@@ -486,7 +494,7 @@ cmd_stop_one() {
     if [[ -z $cg ]] && cg=$(cgroup2_root); then cg=$cg/sandy-testhost-$name; fi
     if [[ -n $cg ]]; then rm_cgroup_tree "$cg"; fi
     local p
-    for p in canary dnsmasq; do
+    for p in canary dnsmasq registry-https registry-http mirror; do
         if pid_alive "$(readpid "$p")"; then kill_wait TERM 5 "$(readpid "$p")" || true; fi
     done
     netns_down "$netns"

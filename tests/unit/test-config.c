@@ -158,6 +158,44 @@ TEST(dropins) {
         test_rm_rf(root);
 }
 
+/* issue 18: the keys of docker:// pulls */
+TEST(registry_keys) {
+        SandyConfig c;
+        char *log;
+        require(load("[Image]\nRegistryAuthFile=/etc/sandy/registry-auth.json\n"
+                     "PlainHTTPRegistry=Registry.Test:5000 10.0.0.1\nPlainHTTPRegistry=localhost:5001\n",
+                     &c, &log) == 0);
+        check_streq(c.registry_auth_file, "/etc/sandy/registry-auth.json");
+        check(sandy_config_plain_http(&c, "registry.test:5000"));
+        check(sandy_config_plain_http(&c, "REGISTRY.test:5000"));
+        check(sandy_config_plain_http(&c, "10.0.0.1"));
+        check(sandy_config_plain_http(&c, "localhost:5001"));
+        check(!sandy_config_plain_http(&c, "registry.test"));
+        check(!sandy_config_plain_http(&c, "registry.test:5443"));
+        sandy_config_done(&c);
+        free(log);
+        /* an empty assignment empties the list */
+        require(load("[Image]\nPlainHTTPRegistry=a.test\nPlainHTTPRegistry=\n", &c, &log) == 0);
+        check(!sandy_config_plain_http(&c, "a.test"));
+        check(c.plain_http_registries == NULL && c.registry_auth_file == NULL);
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Image]\nRegistryAuthFile=relative.json\n", &c, &log) < 0);
+        check_contains(log, "sandy.conf:2: RegistryAuthFile=");
+        sandy_config_done(&c);
+        free(log);
+        const char *bad[] = {"http://a.test", "a.test:0",  "a.test:70000", "a_b.test",
+                             "a.test/x",      "-a.test", "a.test:+1"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char text[128];
+                snprintf(text, sizeof text, "[Image]\nPlainHTTPRegistry=%s\n", bad[i]);
+                check(load(text, &c, &log) < 0);
+                check_contains(log, "PlainHTTPRegistry= takes registries as HOST or HOST:PORT");
+                sandy_config_done(&c);
+                free(log);
+        }
+}
+
 int main(void) {
         test_init();
         RUN(defaults);
@@ -165,5 +203,6 @@ int main(void) {
         RUN(errors_name_file_and_line);
         RUN(ifnames);
         RUN(dropins);
+        RUN(registry_keys);
         return test_finish();
 }
