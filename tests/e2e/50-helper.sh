@@ -221,15 +221,15 @@ tap_check "bob may not Prune" grep -q "Access denied" <<<"$out"
 out=$(hcall Prune 2>&1)
 tap_check "Prune removes the image no declaration uses" bash -c 'grep -q "$1" <<<"$2" && ! test -e "$3"' _ "$idc" "$out" "$store/$idc"
 tap_check "and keeps the ones in use" test -d "$store/$id1/rootfs"
-# A typo makes h1's declaration invalid (unknown keys are errors): its image must survive Prune all the
+# A typo makes h1's declaration invalid: its image must survive Prune all the
 # same, and go once the declaration names another source.
 mkdir -p /etc/sandy.d/h1.sandbox.d
-printf '[Network]\nMdoe=strict\n' >/etc/sandy.d/h1.sandbox.d/50-typo.conf
+printf '[Network]\nMode=strcit\n' >/etc/sandy.d/h1.sandbox.d/50-typo.conf
 systemctl daemon-reload
 tap_check "control: h1's declaration has an error now" bash -c '! sandyctl verify h1'
 out=$(hcall Prune 2>&1)
 tap_check "Prune keeps the image a declaration with an error names (From=)" test -d "$store/$id1/rootfs"
-printf '[Image]\nFrom=oci-archive:/nonexistent/other.tar\n[Network]\nMdoe=strict\n' \
+printf '[Image]\nFrom=oci-archive:/nonexistent/other.tar\n[Network]\nMode=strcit\n' \
         >/etc/sandy.d/h1.sandbox.d/50-typo.conf
 out=$(hcall Prune 2>&1)
 tap_check "control: once no declaration names it, Prune removes it" test ! -e "$store/$id1"
