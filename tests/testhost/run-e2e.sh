@@ -43,6 +43,7 @@ failed=0
 for t in /src/tests/e2e/$only.sh; do
     [ -e "$t" ] || continue
     n=${t##*/}
+    case $n in host-*) continue ;; esac # they reboot the host: run from outside, below
     echo "# ---- $n"
     out=$(mktemp)
     rc=0
@@ -60,8 +61,11 @@ exit $failed
 '
 
 log=$(mktemp /tmp/sandy-e2e.XXXXXX)
-name=th
-for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == --name ]] && name=${args[i + 1]}; done
+name=th suite=bookworm
+for ((i = 0; i < ${#args[@]}; i++)); do
+    [[ ${args[i]} == --name ]] && name=${args[i + 1]}
+    [[ ${args[i]} == --suite ]] && suite=${args[i + 1]}
+done
 th() { "$here/testhost.sh" "$@"; }
 cleanup() {
     local rc=$?
@@ -83,7 +87,8 @@ if [[ $rc -eq 0 ]]; then
     if [[ -e /proc/$$/fd/0 ]]; then exec {stdin}<&0; else exec {stdin}</dev/null; fi
     th exec --name "$name" -- /bin/bash -c "only='$only'; $inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
     # Host-level tests run out here, because they reboot the test host: tests/e2e/host-*.sh,
-    # given TESTHOST (this testhost.sh) and TESTHOST_NAME.
+    # given TESTHOST (this testhost.sh) and TESTHOST_NAME; and, to boot a host of their own with other
+    # options (host-limits.sh), TESTHOST_SUITE, TESTHOST_DESTDIR and TESTHOST_SRC.
     host_only=host-*
     [[ -z ${SANDY_E2E_ONLY:-} ]] || host_only=$SANDY_E2E_ONLY
     for t in "$src"/tests/e2e/$host_only.sh; do
@@ -91,7 +96,8 @@ if [[ $rc -eq 0 ]]; then
         [[ -e $t ]] || continue
         echo "# ---- ${t##*/}" | tee -a "$log"
         trc=0
-        TESTHOST="$here/testhost.sh" TESTHOST_NAME="$name" bash "$t" </dev/null 2>&1 | tee -a "$log" ||
+        TESTHOST="$here/testhost.sh" TESTHOST_NAME="$name" TESTHOST_SUITE="$suite" TESTHOST_DESTDIR="$destdir" \
+            TESTHOST_SRC="$src" bash "$t" </dev/null 2>&1 | tee -a "$log" ||
             trc=${PIPESTATUS[0]}
         if [[ $trc -ne 0 ]]; then
             rc=1
