@@ -15,6 +15,12 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MAX(a, b)                                                                                         \
+        __extension__({                                                                                   \
+                const __typeof__(a) _a = (a);                                                             \
+                const __typeof__(b) _b = (b);                                                             \
+                _a > _b ? _a : _b;                                                                        \
+        })
 #define STRV_FOREACH(s, l) for (__typeof__(*(l)) *s = (l); s && *s; s++)
 
 /* Free *p and set it NULL; returns NULL so it can be used in expressions. */

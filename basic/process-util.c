@@ -1,10 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "log.h"
 #include "process-util.h"
+
+pid_t fork_with_pipe(int fds[2]) {
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                pid = -errno;
+                fds[0] = safe_close(fds[0]);
+                fds[1] = safe_close(fds[1]);
+        }
+        return pid;
+}
 
 int wait_for_pid(pid_t pid, int *ret_wstatus) {
         int st;

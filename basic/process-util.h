@@ -5,6 +5,10 @@
 
 #include "macro.h"
 
+/* pipe2(fds, O_CLOEXEC), then fork(): the child's PID in the parent, 0 in the child, -errno (and no
+ * descriptor left open) on failure. Each side then closes the end it does not use. */
+pid_t fork_with_pipe(int fds[2]);
+
 /* waitpid() that retries on EINTR. Returns 0 or -errno; *ret_wstatus (optional) is the raw status. */
 int wait_for_pid(pid_t pid, int *ret_wstatus);
 

@@ -4,21 +4,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs-util.h"
 #include "rm-rf.h"
 
 /* Below dfd (whose device is dev): everything, depth first. */
 static int rm_children(int dfd, dev_t dev) {
-        DIR *d;
-        int fd, r = 0;
+        DIR *d = opendir_dup(dfd);
+        int r = 0;
 
-        fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        if (!d)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 struct stat st;
                 int k = 0;

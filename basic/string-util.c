@@ -84,6 +84,17 @@ int xasprintf(char **ret, const char *fmt, ...) {
         return 0;
 }
 
+char *strdupf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
 int strextendf(char **s, const char *fmt, ...) {
         _cleanup_free_ char *add = NULL;
         size_t a, b;

@@ -9,6 +9,8 @@ char *strstrip(char *s);         /* in place: drops leading and trailing whitesp
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 int xasprintf(char **ret, const char *fmt, ...) _printf_(2, 3);
+/* The formatted text in a new string, NULL on OOM: for an argument that takes a string or NULL. */
+char *strdupf(const char *fmt, ...) _printf_(1, 2);
 /* Append formatted text to *s (which may be NULL), as a string grows line by line. -ENOMEM leaves *s as
  * it was. */
 int strextendf(char **s, const char *fmt, ...) _printf_(2, 3);

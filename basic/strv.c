@@ -68,3 +68,18 @@ void strv_sort(char **l) {
         if (strv_length(l) > 1)
                 qsort(l, strv_length(l), sizeof(char *), cmp_str);
 }
+
+char *strv_join(char *const *l, const char *separator) {
+        size_t n = 1, k = strlen(separator);
+        char *s, *p;
+
+        STRV_FOREACH(i, l)
+                n += strlen(*i) + k;
+        s = p = malloc(n);
+        if (!s)
+                return NULL;
+        *p = 0;
+        STRV_FOREACH(i, l)
+                p = stpcpy(stpcpy(p, i == l ? "" : separator), *i);
+        return s;
+}

@@ -18,3 +18,8 @@ int strv_extend(char ***l, const char *value);
 bool strv_contains(char *const *l, const char *s);
 char **strv_copy(char *const *l);
 void strv_sort(char **l);
+/* The strings of l with separator between them ("" for an empty list); NULL on OOM. */
+char *strv_join(char *const *l, const char *separator);
+
+/* A literal list: STRV_MAKE("a", "b") is a NULL-terminated const char *const[]. */
+#define STRV_MAKE(...) ((const char *const[]){__VA_ARGS__, NULL})

@@ -174,6 +174,9 @@ int main(int argc, char *argv[]) {
         r = bus_network_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the network interface: %m"), 1;
+        r = bus_access_register(bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the access interface: %m"), 1;
 
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

@@ -55,44 +55,26 @@ static int parse_bool(const char *file, unsigned line, const char *key, const ch
         return 0;
 }
 
-static int parse_pool4(const char *file, unsigned line, const char *key, const char *value, void *data,
-                       void *object) {
+/* AddressPool= and AddressPool6=: a network ADDRESS/PREFIX with no host bits set. Each sandbox gets a /30
+ * and a /126 of them; the IPv6 slot arithmetic works on the low 64 bits. */
+static int parse_pool(const char *file, unsigned line, const char *key, const char *value, void *data,
+                      void *object) {
         SandyConfig *c = object;
-        struct in_addr a;
-        unsigned p;
+        bool v4 = data == &c->pool4;
+        unsigned min = v4 ? 8 : 64, max = v4 ? 30 : 126, p;
+        uint8_t a[sizeof(struct in6_addr)];
         int r;
 
-        r = parse_prefix(AF_INET, value, &a, &p);
+        r = parse_prefix(v4 ? AF_INET : AF_INET6, value, a, &p);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0 || p > 30 || p < 8)
+        if (r < 0 || p > max || p < min)
                 return log_syntax(file, line, LOG_ERR, EINVAL,
-                                  "%s= takes an IPv4 network ADDRESS/PREFIX (prefix 8-30, no host bits set), not "
-                                  "\"%s\".",
-                                  key, value);
-        c->pool4 = a;
-        c->pool4_prefix = p;
-        return 0;
-}
-
-static int parse_pool6(const char *file, unsigned line, const char *key, const char *value, void *data,
-                       void *object) {
-        SandyConfig *c = object;
-        struct in6_addr a;
-        unsigned p;
-        int r;
-
-        r = parse_prefix(AF_INET6, value, &a, &p);
-        if (r == -ENOMEM)
-                return log_oom();
-        /* Slot arithmetic works on the low 64 bits. */
-        if (r < 0 || p > 126 || p < 64)
-                return log_syntax(file, line, LOG_ERR, EINVAL,
-                                  "%s= takes an IPv6 network ADDRESS/PREFIX (prefix 64-126, no host bits set), "
+                                  "%s= takes an IPv%c network ADDRESS/PREFIX (prefix %u-%u, no host bits set), "
                                   "not \"%s\".",
-                                  key, value);
-        c->pool6 = a;
-        c->pool6_prefix = p;
+                                  key, v4 ? '4' : '6', min, max, value);
+        memcpy(data, a, v4 ? sizeof(c->pool4) : sizeof(c->pool6));
+        *(v4 ? &c->pool4_prefix : &c->pool6_prefix) = p;
         return 0;
 }
 
@@ -124,8 +106,8 @@ static int parse_path(const char *file, unsigned line, const char *key, const ch
 }
 
 static const ConfKey key_table[] = {
-        {"Network", "AddressPool", parse_pool4, 0},
-        {"Network", "AddressPool6", parse_pool6, 0},
+        {"Network", "AddressPool", parse_pool, FIELD(pool4)},
+        {"Network", "AddressPool6", parse_pool, FIELD(pool6)},
         {"Network", "IPv6", parse_bool, FIELD(ipv6)},
         {"Network", "StopDNSRebind", parse_bool, FIELD(stop_dns_rebind)},
         {"Image", "DebootstrapMirror", parse_mirror, FIELD(debootstrap_mirror)},

@@ -36,18 +36,37 @@ sd_bus *bus_connect_system_optional(void) {
         return bus;
 }
 
+int bus_process_until(sd_bus *bus, bool (*done)(void *userdata), void (*each_round)(void *userdata),
+                      void *userdata) {
+        int r;
+
+        while (!done(userdata)) {
+                if (each_round)
+                        each_round(userdata);
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int bus_log_call_error(int r, const sd_bus_error *error, const char *what) {
         if (error && sd_bus_error_is_set(error)) {
                 if (sd_bus_error_has_names(error, SD_BUS_ERROR_ACCESS_DENIED,
                                            SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
                         log_error("Failed to %s: %s", what, error->message ?: "Access denied");
                         log_error("Not authorized. Members of group 'sandy' may build, start, stop and enter "
-                                  "sandboxes; ask an administrator to add you (usermod -aG sandy USER), "
-                                  "or run this as root.");
+                                  "the sandboxes they are allowed on (\"sandyctl list\", column ACCESS); ask "
+                                  "an administrator (usermod -aG sandy USER, Owner= or AllowUsers=), or run "
+                                  "this as root.");
                         return -EACCES;
                 }
-                if (sd_bus_error_has_names(error, "org.freedesktop.DBus.Error.ServiceUnknown",
-                                           "org.freedesktop.DBus.Error.NameHasNoOwner"))
+                if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                         return log_error_errno(ENOENT, "Failed to %s: %s (is sandy-helper installed?)", what,
                                                error->message);
                 log_error("Failed to %s: %s", what, error->message ?: error->name);
@@ -68,14 +87,9 @@ void polkit_agent_open_if_enabled(void) {
                 return;
         if (access("/usr/bin/pkttyagent", X_OK) < 0)
                 return;
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
+        pid = fork_with_pipe(pipefd);
+        if (pid < 0)
                 return;
-        pid = fork();
-        if (pid < 0) {
-                safe_close(pipefd[0]);
-                safe_close(pipefd[1]);
-                return;
-        }
         if (pid == 0) {
                 char fd[16], ppid[16];
                 int nfd = fcntl(pipefd[1], F_DUPFD, 3); /* without O_CLOEXEC: the agent writes to it */
@@ -101,21 +115,25 @@ void polkit_agent_close(void) {
         agent_pid = 0;
 }
 
+char *unit_bus_path(const char *unit) {
+        char *path = NULL;
+
+        return sd_bus_path_encode(SYSTEMD_UNIT_PATH_PREFIX, unit, &path) < 0 ? NULL : path;
+}
+
 int unit_active_state(sd_bus *bus, const char *unit, char **ret) {
         _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = unit_bus_path(unit);
         char *state = NULL;
         int r;
 
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
-        if (r < 0)
+        if (!path)
                 return log_oom();
         /* systemd loads the unit on demand for a property read, so this also works for inactive units. */
-        r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
-                                       "ActiveState", &error, &state);
+        r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_UNIT_IFACE, "ActiveState", &error,
+                                       &state);
         if (r < 0) {
-                if (sd_bus_error_has_names(&error, "org.freedesktop.systemd1.NoSuchUnit",
-                                           SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+                if (sd_bus_error_has_names(&error, SYSTEMD_ERROR_NO_SUCH_UNIT, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
                         state = strdup("inactive");
                         if (!state)
                                 return log_oom();
@@ -136,7 +154,7 @@ int helper_describe_egress(sd_bus *bus, const char *sandbox, char **ret) {
         r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, "DescribeEgress",
                                &error, &reply, "s", sandbox);
         if (r < 0)
-                return 0; /* no helper, no network interface, not set up: the caller shows "-" */
+                return 0; /* no helper, no network interface, not set up: nothing to say */
         r = sd_bus_message_read(reply, "s", &json);
         if (r < 0)
                 return 0;

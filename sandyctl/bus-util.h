@@ -18,12 +18,18 @@
 int bus_connect_system(sd_bus **ret);
 /* The same, or NULL without a message: for listings that still make sense without live state. */
 sd_bus *bus_connect_system_optional(void);
+/* Dispatch messages (signal handlers) until done(userdata) is true; each_round(userdata), if given, runs
+ * before every round (a progress bar). 0, or the -errno of sd_bus_process()/sd_bus_wait(), not logged. */
+int bus_process_until(sd_bus *bus, bool (*done)(void *userdata), void (*each_round)(void *userdata),
+                      void *userdata);
 /* Log a failed call. Access-denied errors get a hint about group sandy. Returns -errno for r/error. */
 int bus_log_call_error(int r, const sd_bus_error *error, const char *what);
 /* Start a pkttyagent for interactive authorization, as systemctl does (only on a tty, local bus). */
 void polkit_agent_open_if_enabled(void);
 void polkit_agent_close(void);
 
+/* systemd's object path of a unit; NULL on OOM. */
+char *unit_bus_path(const char *unit);
 /* ActiveState of a unit, "inactive" when systemd does not know it. */
 int unit_active_state(sd_bus *bus, const char *unit, char **ret);
 /* Whether the helper answers and offers egress information: DescribeEgress JSON in *ret (NULL if not). */

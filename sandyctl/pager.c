@@ -50,15 +50,10 @@ void pager_open(void) {
                 return;
         /* Decide about colour now, while stdout still is the terminal. */
         (void) colors_enabled();
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return;
         fflush(stdout);
-        pid = fork();
-        if (pid < 0) {
-                safe_close(fds[0]);
-                safe_close(fds[1]);
+        pid = fork_with_pipe(fds);
+        if (pid < 0)
                 return;
-        }
         if (pid == 0) {
                 if (dup2(fds[0], STDIN_FILENO) < 0)
                         _exit(127);

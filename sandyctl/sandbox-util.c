@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Looking up a named sandbox the same way in every verb, with the same messages and exit statuses. */
+/* Looking up named sandboxes and their images the same way in every verb, with the same messages and exit
+ * statuses. */
+#include <sys/stat.h>
+
+#include "bus-util.h"
+#include "image.h"
 #include "log.h"
 #include "sandbox.h"
 #include "sandyctl.h"
@@ -40,4 +45,53 @@ int sandbox_require_declared(char *const *dirs, const char *name) {
                 return 0;
         }
         return sandbox_load_named(dirs, name, &s);
+}
+
+int sandbox_require_all_declared(char *const *names, size_t n) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        int r;
+
+        if (!dirs)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                r = sandbox_require_declared(dirs, names[i]);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+int image_is_built(const char *id) {
+        _cleanup_free_ char *rootfs = image_rootfs(id);
+        struct stat st;
+
+        if (!rootfs)
+                return -ENOMEM;
+        if (stat(rootfs, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode);
+}
+
+int sandbox_access(sd_bus *bus, const char *name, char **ret_owner, int *ret_access) {
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
+        const char *owner, *user;
+        int allowed, r;
+
+        /* sandy-helper decides who may use a sandbox (it alone can look at every workspace); we only report. */
+        *ret_owner = NULL;
+        *ret_access = -1;
+        if (!bus)
+                return 0;
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_ACCESS_IFACE, "CheckAccess", &error,
+                               &reply, "su", name, (uint32_t) getuid());
+        if (r < 0)
+                return sd_bus_error_has_name(&error, HELPER_ERROR_STALE_DECLARATION) ? -ESTALE : 0;
+        if (sd_bus_message_read(reply, "bss", &allowed, &owner, &user) < 0)
+                return 0;
+        *ret_owner = strdup(owner);
+        if (!*ret_owner)
+                return -ENOMEM;
+        *ret_access = allowed;
+        return 1;
 }

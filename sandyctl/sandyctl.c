@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "output.h"
 #include "sandyctl.h"
 
 bool arg_json = false;
@@ -16,7 +17,7 @@ bool arg_no_progress = false;
 typedef struct Verb {
         const char *name;
         int min_args, max_args; /* counting the verb itself; -1 = any */
-        int (*run)(int argc, char *argv[]);
+        VerbFunction *run;
 } Verb;
 
 static const Verb verbs[] = {
@@ -36,6 +37,14 @@ static const Verb verbs[] = {
         {"reset", 2, -1, verb_reset},
         {"egress", 2, -1, verb_egress},
 };
+
+bool verb_take_option(int *argc, char ***argv, const char *option) {
+        if (*argc < 2 || !streq((*argv)[1], option))
+                return false;
+        (*argc)--;
+        (*argv)++;
+        return true;
+}
 
 static int help(void) {
         printf("%s [OPTIONS...] COMMAND ...\n\n"
@@ -72,6 +81,11 @@ static int help(void) {
         return 0;
 }
 
+static int version(void) {
+        puts(PACKAGE_STRING);
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_PAGER, ARG_NO_ASK_PASSWORD, ARG_NO_PROGRESS };
         static const struct option options[] = {
@@ -84,7 +98,7 @@ static int parse_argv(int argc, char *argv[]) {
                 {"host", required_argument, NULL, 'H'},
                 {},
         };
-        int c;
+        int c, r;
 
         /* "+" stops at the first non-option, so "exec NAME -- cmd -x" keeps its own options. */
         while ((c = getopt_long(argc, argv, "+hH:", options, NULL)) >= 0)
@@ -92,13 +106,11 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'h':
                         return help();
                 case ARG_VERSION:
-                        puts(PACKAGE_STRING);
-                        return 0;
+                        return version();
                 case ARG_JSON:
-                        if (!streq(optarg, "pretty") && !streq(optarg, "short"))
-                                return log_error_errno(EINVAL, "--json= takes pretty or short, not \"%s\".", optarg);
-                        arg_json = true;
-                        arg_json_pretty = streq(optarg, "pretty");
+                        r = output_parse_json_mode(optarg);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_NO_PAGER:
                         arg_no_pager = true;

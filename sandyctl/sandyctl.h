@@ -16,25 +16,30 @@ extern bool arg_no_progress;
 #define EXIT_NOT_RUNNING 3
 #define EXIT_NO_SUCH_SANDBOX 4
 
-/* One file per verb; each returns 0, a negative errno (already logged; exit status 1), or an exit status. */
-int verb_verify(int argc, char *argv[]);
-int verb_cat(int argc, char *argv[]);
-int verb_images(int argc, char *argv[]);
-int verb_list(int argc, char *argv[]);
-int verb_status(int argc, char *argv[]);
-int verb_build(int argc, char *argv[]);
-int verb_start(int argc, char *argv[]); /* start, stop, restart */
-int verb_shell(int argc, char *argv[]);
-int verb_logs(int argc, char *argv[]);
-int verb_doctor(int argc, char *argv[]);
-int verb_egress(int argc, char *argv[]);
-int verb_exec(int argc, char *argv[]);
-int verb_reset(int argc, char *argv[]);
+/* One file per verb, verb-NAME.c. Each gets the verb and its arguments (argv[0] is the verb) and returns
+ * 0, a negative errno (already logged; exit status 1), or an exit status. verb_start() is start, stop and
+ * restart. */
+typedef int VerbFunction(int argc, char *argv[]);
+VerbFunction verb_verify, verb_cat, verb_images, verb_list, verb_status, verb_build, verb_start, verb_shell,
+        verb_logs, verb_doctor, verb_egress, verb_exec, verb_reset;
+/* Whether argv[1] is the verb's own OPTION (as in "build --force NAME"); if so, it is taken off. */
+bool verb_take_option(int *argc, char ***argv, const char *option);
 
 /* sandbox-util.c: lookup with uniform messages; 0, EXIT_NO_SUCH_SANDBOX, or -errno (declaration errors). */
 struct Sandbox;
 int sandbox_load_named(char *const *dirs, const char *name, struct Sandbox **ret);
+/* The same, but with -H only the name is checked (the declarations are on the other host). */
 int sandbox_require_declared(char *const *dirs, const char *name);
+/* Every one of names, in the default search path, before a verb acts on any: a typo should not leave half
+ * the list started. Stops at the first that is not declared. */
+int sandbox_require_all_declared(char *const *names, size_t n);
+/* Whether the image ID is in the store: > 0 built, 0 not, -errno when that cannot be seen (-EACCES). */
+int image_is_built(const char *id);
+/* Who owns sandbox NAME and whether the caller may use it, as sandy-helper says (CheckAccess): 1 and
+ * *ret_owner, *ret_access (1/0); 0 and NULL/-1 when the helper does not say; -ESTALE when the declaration
+ * changed since daemon-reload. */
+struct sd_bus;
+int sandbox_access(struct sd_bus *bus, const char *name, char **ret_owner, int *ret_access);
 
 /* pager.c */
 void pager_open(void);
@@ -48,6 +53,8 @@ const char *ansi(const char *code); /* code, or "" without colour */
 #define ANSI_GREY "\x1B[0;38;5;245m"
 #define ANSI_NORMAL "\x1B[0m"
 
-/* json output helper (verb-list.c): prints per --json=pretty|short and frees. */
+/* output.c: tables and JSON (see output.h). */
 struct cJSON;
-int json_print_and_free(struct cJSON *j);
+int output_json(struct cJSON *j);
+/* The name verb-egress.c knows output_json() by. */
+#define json_print_and_free output_json

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # sandyctl without root or a running sandbox: verify's handling of temporary file names (Ansible's
-# validate), exit statuses, --json of list/doctor, the completion's verbs against --help. TAP.
+# validate), exit statuses, --json of list/status/images/doctor and their tables (the same rows: null in
+# JSON where the table says "-"), the completion's verbs against --help. TAP.
 # Usage: test-cli.sh SANDYCTL COMPLETION
 set -u
 sandyctl=$1 completion=$2 n=0 failed=0
@@ -9,6 +10,12 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else notok "$d"; fi; }
 check_fails() { local d=$1; shift; if "$@" >/dev/null 2>&1; then notok "$d"; else ok "$d"; fi; }
+# check_python DESC CODE ARG...: CODE's assertions hold for the ARGs (sys.argv[1:]); else its error and ARGs.
+check_python() {
+        local d=$1 code=$2 out
+        shift 2
+        if out=$(python3 -c "$code" "$@" 2>&1); then ok "$d"; else notok "$d: $out ($*)"; fi
+}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,29 +72,65 @@ fi
 [ $rc = 1 ] && ok "an unknown verb exits 1" || notok "an unknown verb exits 1 (got $rc)"
 
 out=$("$sandyctl" --json=short list 2>/dev/null)
-if python3 -c '
+check_python "list --json: every declaration, broken ones as state error" '
 import json, sys
 rows = {r["name"]: r for r in json.loads(sys.argv[1])}
 assert set(rows) == {"one", "broken"}, rows
 assert rows["broken"]["state"] == "error", rows
-assert rows["one"]["mode"] == "lenient" and rows["one"]["workspace"] is None, rows' "$out"; then
-        ok "list --json: every declaration, broken ones as state error"
-else
-        notok "list --json: $out"
-fi
+assert rows["one"]["mode"] == "lenient" and rows["one"]["workspace"] is None, rows' "$out"
 out=$(NO_COLOR= "$sandyctl" list 2>/dev/null)
 if ! grep -q $'\e' <<<"$out"; then ok "list: no escape sequences when not on a terminal"; else notok "list: colour in a pipe"; fi
 out=$("$sandyctl" --json=pretty doctor 2>/dev/null)
-if python3 -c 'import json, sys; assert all({"check","status","required","detail"} <= set(c) for c in json.loads(sys.argv[1]))' "$out"; then
-        ok "doctor --json=pretty is a list of checks"
+check_python "doctor --json=pretty is a list of checks" 'import json, sys; assert all({"check","status","required","detail"} <= set(c) for c in json.loads(sys.argv[1]))' "$out"
+
+# The table and the JSON are drawn from the same rows: JSON says null where the table says "-", and never
+# carries a display string.
+out=$("$sandyctl" --json=short list 2>/dev/null)
+check_python "list --json: null (or absent) where nothing is known, no \"-\"" '
+import json, sys
+rows = json.loads(sys.argv[1])
+assert all(v not in ("-", "unknown", "") for r in rows for v in r.values()), rows
+b = next(r for r in rows if r["name"] == "broken")
+assert b["image"] is None and b["address"] is None and b["workspace"] is None and "mode" not in b, b' "$out"
+out=$("$sandyctl" list 2>/dev/null)
+if grep -qE '^broken +error +- +- +- +- +- +-$' <<<"$out" && grep -qE '^one +[^ ]+ +[0-9a-f]{12} +lenient +- +- +- +-$' <<<"$out" &&
+   grep -qx '2 sandboxes listed\.' <<<"$out"; then
+        ok "list: the table shows \"-\" for what is unknown"
 else
-        notok "doctor --json=pretty: $out"
+        notok "list table: $out"
 fi
+out=$("$sandyctl" --json=short status one 2>/dev/null)
+check_python "status --json: no \"unknown\" placeholders" '
+import json, sys
+s = json.loads(sys.argv[1])[0]
+assert s["state"] in (None, "active", "inactive", "failed", "activating", "deactivating", "reloading"), s
+assert s["substate"] != "unknown" and s["workspace"] is None and len(s["image"]) == 64, s' "$out"
+json=$("$sandyctl" --json=short images 2>/dev/null) table=$("$sandyctl" images 2>/dev/null)
+check_python "images: the table shows what the JSON says" '
+import json, sys
+images = json.loads(sys.argv[1])
+lines = sys.argv[2].splitlines()
+assert lines[0].split() == ["IMAGE", "BUILT", "SOURCE", "SANDBOXES"], lines
+for i in images:
+    want = [i["id"][:12], "yes" if i["built"] else "no", i["source"] or "(unused)"] + i["sandboxes"]
+    assert want in [l.split() for l in lines[1:]], (want, lines)
+assert [i["sandboxes"] for i in images if i["source"]] == [["one"]], images' "$json" "$table"
+json=$("$sandyctl" --json=short doctor 2>/dev/null) table=$("$sandyctl" doctor 2>/dev/null)
+check_python "doctor: the table shows what the JSON says, with the fix under each problem" '
+import json, re, sys
+checks = json.loads(sys.argv[1])
+lines = sys.argv[2].splitlines()
+for c in checks:
+    required = "yes" if c["required"] else "no"
+    row = next(i for i, l in enumerate(lines)
+               if re.match(re.escape(c["check"]) + " +" + c["status"] + " +" + required + " ", l))
+    if c.get("fix"):
+        assert lines[row + 1].strip() == "-> " + c["fix"], (c, lines[row + 1])' "$json" "$table"
 
 # Every verb in --help is completed, and the completion offers nothing --help does not know (exec, reset and
 # egress come from other parts and may be missing from --help while they are being written).
 help_verbs=$("$sandyctl" --help | sed -n '/^Commands:/,/^Options:/p' | sed -n 's/^  \([a-z]\+\).*/\1/p' | sort -u)
-comp_verbs=$(bash -c '. "$1"; COMP_WORDS=(sandyctl ""); COMP_CWORD=1; _sandyctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$completion" | sort -u)
+comp_verbs=$(set +u; . "$completion"; COMP_WORDS=(sandyctl ""); COMP_CWORD=1; _sandyctl; printf '%s\n' "${COMPREPLY[@]}" | sort -u)
 missing=$(comm -23 <(echo "$help_verbs") <(echo "$comp_verbs"))
 if [ -z "$missing" ]; then ok "the completion knows every verb of --help"; else notok "not completed: $missing"; fi
 

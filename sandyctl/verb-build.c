@@ -13,6 +13,7 @@
 #include "string-util.h"
 
 typedef struct BuildWait {
+        const char *name;  /* the sandbox */
         char *job;         /* object path of our job, once known */
         bool done;
         char *result, *message;
@@ -21,7 +22,10 @@ typedef struct BuildWait {
         bool bar;          /* drawing a progress bar on stderr */
 } BuildWait;
 
-static void draw_bar(BuildWait *w, const char *name) {
+/* The progress bar of the build (a bus_process_until() round). */
+static void draw_bar(void *userdata) {
+        BuildWait *w = userdata;
+        const char *name = w->name;
         struct winsize ws;
         int cols = 80, width, filled;
         double p = isnan(w->progress) ? 0 : w->progress;
@@ -90,26 +94,16 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-static int build_one(sd_bus *bus, const char *name, bool force) {
-        _cleanup_bus_slot_unref_ sd_bus_slot *s1 = NULL, *s2 = NULL;
+/* Ask the helper for the build: the job's object path, or NULL when the image exists (no --force). */
+static int build_request(sd_bus *bus, const char *name, bool force, char **ret_job) {
         _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
         _cleanup_free_ char *what = NULL;
-        BuildWait w = {.bar = !arg_no_progress && isatty(STDERR_FILENO)};
         const char *path;
         int r;
 
-        /* Subscribe first: a short build may end before the reply is read. */
-        r = sd_bus_match_signal(bus, &s1, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "JobRemoved",
-                                on_job_removed, &w);
-        if (r >= 0)
-                r = sd_bus_match_signal(bus, &s2, HELPER_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
-                                        "PropertiesChanged", on_properties_changed, &w);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to the helper's signals: %m");
         if (xasprintf(&what, "build the image of %s", name) < 0)
                 return log_oom();
-
         r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "BuildImage", &error,
                                &reply, "sb", name, force);
         if (r < 0)
@@ -118,75 +112,79 @@ static int build_one(sd_bus *bus, const char *name, bool force) {
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the reply of BuildImage: %m");
         /* "/" is the helper's "no job": the image exists already (and --force was not given). */
-        if (streq(path, "/")) {
-                log_info("Image of %s is already built (use --force to rebuild).", name);
-                return 0;
-        }
-        w.job = strdup(path);
-        if (!w.job)
-                return log_oom();
-        (void) sd_bus_get_property_trivial(bus, HELPER_BUS_NAME, w.job, HELPER_JOB_IFACE, "Progress", NULL, 'd',
-                                           &w.progress);
-        if (!w.bar)
-                log_info("Building the image of %s (job %s)...", name, w.job);
+        *ret_job = streq(path, "/") ? NULL : strdup(path);
+        return !streq(path, "/") && !*ret_job ? log_oom() : 0;
+}
 
-        while (!w.done) {
-                draw_bar(&w, name);
-                r = sd_bus_process(bus, NULL);
-                if (r < 0) {
-                        log_error_errno(r, "Lost the connection to the helper: %m");
-                        break;
-                }
-                if (r > 0)
-                        continue;
-                r = sd_bus_wait(bus, UINT64_MAX);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to wait for the build: %m");
-                        break;
-                }
-        }
-        if (w.bar) {
-                if (w.done && streq_ptr(w.result, "done"))
-                        w.progress = 1;
-                draw_bar(&w, name);
+static bool build_done(void *userdata) {
+        return ((BuildWait *) userdata)->done;
+}
+
+/* Follow the job until JobRemoved, with the bar; then say how it ended. */
+static int build_follow(sd_bus *bus, BuildWait *w) {
+        int r;
+
+        (void) sd_bus_get_property_trivial(bus, HELPER_BUS_NAME, w->job, HELPER_JOB_IFACE, "Progress", NULL, 'd',
+                                           &w->progress);
+        if (!w->bar)
+                log_info("Building the image of %s (job %s)...", w->name, w->job);
+        r = bus_process_until(bus, build_done, draw_bar, w);
+        if (r < 0)
+                log_error_errno(r, "Lost the connection to the helper while waiting for the build: %m");
+        if (w->bar) {
+                if (w->done && streq_ptr(w->result, "done"))
+                        w->progress = 1;
+                draw_bar(w);
                 fputc('\n', stderr);
         }
-        if (r >= 0 && !streq_ptr(w.result, "done")) {
-                log_error("Building the image of %s %s: %s", name,
-                          streq_ptr(w.result, "canceled") ? "was canceled" : "failed",
-                          isempty(w.message) ? "(no message)" : w.message);
-                r = -EIO;
-        } else if (r >= 0)
-                log_info("Image of %s is ready.", name);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(w->result, "done"))
+                return log_error_errno(EIO, "Building the image of %s %s: %s", w->name,
+                                       streq_ptr(w->result, "canceled") ? "was canceled" : "failed",
+                                       isempty(w->message) ? "(no message)" : w->message);
+        log_info("Image of %s is ready.", w->name);
+        return 0;
+}
+
+static int build_one(sd_bus *bus, const char *name, bool force) {
+        _cleanup_bus_slot_unref_ sd_bus_slot *s1 = NULL, *s2 = NULL;
+        BuildWait w = {.name = name, .bar = !arg_no_progress && isatty(STDERR_FILENO)};
+        int r;
+
+        /* Subscribe first: a short build may end before the reply is read. */
+        r = sd_bus_match_signal(bus, &s1, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "JobRemoved",
+                                on_job_removed, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &s2, HELPER_BUS_NAME, NULL, DBUS_PROPERTIES_IFACE,
+                                        "PropertiesChanged", on_properties_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to the helper's signals: %m");
+
+        r = build_request(bus, name, force, &w.job);
+        if (r >= 0 && !w.job)
+                log_info("Image of %s is already built (use --force to rebuild).", name);
+        else if (r >= 0)
+                r = build_follow(bus, &w);
         free(w.job);
         free(w.result);
         free(w.message);
         free(w.status);
-        return r < 0 ? r : 0;
+        return r;
 }
 
 int verb_build(int argc, char *argv[]) {
-        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         _cleanup_bus_unref_ sd_bus *bus = NULL;
-        bool force = false;
+        bool force;
         int r, ret = 0;
 
-        if (argc > 1 && streq(argv[1], "--force")) {
-                force = true;
-                argc--;
-                argv++;
-        }
+        force = verb_take_option(&argc, &argv, "--force");
         if (argc < 2)
                 return log_error_errno(EINVAL, "build needs a sandbox NAME.");
-        if (!dirs)
-                return log_oom();
-        for (int i = 1; i < argc; i++) {
-                r = sandbox_require_declared(dirs, argv[i]);
-                if (r != 0)
-                        return r;
-        }
-        r = bus_connect_system(&bus);
-        if (r < 0)
+        r = sandbox_require_all_declared(argv + 1, argc - 1);
+        if (r == 0)
+                r = bus_connect_system(&bus);
+        if (r != 0)
                 return r;
         polkit_agent_open_if_enabled();
         for (int i = 1; i < argc; i++) {

@@ -4,47 +4,73 @@
  * skopeo, lenient/strict need dnsmasq and nftables, Port= needs systemd-socket-proxyd). */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
-#include <stdarg.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/statfs.h>
 
-#include "process-util.h"
+#include "fs-util.h"
 #include "log.h"
+#include "output.h"
+#include "parse-util.h"
+#include "process-util.h"
 #include "sandbox.h"
 #include "sandyctl.h"
-#include "strv.h"
-#include "fs-util.h"
-#include "parse-util.h"
 #include "string-util.h"
+#include "strv.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
 typedef enum Verdict { CHECK_OK, CHECK_WARN, CHECK_MISSING } Verdict;
+static const char *const verdict_names[] = {"ok", "warning", "missing"};
 
-typedef struct Check {
+/* What declared sandboxes need beyond the base system. */
+typedef enum Need { NEED_NONE = -1, NEED_SKOPEO, NEED_DEBOOTSTRAP, NEED_NET, NEED_PROXYD, _NEED_MAX } Need;
+
+typedef struct Doctor {
+        cJSON *rows;                 /* one object per check: check, status, required, detail[, fix] */
+        char **needed_by[_NEED_MAX]; /* the sandboxes that need each */
+        bool failed;                 /* a required check is missing */
+} Doctor;
+
+/* A program that is there or not. */
+typedef struct Tool {
         const char *name;
-        Verdict verdict;
-        bool required;
-        char *detail;
-        const char *fix; /* what to do, e.g. "apt install skopeo" */
-} Check;
+        const char *paths[3];
+        const char *fix;
+        const char *missing; /* the detail when it is not installed */
+        bool required;       /* always; otherwise when a sandbox needs it */
+        Need need;
+} Tool;
 
-typedef struct Needs {
-        bool skopeo, debootstrap, dnsmasq, nft, proxyd;
-        char **why_skopeo, **why_debootstrap, **why_net, **why_proxyd;
-} Needs;
+static const Tool machined = {"systemd-machined",
+                              {"/usr/lib/systemd/systemd-machined", "/lib/systemd/systemd-machined"},
+                              "apt install systemd-container", "not installed", true, NEED_NONE};
+/* After the checks of the system itself (checks[] below), in this order. */
+static const Tool tools[] = {
+        {"skopeo", {"/usr/bin/skopeo"}, "apt install skopeo", "not installed (From=docker://)", false,
+         NEED_SKOPEO},
+        {"debootstrap", {"/usr/sbin/debootstrap", "/sbin/debootstrap"}, "apt install debootstrap",
+         "not installed (From=debootstrap:)", false, NEED_DEBOOTSTRAP},
+        {"dnsmasq", {"/usr/sbin/dnsmasq", "/sbin/dnsmasq"}, "apt install dnsmasq-base",
+         "not installed (Mode=lenient, Mode=strict)", false, NEED_NET},
+        {"systemd-socket-proxyd",
+         {"/usr/lib/systemd/systemd-socket-proxyd", "/lib/systemd/systemd-socket-proxyd"},
+         "apt install systemd", "not installed (Port=)", false, NEED_PROXYD},
+        {"polkitd", {"/usr/lib/polkit-1/polkitd", "/usr/libexec/polkitd"}, "apt install polkitd",
+         "not installed (group sandy gets no rights; root only)", false, NEED_NONE},
+        {"sandy-helper", {SANDY_LIBEXEC_DIR "/sandy-helper"}, "install sandy (meson install)",
+         "not installed (image builds)", true, NEED_NONE},
+};
 
-static const char *find_exe(const char *const *candidates) {
-        for (size_t i = 0; candidates[i]; i++)
+static const char *find_exe(const char *const *candidates, size_t n) {
+        for (size_t i = 0; i < n && candidates[i]; i++)
                 if (access(candidates[i], X_OK) >= 0)
                         return candidates[i];
         return NULL;
 }
 
-/* First line of `argv[0] --version`, or NULL. */
+/* First line of `exe --version`, or NULL. */
 static char *version_line(const char *exe) {
         _cleanup_free_ char *cmd = NULL;
         char buf[256];
@@ -62,30 +88,6 @@ static char *version_line(const char *exe) {
         return buf[0] ? strdup(buf) : NULL;
 }
 
-static int add(Check **checks, size_t *n, const char *name, Verdict v, bool required, const char *fix,
-               char *detail) {
-        Check *c = realloc(*checks, sizeof(Check) * (*n + 1));
-        if (!c) {
-                free(detail);
-                return log_oom();
-        }
-        *checks = c;
-        c[(*n)++] = (Check){.name = name, .verdict = v, .required = required, .detail = detail, .fix = fix};
-        return 0;
-}
-
-static char *dupf(const char *fmt, ...) _printf_(1, 2);
-static char *dupf(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
-}
-
 static bool file_has_word(const char *path, const char *word) {
         _cleanup_free_ char *text = NULL;
 
@@ -100,229 +102,201 @@ static bool file_has_word(const char *path, const char *word) {
         return false;
 }
 
-static void collect_needs(Needs *n) {
+/* Record one check; takes detail (NULL after a failed allocation). */
+static int add(Doctor *d, const char *name, Verdict v, bool required, const char *fix, char *detail) {
+        _cleanup_free_ char *text = detail;
+        cJSON *o = json_append_object(d->rows);
+
+        if (!o || !cJSON_AddStringToObject(o, "check", name) ||
+            !cJSON_AddStringToObject(o, "status", verdict_names[v]) ||
+            !cJSON_AddBoolToObject(o, "required", required) ||
+            !cJSON_AddStringToObject(o, "detail", text ?: "") ||
+            (v != CHECK_OK && !cJSON_AddStringToObject(o, "fix", fix)))
+                return log_oom();
+        if (required && v == CHECK_MISSING)
+                d->failed = true;
+        return 0;
+}
+
+/* "what; needed by a b" when sandboxes need it, else what. */
+static char *needed_by(char *const *names, const char *what) {
+        _cleanup_free_ char *list = NULL;
+        char *s = NULL;
+
+        if (!names)
+                return strdup(what);
+        list = strv_join(names, " ");
+        if (!list || xasprintf(&s, "%s; needed by %s", what, list) < 0)
+                return NULL;
+        return s;
+}
+
+static int collect_needs(Doctor *d) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
-        int level = log_get_max_level();
+        int level = log_get_max_level(), r = 0;
 
         if (!dirs || sandbox_list_names(dirs, &names) < 0)
-                return;
+                return 0;
         /* Declaration errors are verify's business, not the doctor's. */
         log_set_max_level(LOG_CRIT);
         STRV_FOREACH(name, names) {
                 _cleanup_sandbox_free_ Sandbox *s = NULL;
+                bool needs[_NEED_MAX];
+
                 if (sandbox_load(dirs, *name, &s) < 0)
                         continue;
-                if (s->from_type == IMAGE_SOURCE_DOCKER) {
-                        n->skopeo = true;
-                        (void) strv_extend(&n->why_skopeo, *name);
-                }
-                if (s->from_type == IMAGE_SOURCE_DEBOOTSTRAP) {
-                        n->debootstrap = true;
-                        (void) strv_extend(&n->why_debootstrap, *name);
-                }
-                if (IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT)) {
-                        n->dnsmasq = n->nft = true;
-                        (void) strv_extend(&n->why_net, *name);
-                }
-                if (s->n_ports > 0) {
-                        n->proxyd = true;
-                        (void) strv_extend(&n->why_proxyd, *name);
-                }
+                needs[NEED_SKOPEO] = s->from_type == IMAGE_SOURCE_DOCKER;
+                needs[NEED_DEBOOTSTRAP] = s->from_type == IMAGE_SOURCE_DEBOOTSTRAP;
+                needs[NEED_NET] = IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT);
+                needs[NEED_PROXYD] = s->n_ports > 0;
+                for (size_t n = 0; r >= 0 && n < _NEED_MAX; n++)
+                        if (needs[n])
+                                r = strv_extend(&d->needed_by[n], *name);
         }
         log_set_max_level(level);
+        return r < 0 ? log_oom() : 0;
 }
 
-static char *needed_by(char **names, const char *what) {
-        _cleanup_free_ char *list = NULL;
-        size_t len = 0;
+static int check_tool(Doctor *d, const Tool *t) {
+        const char *exe = find_exe(t->paths, ELEMENTSOF(t->paths));
+        char *const *users = t->need != NEED_NONE ? d->needed_by[t->need] : NULL;
 
-        STRV_FOREACH(n, names)
-                len += strlen(*n) + 1;
-        list = calloc(len + 1, 1);
-        if (!list)
-                return NULL;
-        STRV_FOREACH(n, names) {
-                if (n != names)
-                        strcat(list, " ");
-                strcat(list, *n);
-        }
-        return names ? dupf("%s; needed by %s", what, list) : strdup(what);
+        return add(d, t->name, exe ? CHECK_OK : CHECK_MISSING, t->required || users, t->fix,
+                   needed_by(users, exe ?: t->missing));
 }
+
+/* systemd-nspawn, version >= 252 (Debian 12) */
+static int check_nspawn(Doctor *d) {
+        static const char *const paths[] = {"/usr/bin/systemd-nspawn", "/bin/systemd-nspawn"};
+        const char *exe = find_exe(paths, ELEMENTSOF(paths));
+        _cleanup_free_ char *v = NULL;
+        unsigned ver = 0;
+
+        if (!exe)
+                return add(d, "systemd-nspawn", CHECK_MISSING, true, "apt install systemd-container",
+                           strdup("not installed"));
+        v = version_line(exe);
+        if (v)
+                (void) sscanf(v, "systemd %u", &ver);
+        return add(d, "systemd-nspawn", ver >= 252 ? CHECK_OK : CHECK_MISSING, true,
+                   "systemd 252 or newer (Debian 12)", strdupf("%s, %s", exe, v ?: "unknown version"));
+}
+
+static int check_machined(Doctor *d) {
+        return check_tool(d, &machined);
+}
+
+/* User namespaces: nspawn's PrivateUsers= needs them. */
+static int check_userns(Doctor *d) {
+        _cleanup_free_ char *t = NULL;
+        uint64_t max = 0;
+
+        if (read_full_file("/proc/sys/user/max_user_namespaces", 64, &t, NULL) >= 0)
+                (void) safe_atou64(strstrip(t), &max);
+        return add(d, "user namespaces", max > 0 ? CHECK_OK : CHECK_MISSING, true,
+                   "sysctl user.max_user_namespaces=15000 (a kernel with CONFIG_USER_NS)",
+                   strdupf("user.max_user_namespaces=%" PRIu64, max));
+}
+
+/* Debian's knob; root's nspawn does not need it, so this is information only. */
+static int check_unprivileged_userns(Doctor *d) {
+        _cleanup_free_ char *t = NULL;
+
+        if (read_full_file("/proc/sys/kernel/unprivileged_userns_clone", 64, &t, NULL) < 0)
+                return 0;
+        return add(d, "unprivileged userns", CHECK_OK, false, "",
+                   strdupf("kernel.unprivileged_userns_clone=%s (not needed: nspawn runs as root)",
+                                  strstrip(t)));
+}
+
+static int check_overlayfs(Doctor *d) {
+        bool ov = file_has_word("/proc/filesystems", "overlay");
+
+        return add(d, "overlayfs", ov ? CHECK_OK : CHECK_WARN, true,
+                   "modprobe overlay (every sandbox root is an overlay)",
+                   strdup(ov ? "in /proc/filesystems" : "not in /proc/filesystems (may load on demand)"));
+}
+
+static int check_cgroup2(Doctor *d) {
+        struct statfs sfs;
+        bool v2 = statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+
+        return add(d, "cgroup v2", v2 ? CHECK_OK : CHECK_MISSING, true,
+                   "boot with systemd.unified_cgroup_hierarchy=1",
+                   strdup(v2 ? "/sys/fs/cgroup is cgroup2" : "/sys/fs/cgroup is not a cgroup2 mount"));
+}
+
+/* The helper uses libnftables; the kernel side is what can be missing. As root, ask it. */
+static int check_nftables(Doctor *d) {
+        static const char *const paths[] = {"/usr/sbin/nft", "/sbin/nft"};
+        const char *nft = find_exe(paths, ELEMENTSOF(paths)), *detail;
+        char *const *users = d->needed_by[NEED_NET];
+        bool kernel = access("/sys/module/nf_tables", F_OK) >= 0;
+        Verdict v;
+
+        if (geteuid() == 0 && nft) {
+                _cleanup_free_ char *cmd = NULL;
+                int st;
+
+                if (xasprintf(&cmd, "'%s' list tables >/dev/null 2>&1", nft) < 0)
+                        return log_oom();
+                st = system(cmd);
+                kernel = st != -1 && exit_status_from_wait(st) == 0;
+                detail = kernel ? "nft list tables works" : "nft list tables failed";
+        } else
+                detail = kernel ? "nf_tables module loaded" : "nf_tables not loaded (run as root to ask nft)";
+        v = kernel ? CHECK_OK : (geteuid() == 0 || users ? CHECK_MISSING : CHECK_WARN);
+        return add(d, "nftables", v, users, "apt install nftables (kernel nf_tables)",
+                   needed_by(users, detail));
+}
+
+/* The checks of the system itself, in the order shown; the tools follow. */
+static int (*const checks[])(Doctor *d) = {
+        check_nspawn,    check_machined, check_userns, check_unprivileged_userns,
+        check_overlayfs, check_cgroup2,  check_nftables,
+};
+
+/* Green when ok; yellow for a warning or what is not required; red for what is required and missing. */
+static const char *status_color(const cJSON *row) {
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(row, "status");
+
+        if (cJSON_IsString(status) && streq(status->valuestring, verdict_names[CHECK_OK]))
+                return ansi(ANSI_GREEN);
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "required")) ||
+            !cJSON_IsString(status) || !streq(status->valuestring, verdict_names[CHECK_MISSING]))
+                return ansi(ANSI_YELLOW);
+        return ansi(ANSI_RED);
+}
+
+static const TableColumn columns[] = {
+        {.key = "check", .header = "CHECK", .min_width = 22},
+        {.key = "status", .header = "STATUS", .min_width = 8, .color = status_color},
+        {.key = "required", .header = "REQUIRED", .min_width = 9},
+        {.key = "detail", .header = "DETAIL"},
+};
+static const Table table = {.columns = columns, .n_columns = ELEMENTSOF(columns), .note_key = "fix"};
 
 int verb_doctor(int argc, char *argv[]) {
-        static const char *const nspawn_paths[] = {"/usr/bin/systemd-nspawn", "/bin/systemd-nspawn", NULL},
-                                 *machined_paths[] = {"/usr/lib/systemd/systemd-machined",
-                                                      "/lib/systemd/systemd-machined", NULL},
-                                 *skopeo_paths[] = {"/usr/bin/skopeo", NULL},
-                                 *debootstrap_paths[] = {"/usr/sbin/debootstrap", "/sbin/debootstrap", NULL},
-                                 *dnsmasq_paths[] = {"/usr/sbin/dnsmasq", "/sbin/dnsmasq", NULL},
-                                 *proxyd_paths[] = {"/usr/lib/systemd/systemd-socket-proxyd",
-                                                    "/lib/systemd/systemd-socket-proxyd", NULL},
-                                 *nft_paths[] = {"/usr/sbin/nft", "/sbin/nft", NULL},
-                                 *polkitd_paths[] = {"/usr/lib/polkit-1/polkitd", "/usr/libexec/polkitd", NULL},
-                                 *helper_paths[] = {SANDY_LIBEXEC_DIR "/sandy-helper", NULL};
-        Needs needs = {};
-        Check *checks = NULL;
-        size_t n = 0;
-        const char *exe;
-        struct statfs sfs;
-        bool failed = false;
-        int r = 0;
+        Doctor d = {.rows = cJSON_CreateArray()};
+        int r = d.rows ? 0 : log_oom();
 
-        collect_needs(&needs);
-
-        /* systemd-nspawn, version >= 252 (Debian 12) */
-        exe = find_exe(nspawn_paths);
-        if (!exe)
-                r = add(&checks, &n, "systemd-nspawn", CHECK_MISSING, true, "apt install systemd-container",
-                        strdup("not installed"));
-        else {
-                _cleanup_free_ char *v = version_line(exe);
-                unsigned ver = 0;
-                if (v)
-                        (void) sscanf(v, "systemd %u", &ver);
-                r = add(&checks, &n, "systemd-nspawn", ver >= 252 ? CHECK_OK : CHECK_MISSING, true,
-                        "systemd 252 or newer (Debian 12)", dupf("%s, %s", exe, v ?: "unknown version"));
-        }
-        if (r >= 0) {
-                exe = find_exe(machined_paths);
-                r = add(&checks, &n, "systemd-machined", exe ? CHECK_OK : CHECK_MISSING, true,
-                        "apt install systemd-container", strdup(exe ?: "not installed"));
-        }
-
-        /* User namespaces: nspawn's PrivateUsers= needs them. */
-        if (r >= 0) {
-                _cleanup_free_ char *t = NULL;
-                uint64_t max = 0;
-                if (read_full_file("/proc/sys/user/max_user_namespaces", 64, &t, NULL) >= 0)
-                        (void) safe_atou64(strstrip(t), &max);
-                r = add(&checks, &n, "user namespaces", max > 0 ? CHECK_OK : CHECK_MISSING, true,
-                        "sysctl user.max_user_namespaces=15000 (a kernel with CONFIG_USER_NS)",
-                        dupf("user.max_user_namespaces=%" PRIu64, max));
-        }
-        if (r >= 0) {
-                _cleanup_free_ char *t = NULL;
-                /* Debian's knob; root's nspawn does not need it, so this is information only. */
-                if (read_full_file("/proc/sys/kernel/unprivileged_userns_clone", 64, &t, NULL) >= 0)
-                        r = add(&checks, &n, "unprivileged userns", CHECK_OK, false, "",
-                                dupf("kernel.unprivileged_userns_clone=%s (not needed: nspawn runs as root)",
-                                     strstrip(t)));
-        }
-        if (r >= 0) {
-                bool ov = file_has_word("/proc/filesystems", "overlay");
-                r = add(&checks, &n, "overlayfs", ov ? CHECK_OK : CHECK_WARN, true,
-                        "modprobe overlay (every sandbox root is an overlay)",
-                        strdup(ov ? "in /proc/filesystems" : "not in /proc/filesystems (may load on demand)"));
-        }
-        if (r >= 0) {
-                bool v2 = statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
-                r = add(&checks, &n, "cgroup v2", v2 ? CHECK_OK : CHECK_MISSING, true,
-                        "boot with systemd.unified_cgroup_hierarchy=1",
-                        strdup(v2 ? "/sys/fs/cgroup is cgroup2" : "/sys/fs/cgroup is not a cgroup2 mount"));
-        }
-        if (r >= 0) {
-                /* The helper uses libnftables; the kernel side is what can be missing. As root, ask it. */
-                bool kernel = access("/sys/module/nf_tables", F_OK) >= 0;
-                const char *nft = find_exe(nft_paths);
-                char *detail;
-                Verdict v;
-
-                if (geteuid() == 0 && nft) {
-                        _cleanup_free_ char *cmd = NULL;
-                        int st;
-                        if (xasprintf(&cmd, "'%s' list tables >/dev/null 2>&1", nft) < 0)
-                                return log_oom();
-                        st = system(cmd);
-                        kernel = st != -1 && exit_status_from_wait(st) == 0;
-                        detail = strdup(kernel ? "nft list tables works" : "nft list tables failed");
-                } else
-                        detail = strdup(kernel ? "nf_tables module loaded" :
-                                                 "nf_tables not loaded (run as root to ask nft)");
-                v = kernel ? CHECK_OK : (geteuid() == 0 || needs.nft ? CHECK_MISSING : CHECK_WARN);
-                r = add(&checks, &n, "nftables", v, needs.nft, "apt install nftables (kernel nf_tables)",
-                        needed_by(needs.why_net, detail ?: ""));
-                free(detail);
-        }
-        if (r >= 0) {
-                exe = find_exe(skopeo_paths);
-                r = add(&checks, &n, "skopeo", exe ? CHECK_OK : CHECK_MISSING, needs.skopeo, "apt install skopeo",
-                        needed_by(needs.why_skopeo, exe ?: "not installed (From=docker://)"));
-        }
-        if (r >= 0) {
-                exe = find_exe(debootstrap_paths);
-                r = add(&checks, &n, "debootstrap", exe ? CHECK_OK : CHECK_MISSING, needs.debootstrap,
-                        "apt install debootstrap",
-                        needed_by(needs.why_debootstrap, exe ?: "not installed (From=debootstrap:)"));
-        }
-        if (r >= 0) {
-                exe = find_exe(dnsmasq_paths);
-                r = add(&checks, &n, "dnsmasq", exe ? CHECK_OK : CHECK_MISSING, needs.dnsmasq,
-                        "apt install dnsmasq-base",
-                        needed_by(needs.why_net, exe ?: "not installed (Mode=lenient, Mode=strict)"));
-        }
-        if (r >= 0) {
-                exe = find_exe(proxyd_paths);
-                r = add(&checks, &n, "systemd-socket-proxyd", exe ? CHECK_OK : CHECK_MISSING, needs.proxyd,
-                        "apt install systemd", needed_by(needs.why_proxyd, exe ?: "not installed (Port=)"));
-        }
-        if (r >= 0) {
-                exe = find_exe(polkitd_paths);
-                r = add(&checks, &n, "polkitd", exe ? CHECK_OK : CHECK_MISSING, false, "apt install polkitd",
-                        strdup(exe ?: "not installed (group sandy gets no rights; root only)"));
-        }
-        if (r >= 0) {
-                exe = find_exe(helper_paths);
-                r = add(&checks, &n, "sandy-helper", exe ? CHECK_OK : CHECK_MISSING, true,
-                        "install sandy (meson install)", strdup(exe ?: "not installed (image builds)"));
-        }
-
-        for (size_t i = 0; i < n; i++)
-                if (checks[i].required && checks[i].verdict == CHECK_MISSING)
-                        failed = true;
-
-        if (r >= 0 && arg_json) {
-                cJSON *a = cJSON_CreateArray();
-                for (size_t i = 0; a && i < n; i++) {
-                        cJSON *o = cJSON_CreateObject();
-                        cJSON_AddItemToArray(a, o);
-                        cJSON_AddStringToObject(o, "check", checks[i].name);
-                        cJSON_AddStringToObject(o, "status", checks[i].verdict == CHECK_OK     ? "ok" :
-                                                             checks[i].verdict == CHECK_WARN   ? "warning" :
-                                                                                                 "missing");
-                        cJSON_AddBoolToObject(o, "required", checks[i].required);
-                        cJSON_AddStringToObject(o, "detail", checks[i].detail ?: "");
-                        if (checks[i].verdict != CHECK_OK)
-                                cJSON_AddStringToObject(o, "fix", checks[i].fix);
-                }
-                r = json_print_and_free(a);
-        } else if (r >= 0) {
-                pager_open();
-                printf("%s%-22s %-8s %-9s %s%s\n", ansi(ANSI_BOLD), "CHECK", "STATUS", "REQUIRED", "DETAIL",
-                       ansi(ANSI_NORMAL));
-                for (size_t i = 0; i < n; i++) {
-                        const Check *c = &checks[i];
-                        const char *col = c->verdict == CHECK_OK ? ansi(ANSI_GREEN) :
-                                          c->verdict == CHECK_WARN || !c->required ? ansi(ANSI_YELLOW) :
-                                                                                     ansi(ANSI_RED);
-                        const char *word = c->verdict == CHECK_OK ? "ok" : c->verdict == CHECK_WARN ? "warning" :
-                                                                                                     "missing";
-                        printf("%-22s %s%-8s%s %-9s %s\n", c->name, col, word, ansi(ANSI_NORMAL),
-                               c->required ? "yes" : "no", c->detail ?: "");
-                        if (c->verdict != CHECK_OK && !isempty(c->fix))
-                                printf("%-22s %-8s %-9s -> %s\n", "", "", "", c->fix);
-                }
-                printf("\n%s\n", failed ? "Something sandy needs is missing; see the lines marked missing." :
-                                          "This host can run sandboxes.");
-                pager_close();
-        }
-        for (size_t i = 0; i < n; i++)
-                free(checks[i].detail);
-        free(checks);
-        strv_free(needs.why_skopeo);
-        strv_free(needs.why_debootstrap);
-        strv_free(needs.why_net);
-        strv_free(needs.why_proxyd);
+        if (r >= 0)
+                r = collect_needs(&d);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(checks); i++)
+                r = checks[i](&d);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(tools); i++)
+                r = check_tool(&d, &tools[i]);
+        if (r >= 0)
+                r = output_rows(&table, TAKE_PTR(d.rows));
+        if (r >= 0 && !arg_json)
+                printf("\n%s\n",
+                       d.failed ? "Something sandy needs is missing; see the lines marked missing." :
+                                  "This host can run sandboxes.");
+        pager_close();
+        cJSON_Delete(d.rows);
+        for (size_t n = 0; n < _NEED_MAX; n++)
+                strv_free(d.needed_by[n]);
         if (r < 0)
                 return r;
-        return failed ? -ENOPKG : 0;
+        return d.failed ? -ENOPKG : 0;
 }

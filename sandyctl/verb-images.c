@@ -3,10 +3,10 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "image.h"
 #include "log.h"
+#include "output.h"
 #include "sandbox.h"
 #include "sandyctl.h"
 #include "strv.h"
@@ -47,9 +47,7 @@ static ImageRow *image_table_get(ImageTable *t, const char *id) {
         *n = (ImageRow){};
         memcpy(n->id, id, sizeof(n->id));
 
-        _cleanup_free_ char *rootfs = image_rootfs(id);
-        struct stat st;
-        n->built = rootfs && stat(rootfs, &st) >= 0 && S_ISDIR(st.st_mode);
+        n->built = image_is_built(id) > 0;
         return n;
 }
 
@@ -99,57 +97,49 @@ static int collect(ImageTable *t) {
         return 0;
 }
 
-static int print_json(const ImageTable *t) {
+/* The rows: the image's full ID (the table shows 12 characters), its source (null for an image no
+ * declaration uses), the sandboxes using it, whether it is built, and where its root file system is. */
+static cJSON *image_rows(const ImageTable *t) {
         cJSON *a = cJSON_CreateArray();
-        char *text;
 
         for (size_t i = 0; a && i < t->n; i++) {
                 const ImageRow *row = &t->rows[i];
                 _cleanup_free_ char *rootfs = image_rootfs(row->id);
-                cJSON *o = cJSON_CreateObject(), *names = cJSON_CreateArray();
+                cJSON *o = json_append_object(a);
 
-                cJSON_AddItemToArray(a, o);
-                cJSON_AddStringToObject(o, "id", row->id);
-                if (row->source)
-                        cJSON_AddStringToObject(o, "source", row->source);
-                else
-                        cJSON_AddNullToObject(o, "source");
-                STRV_FOREACH(n, row->sandboxes)
-                        cJSON_AddItemToArray(names, cJSON_CreateString(*n));
-                cJSON_AddItemToObject(o, "sandboxes", names);
-                cJSON_AddBoolToObject(o, "built", row->built);
-                cJSON_AddStringToObject(o, "rootfs", rootfs ?: "");
+                if (!o || !cJSON_AddStringToObject(o, "id", row->id) ||
+                    !json_add_string_or_null(o, "source", row->source) ||
+                    !cJSON_AddItemToObject(o, "sandboxes", json_string_array(row->sandboxes)) ||
+                    !cJSON_AddBoolToObject(o, "built", row->built) ||
+                    !cJSON_AddStringToObject(o, "rootfs", rootfs ?: "")) {
+                        cJSON_Delete(a);
+                        return NULL;
+                }
         }
-        text = a ? (arg_json_pretty ? cJSON_Print(a) : cJSON_PrintUnformatted(a)) : NULL;
-        cJSON_Delete(a);
-        if (!text)
-                return log_oom();
-        puts(text);
-        free(text);
-        return 0;
+        return a;
 }
+
+static const TableColumn columns[] = {
+        {.key = "id", .header = "IMAGE", .min_width = 12, .max_width = 12},
+        {.key = "built", .header = "BUILT"},
+        {.key = "source", .header = "SOURCE", .min_width = 40, .null_text = "(unused)"},
+        {.key = "sandboxes", .header = "SANDBOXES"},
+};
+static const Table table = {.columns = columns, .n_columns = ELEMENTSOF(columns)};
 
 int verb_images(int argc, char *argv[]) {
         ImageTable t = {};
         int r;
 
         r = collect(&t);
-        if (r >= 0 && arg_json)
-                r = print_json(&t);
-        else if (r >= 0) {
-                printf("%-12s %-5s %-40s %s\n", "IMAGE", "BUILT", "SOURCE", "SANDBOXES");
-                for (size_t i = 0; i < t.n; i++) {
-                        printf("%-12.12s %-5s %-40s", t.rows[i].id, t.rows[i].built ? "yes" : "no",
-                               t.rows[i].source ?: "(unused)");
-                        STRV_FOREACH(n, t.rows[i].sandboxes)
-                                printf(" %s", *n);
-                        putchar('\n');
-                }
+        if (r >= 0)
+                r = output_rows(&table, image_rows(&t));
+        if (r >= 0 && !arg_json)
                 printf("\n%zu images listed.\n", t.n);
-        }
         /* Like systemctl list-units with a broken unit: the listing still stands, the problem is said. */
         if (r >= 0 && t.incomplete)
                 log_warning("Some sandboxes have errors and are not listed; see \"sandyctl verify\".");
         image_table_done(&t);
+        pager_close();
         return r;
 }

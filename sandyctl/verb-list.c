@@ -1,45 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* sandyctl list and sandyctl status NAME: declarations joined with what systemd, machined and sandy-helper
- * say about them right now. */
+/* sandyctl list: the declarations joined with what systemd and sandy-helper say about them right now. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "bus-util.h"
 #include "image.h"
 #include "log.h"
+#include "output.h"
 #include "sandbox.h"
 #include "sandyctl.h"
-#include "strv.h"
-#include "fs-util.h"
-#include "path-util.h"
 #include "string-util.h"
+#include "strv.h"
 
-int json_print_and_free(cJSON *j) {
-        char *text;
+static const char *state_color(const cJSON *row) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "state");
 
-        if (!j)
-                return log_oom();
-        text = arg_json_pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
-        cJSON_Delete(j);
-        if (!text)
-                return log_oom();
-        puts(text);
-        free(text);
-        return 0;
+        return active_state_color(cJSON_IsString(v) ? v->valuestring : NULL);
 }
 
-static const char *state_color(const char *state) {
-        if (streq_ptr(state, "active"))
-                return ansi(ANSI_GREEN);
-        if (streq_ptr(state, "failed") || streq_ptr(state, "error"))
-                return ansi(ANSI_RED);
-        if (streq_ptr(state, "activating") || streq_ptr(state, "deactivating") || streq_ptr(state, "reloading"))
-                return ansi(ANSI_YELLOW);
-        return "";
-}
+/* The table shows these members of the rows row_fill() makes; --json shows all of them. */
+static const TableColumn columns[] = {
+        {.key = "name", .header = "NAME"},
+        {.key = "state", .header = "STATE", .color = state_color},
+        {.key = "image", .header = "IMAGE"},
+        {.key = "mode", .header = "MODE"},
+        {.key = "address", .header = "ADDRESS"},
+        {.key = "owner", .header = "OWNER"},
+        {.key = "access", .header = "ACCESS"},
+        {.key = "workspace", .header = "WORKSPACE"},
+};
+static const Table table = {.columns = columns, .n_columns = ELEMENTSOF(columns)};
 
 /* The sandbox-side address from the helper's DescribeEgress JSON; NULL if it has none. */
 static char *egress_address(const char *json) {
@@ -56,66 +45,79 @@ static char *egress_address(const char *json) {
         return a;
 }
 
-typedef struct Row {
-        char *name, *state, *image, *mode, *address, *workspace;
-        bool built;
-} Row;
-
-static void row_done(Row *r) {
-        free(r->name);
-        free(r->state);
-        free(r->image);
-        free(r->mode);
-        free(r->address);
-        free(r->workspace);
-}
-
-static int row_fill(sd_bus *bus, char *const *dirs, const char *name, Row *row) {
+/* The row of one sandbox: its unit's state (null without a bus), the first 12 characters of its image ID,
+ * whether that is built, its network mode, address, owner, whether the caller may use it ("access", null
+ * when the helper does not say; "state" is "stale" when the declaration changed since daemon-reload) and
+ * workspace. A declaration with errors is listed with state "error" and nothing else known. Returns 1, 0
+ * for a masked sandbox (not listed), or -errno. */
+static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
-        _cleanup_free_ char *json = NULL, *unit = NULL;
-        char id[IMAGE_ID_HEX_LEN + 1];
-        int r;
+        _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL, *owner = NULL;
+        char id[IMAGE_ID_HEX_LEN + 1] = "";
+        bool built = false, stale = false;
+        int r, access = -1;
 
-        *row = (Row){.name = strdup(name)};
-        if (!row->name || !(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
-                return log_oom();
         r = sandbox_load(dirs, name, &s);
         if (r == -ENXIO)
-                return 0; /* masked: not listed */
-        if (r < 0) {
-                row->state = strdup("error");
-                return row->state ? 1 : log_oom();
+                return 0;
+        if (s) {
+                if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
+                        return log_oom();
+                if (bus && unit_active_state(bus, unit, &state) < 0)
+                        state = NULL;
+                if (sandbox_image_id(s, id) >= 0) {
+                        built = image_is_built(id) > 0;
+                        id[12] = 0;
+                } else
+                        id[0] = 0;
+                r = sandbox_access(bus, name, &owner, &access);
+                if (r == -ENOMEM)
+                        return log_oom();
+                stale = r == -ESTALE;
+                /* sandy-helper refuses the egress state of sandboxes the caller may not use. */
+                if (access > 0 && helper_describe_egress(bus, name, &egress) > 0)
+                        address = egress_address(egress);
         }
-        if (bus && unit_active_state(bus, unit, &row->state) < 0)
-                row->state = NULL;
-        if (!row->state && !(row->state = strdup("-")))
-                return log_oom();
-        if (sandbox_image_id(s, id) >= 0) {
-                _cleanup_free_ char *rootfs = image_rootfs(id);
-                struct stat st;
-
-                row->image = strndup(id, 12);
-                row->built = rootfs && stat(rootfs, &st) >= 0 && S_ISDIR(st.st_mode);
-        }
-        row->mode = strdup(network_mode_to_string(s->network_mode));
-        row->workspace = strdup(s->workspace ?: "-");
-        if (bus && helper_describe_egress(bus, name, &json) > 0)
-                row->address = egress_address(json);
-        if (!row->address)
-                row->address = strdup("-");
-        if (!row->image)
-                row->image = strdup("-");
-        if (!row->image || !row->mode || !row->workspace || !row->address)
+        if (!cJSON_AddStringToObject(row, "name", name) ||
+            !json_add_string_or_null(row, "state", s ? state : "error") ||
+            !json_add_string_or_null(row, "image", id[0] ? id : NULL) ||
+            !cJSON_AddBoolToObject(row, "built", built) ||
+            (s && !cJSON_AddStringToObject(row, "mode", network_mode_to_string(s->network_mode))) ||
+            !json_add_string_or_null(row, "address", address) ||
+            !json_add_string_or_null(row, "owner", owner) ||
+            !(access >= 0 ? cJSON_AddBoolToObject(row, "access", access > 0) : cJSON_AddNullToObject(row, "access")) ||
+            (stale && !cJSON_AddTrueToObject(row, "stale")) ||
+            !json_add_string_or_null(row, "workspace", s ? s->workspace : NULL))
                 return log_oom();
         return 1;
+}
+
+static int list_rows(sd_bus *bus, char *const *dirs, char *const *names, cJSON **ret) {
+        cJSON *rows = cJSON_CreateArray();
+
+        if (!rows)
+                return log_oom();
+        STRV_FOREACH(name, names) {
+                cJSON *row = cJSON_CreateObject();
+                int r = row ? row_fill(bus, dirs, *name, row) : log_oom();
+
+                if (r > 0 && cJSON_AddItemToArray(rows, row))
+                        continue;
+                cJSON_Delete(row);
+                if (r == 0)
+                        continue;
+                cJSON_Delete(rows);
+                return r < 0 ? r : log_oom();
+        }
+        *ret = rows;
+        return 0;
 }
 
 int verb_list(int argc, char *argv[]) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
         _cleanup_bus_unref_ sd_bus *bus = NULL;
-        Row *rows = NULL;
-        size_t n = 0, w[5] = {4, 5, 5, 4, 7};
-        int r, ret = 0;
+        cJSON *rows;
+        int r, n;
 
         if (arg_host)
                 return log_error_errno(EOPNOTSUPP, "list reads the declarations of this host; for another host "
@@ -127,280 +129,16 @@ int verb_list(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to enumerate sandboxes: %m");
         /* Without a bus (e.g. a build chroot), the declarations are still worth listing. */
         bus = bus_connect_system_optional();
-
-        rows = new0(Row, strv_length(names));
-        if (!rows)
-                return log_oom();
-        STRV_FOREACH(name, names) {
-                r = row_fill(bus, dirs, *name, &rows[n]);
-                if (r < 0) {
-                        ret = r;
-                        break;
-                }
-                if (r == 0) {
-                        row_done(&rows[n]);
-                        continue;
-                }
-                n++;
-        }
-        if (ret < 0)
-                goto finish;
-
-        if (arg_json) {
-                cJSON *a = cJSON_CreateArray();
-                for (size_t i = 0; a && i < n; i++) {
-                        cJSON *o = cJSON_CreateObject();
-                        cJSON_AddItemToArray(a, o);
-                        cJSON_AddStringToObject(o, "name", rows[i].name);
-                        cJSON_AddStringToObject(o, "state", rows[i].state);
-                        if (rows[i].image && !streq(rows[i].image, "-"))
-                                cJSON_AddStringToObject(o, "image", rows[i].image);
-                        else
-                                cJSON_AddNullToObject(o, "image");
-                        cJSON_AddBoolToObject(o, "built", rows[i].built);
-                        if (rows[i].mode)
-                                cJSON_AddStringToObject(o, "mode", rows[i].mode);
-                        if (rows[i].address && !streq(rows[i].address, "-"))
-                                cJSON_AddStringToObject(o, "address", rows[i].address);
-                        else
-                                cJSON_AddNullToObject(o, "address");
-                        if (rows[i].workspace && !streq(rows[i].workspace, "-"))
-                                cJSON_AddStringToObject(o, "workspace", rows[i].workspace);
-                        else
-                                cJSON_AddNullToObject(o, "workspace");
-                }
-                ret = json_print_and_free(a);
-                goto finish;
-        }
-
-        for (size_t i = 0; i < n; i++) {
-                const char *cols[] = {rows[i].name, rows[i].state, rows[i].image ?: "-", rows[i].mode ?: "-",
-                                      rows[i].address ?: "-"};
-                for (size_t c = 0; c < ELEMENTSOF(w); c++)
-                        if (strlen(cols[c]) > w[c])
-                                w[c] = strlen(cols[c]);
-        }
-        pager_open();
-        printf("%s%-*s %-*s %-*s %-*s %-*s %s%s\n", ansi(ANSI_BOLD), (int) w[0], "NAME", (int) w[1], "STATE",
-               (int) w[2], "IMAGE", (int) w[3], "MODE", (int) w[4], "ADDRESS", "WORKSPACE", ansi(ANSI_NORMAL));
-        for (size_t i = 0; i < n; i++) {
-                const char *c = state_color(rows[i].state);
-                printf("%-*s %s%-*s%s %-*s %-*s %-*s %s\n", (int) w[0], rows[i].name, c, (int) w[1],
-                       rows[i].state, *c ? ansi(ANSI_NORMAL) : "", (int) w[2], rows[i].image ?: "-", (int) w[3],
-                       rows[i].mode ?: "-", (int) w[4], rows[i].address ?: "-", rows[i].workspace ?: "-");
-        }
-        printf("\n%zu sandboxes listed.\n", n);
-        if (log_error_count() > 0)
-                log_warning("Some sandboxes have errors; see \"sandyctl verify\".");
-finish:
-        for (size_t i = 0; i < n; i++)
-                row_done(&rows[i]);
-        free(rows);
-        pager_close();
-        return ret;
-}
-
-/* ---- status */
-
-static int unit_props(sd_bus *bus, const char *unit, char **active, char **sub, char **result, uint64_t *since) {
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
-        if (r < 0)
-                return -ENOMEM;
-        r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
-                                       "ActiveState", NULL, active);
+        r = list_rows(bus, dirs, names, &rows);
         if (r < 0)
                 return r;
-        (void) sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
-                                          "SubState", NULL, sub);
-        (void) sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path,
-                                          "org.freedesktop.systemd1.Service", "Result", NULL, result);
-        (void) sd_bus_get_property_trivial(bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Unit",
-                                           "ActiveEnterTimestamp", NULL, 't', since);
-        return 0;
-}
-
-/* Leader PID of the registered machine, 0 if machined does not know it. */
-static uint32_t machine_leader(sd_bus *bus, const char *name) {
-        _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
-        const char *path;
-        uint32_t leader = 0;
-
-        if (sd_bus_call_method(bus, MACHINED_BUS_NAME, MACHINED_OBJECT_PATH,
-                               MACHINED_MANAGER_IFACE, "GetMachine", NULL, &reply, "s", name) < 0 ||
-            sd_bus_message_read(reply, "o", &path) < 0)
-                return 0;
-        (void) sd_bus_get_property_trivial(bus, MACHINED_BUS_NAME, path, MACHINED_MACHINE_IFACE,
-                                           "Leader", NULL, 'u', &leader);
-        return leader;
-}
-
-/* Reports sandy-prepare leaves in the state directory (e.g. protected paths touched), shown verbatim. */
-static int state_reports(const char *name, char ***ret_paths) {
-        _cleanup_free_ char *dir = NULL;
-        DIR *d;
-
-        if (!(dir = sandbox_state_path(name, NULL)))
-                return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        for (struct dirent *de; (de = readdir(d));) {
-                if (de->d_name[0] == '.' || !(endswith(de->d_name, ".report") || streq(de->d_name, "report")))
-                        continue;
-                char *p = path_join(dir, de->d_name);
-                if (!p || strv_consume(ret_paths, p) < 0) {
-                        closedir(d);
-                        return -ENOMEM;
-                }
+        n = cJSON_GetArraySize(rows);
+        r = output_rows(&table, rows);
+        if (r >= 0 && !arg_json) {
+                printf("\n%d sandboxes listed.\n", n);
+                if (log_error_count() > 0)
+                        log_warning("Some sandboxes have errors; see \"sandyctl verify\".");
         }
-        closedir(d);
-        strv_sort(*ret_paths);
-        return 0;
-}
-
-static void format_time(uint64_t usec, char *buf, size_t size) {
-        time_t t = (time_t) (usec / 1000000);
-        struct tm tm;
-
-        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, size, "%a %Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-                snprintf(buf, size, "-");
-}
-
-int verb_status(int argc, char *argv[]) {
-        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
-        _cleanup_bus_unref_ sd_bus *bus = NULL;
-        cJSON *all = NULL;
-        int r, ret = 0;
-
-        if (arg_host)
-                return log_error_errno(EOPNOTSUPP, "status reads the declaration of this host; for another host "
-                                                   "run: ssh HOST sandyctl status NAME");
-        if (!dirs)
-                return log_oom();
-        bus = bus_connect_system_optional();
-        if (arg_json && !(all = cJSON_CreateArray()))
-                return log_oom();
-        if (!arg_json)
-                pager_open();
-
-        for (int i = 1; i < argc; i++) {
-                _cleanup_sandbox_free_ Sandbox *s = NULL;
-                _cleanup_free_ char *unit = NULL, *active = NULL, *sub = NULL, *result = NULL, *egress = NULL,
-                                    *rootfs = NULL;
-                _cleanup_strv_free_ char **reports = NULL;
-                char id[IMAGE_ID_HEX_LEN + 1] = "", since[64];
-                uint64_t since_usec = 0;
-                uint32_t leader = 0;
-                bool built = false;
-                const char *built_text = "not built";
-                struct stat st;
-
-                r = sandbox_load_named(dirs, argv[i], &s);
-                if (r != 0) {
-                        if (ret == 0 || r == EXIT_NO_SUCH_SANDBOX)
-                                ret = r;
-                        continue;
-                }
-                if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, s->name)))
-                        return log_oom();
-                if (bus) {
-                        if (unit_props(bus, unit, &active, &sub, &result, &since_usec) < 0)
-                                active = NULL;
-                        leader = machine_leader(bus, s->name);
-                        (void) helper_describe_egress(bus, s->name, &egress);
-                }
-                if (sandbox_image_id(s, id) >= 0) {
-                        rootfs = image_rootfs(id);
-                        built = rootfs && stat(rootfs, &st) >= 0 && S_ISDIR(st.st_mode);
-                        if (built)
-                                built_text = "built";
-                        else if (rootfs && errno == EACCES)
-                                built_text = "not visible to this user";
-                }
-                if (state_reports(s->name, &reports) < 0)
-                        return log_oom();
-                format_time(since_usec, since, sizeof(since));
-                if (!streq_ptr(active, "active") && ret == 0)
-                        ret = EXIT_NOT_RUNNING;
-
-                if (arg_json) {
-                        cJSON *o = cJSON_CreateObject(), *rep = cJSON_CreateArray();
-                        cJSON_AddItemToArray(all, o);
-                        cJSON_AddStringToObject(o, "name", s->name);
-                        cJSON_AddStringToObject(o, "unit", unit);
-                        cJSON_AddStringToObject(o, "state", active ?: "unknown");
-                        cJSON_AddStringToObject(o, "substate", sub ?: "unknown");
-                        if (result)
-                                cJSON_AddStringToObject(o, "result", result);
-                        cJSON_AddNumberToObject(o, "since_usec", (double) since_usec);
-                        cJSON_AddNumberToObject(o, "leader", leader);
-                        cJSON_AddStringToObject(o, "description", s->description ?: "");
-                        cJSON_AddStringToObject(o, "user", s->user);
-                        if (s->workspace)
-                                cJSON_AddStringToObject(o, "workspace", s->workspace);
-                        else
-                                cJSON_AddNullToObject(o, "workspace");
-                        cJSON_AddStringToObject(o, "source", s->from);
-                        if (id[0])
-                                cJSON_AddStringToObject(o, "image", id);
-                        else
-                                cJSON_AddNullToObject(o, "image");
-                        cJSON_AddBoolToObject(o, "built", built);
-                        cJSON_AddStringToObject(o, "mode", network_mode_to_string(s->network_mode));
-                        cJSON *eg = egress ? cJSON_Parse(egress) : NULL;
-                        if (eg)
-                                cJSON_AddItemToObject(o, "egress", eg);
-                        else
-                                cJSON_AddNullToObject(o, "egress");
-                        STRV_FOREACH(p, reports)
-                                cJSON_AddItemToArray(rep, cJSON_CreateString(*p));
-                        cJSON_AddItemToObject(o, "reports", rep);
-                        continue;
-                }
-
-                if (i > 1)
-                        putchar('\n');
-                const char *c = state_color(active);
-                printf("%s%s%s - %s\n", ansi(ANSI_BOLD), s->name, ansi(ANSI_NORMAL),
-                       s->description ?: "(no description)");
-                printf("       Unit: %s\n", unit);
-                printf("     Active: %s%s%s (%s)%s%s\n", c, active ?: "unknown", *c ? ansi(ANSI_NORMAL) : "",
-                       sub ?: "unknown", streq_ptr(active, "active") ? " since " : "",
-                       streq_ptr(active, "active") ? since : "");
-                if (result && !streq(result, "success"))
-                        printf("     Result: %s%s%s\n", ansi(ANSI_RED), result, ansi(ANSI_NORMAL));
-                if (leader > 0)
-                        printf("    Machine: %s (leader PID %u)\n", s->name, leader);
-                else
-                        printf("    Machine: not running\n");
-                printf("       User: %s\n", s->user);
-                printf("  Workspace: %s\n", s->workspace ?: "-");
-                if (id[0])
-                        printf("      Image: %.12s from %s (%s)\n", id, s->from, built_text);
-                else
-                        printf("      Image: unknown, from %s (see the error above)\n", s->from);
-                printf("    Network: %s", network_mode_to_string(s->network_mode));
-                if (s->network_mode == NETWORK_STRICT) {
-                        printf(", %zu allowed domains, %zu allowed addresses", strv_length(s->allow_domains),
-                               strv_length(s->allow_addresses));
-                }
-                putchar('\n');
-                if (egress)
-                        printf("     Egress: %s\n", egress);
-                STRV_FOREACH(p, reports) {
-                        _cleanup_free_ char *text = NULL;
-                        printf("     Report: %s\n", *p);
-                        if (read_full_file(*p, 64 * 1024, &text, NULL) >= 0)
-                                printf("%s%s", text, endswith(text, "\n") ? "" : "\n");
-                }
-        }
-        if (arg_json)
-                r = json_print_and_free(all);
-        else
-                r = 0;
         pager_close();
-        return r < 0 ? r : ret;
+        return r;
 }

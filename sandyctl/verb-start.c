@@ -49,51 +49,28 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
-int verb_start(int argc, char *argv[]) {
-        _cleanup_bus_unref_ sd_bus *bus = NULL;
-        _cleanup_bus_slot_unref_ sd_bus_slot *slot = NULL;
-        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
-        JobWait w = {};
-        const char *method;
+static bool jobs_done(void *userdata) {
+        JobWait *w = userdata;
+
+        return !w->paths || !w->paths[0];
+}
+
+/* Queue METHOD (StartUnit, StopUnit, RestartUnit) for each sandbox's unit and remember the jobs. A refused
+ * call is logged and the others still go: the first error is returned once all are queued. */
+static int queue_jobs(sd_bus *bus, const char *verb, const char *method, char **names, int n, JobWait *w) {
         int r, ret = 0;
 
-        if (streq(argv[0], "start"))
-                method = "StartUnit";
-        else if (streq(argv[0], "stop"))
-                method = "StopUnit";
-        else
-                method = "RestartUnit";
-        if (!dirs)
-                return log_oom();
-
-        /* Check every name before starting anything: a typo should not leave half the list started. */
-        for (int i = 1; i < argc; i++) {
-                r = sandbox_require_declared(dirs, argv[i]);
-                if (r != 0)
-                        return r;
-        }
-
-        r = bus_connect_system(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_match_signal(bus, &slot, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                                SYSTEMD_MANAGER_IFACE, "JobRemoved", on_job_removed, &w);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to job signals: %m");
-        polkit_agent_open_if_enabled();
-
-        for (int i = 1; i < argc; i++) {
+        for (int i = 0; i < n; i++) {
                 _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
                 _cleanup_free_ char *unit = NULL, *what = NULL;
                 const char *path;
 
-                if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, argv[i])) ||
-                    xasprintf(&what, "%s %s", argv[0], unit) < 0)
+                if (!(unit = sandbox_unit_name(SANDBOX_UNIT_FMT, names[i])) ||
+                    xasprintf(&what, "%s %s", verb, unit) < 0)
                         return log_oom();
-                r = sd_bus_call_method(bus, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                                       SYSTEMD_MANAGER_IFACE, method, &error, &reply, "ss", unit,
-                                       "replace");
+                r = sd_bus_call_method(bus, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE, method,
+                                       &error, &reply, "ss", unit, "replace");
                 if (r < 0) {
                         r = bus_log_call_error(r, &error, what);
                         if (ret == 0)
@@ -103,24 +80,39 @@ int verb_start(int argc, char *argv[]) {
                 r = sd_bus_message_read(reply, "o", &path);
                 if (r < 0)
                         return log_error_errno(r, "Failed to parse the reply of %s: %m", method);
-                if (strv_extend(&w.paths, path) < 0 || strv_extend(&w.units, unit) < 0)
+                if (strv_extend(&w->paths, path) < 0 || strv_extend(&w->units, unit) < 0)
                         return log_oom();
         }
+        return ret;
+}
 
-        while (w.paths && w.paths[0]) {
-                r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to process bus messages: %m");
-                if (r > 0)
-                        continue;
-                r = sd_bus_wait(bus, UINT64_MAX);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to wait for the jobs: %m");
-        }
+int verb_start(int argc, char *argv[]) {
+        _cleanup_bus_unref_ sd_bus *bus = NULL;
+        _cleanup_bus_slot_unref_ sd_bus_slot *slot = NULL;
+        const char *method = streq(argv[0], "start") ? "StartUnit" :
+                             streq(argv[0], "stop")  ? "StopUnit" :
+                                                       "RestartUnit";
+        JobWait w = {};
+        int r, k;
+
+        r = sandbox_require_all_declared(argv + 1, argc - 1);
+        if (r == 0)
+                r = bus_connect_system(&bus);
+        if (r != 0)
+                return r;
+        r = sd_bus_match_signal(bus, &slot, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                "JobRemoved", on_job_removed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to job signals: %m");
+
+        polkit_agent_open_if_enabled();
+        r = queue_jobs(bus, argv[0], method, argv + 1, argc - 1, &w);
+        /* Whatever could not be queued, wait for what was, as systemctl does. */
+        k = bus_process_until(bus, jobs_done, NULL, &w);
+        if (k < 0)
+                r = log_error_errno(k, "Failed to wait for the jobs: %m");
         polkit_agent_close();
         strv_free(w.paths);
         strv_free(w.units);
-        if (ret == 0)
-                ret = w.ret;
-        return ret;
+        return r ?: w.ret;
 }

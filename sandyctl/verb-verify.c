@@ -50,17 +50,13 @@ static int verify_declared(char *const *dirs, const char *name) {
 
 int verb_verify(int argc, char *argv[]) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
-        bool dropin = false;
+        bool dropin;
         int r, ret = 0;
 
         /* --dropin: the files are drop-ins whatever their names (Ansible validates a temporary copy). */
-        if (argc > 1 && streq(argv[1], "--dropin")) {
-                dropin = true;
-                argc--;
-                argv++;
-                if (argc <= 1)
-                        return log_error_errno(EINVAL, "verify --dropin needs FILE arguments.");
-        }
+        dropin = verb_take_option(&argc, &argv, "--dropin");
+        if (dropin && argc <= 1)
+                return log_error_errno(EINVAL, "verify --dropin needs FILE arguments.");
 
         if (!dirs)
                 return log_oom();

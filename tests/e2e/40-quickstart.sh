@@ -16,9 +16,9 @@ From=debootstrap:$VERSION_CODENAME
 Mode=none
 EOF2
 tap_check "the demo image is seeded" seed_image demo
+out=$(timeout 300 /src/tools/quickstart.sh --no-deps --no-build </dev/null 2>&1); rc=$?
 tap_check "quickstart runs to the end and a command runs inside the sandbox" \
-        bash -c 'out=$(timeout 300 /src/tools/quickstart.sh --no-deps --no-build </dev/null 2>&1); rc=$?
-                 echo "$out"; [ $rc = 0 ] && echo "$out" | grep -q "^hello from .*, Debian GNU/Linux"'
+        status_is "$rc" 0 output_matches "$out" "^hello from .*, Debian GNU/Linux"
 tap_check "sandy@demo is running afterwards" systemctl is-active sandy@demo.service
 remove_sandbox demo
 tap_done

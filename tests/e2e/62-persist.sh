@@ -96,7 +96,9 @@ Mode=none
 EOF2
 seed_image evilhome
 r=$(image_rootfs evilhome)
-rm -rf "$r/home" && ln -s /root/sandy-e2e-home "$r/home"
+# Only ever below an image in the store: with r empty this would be "rm -rf /home".
+[[ $r == /var/lib/sandy/images/?*/rootfs && -d $r ]] && rm -rf "$r/home" && ln -s /root/sandy-e2e-home "$r/home" ||
+        tap_fail "the image of evilhome has its /home replaced by a symlink (rootfs: \"$r\")"
 tap_check "sandy@evilhome (image /home -> /root/sandy-e2e-home on the host) starts" timeout 120 systemctl start sandy@evilhome.service
 tap_check "the host's /root was not copied into the persistent home" \
         bash -c '! grep -rqs host-secret /var/lib/sandy/state/evilhome/home'

@@ -7,13 +7,12 @@
 
 fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
 
-declare_fixture_sandbox sleeper $'Boot=no\nCommand=/bin/sleep infinity' ""
+declare_fixture_sandbox sleeper Boot=no "Command=/bin/sleep infinity"
 # Exits 143 on SIGTERM, as shells and many programs do: a stop is still no failure.
-declare_fixture_sandbox trapper $'Boot=no\nCommand=/bin/sh -c \'trap "exit 143" TERM; sleep infinity & wait\'' ""
-declare_fixture_sandbox booted "" ""
-declare_fixture_sandbox fails $'Boot=no\nCommand=/bin/sh -c \'exit 3\'' ""
-declare_fixture_sandbox ends $'Boot=no\nCommand=/bin/true' ""
-for n in sleeper trapper booted fails ends; do seed_image $n || tap_fail "seed $n"; done
+declare_fixture_sandbox trapper Boot=no "Command=/bin/sh -c 'trap \"exit 143\" TERM; sleep infinity & wait'"
+declare_fixture_sandbox booted
+declare_fixture_sandbox fails Boot=no "Command=/bin/sh -c 'exit 3'"
+declare_fixture_sandbox ends Boot=no Command=/bin/true
 
 mark_journal
 tap_check "sleeper, trapper and booted start with one systemctl start" \
@@ -41,8 +40,7 @@ tap_check_fails "no sandbox stopped on purpose logged \"Failed with result\"" jo
 # A command that ignores SIGTERM and SIGHUP gets the stub init's 90 s, then a clean poweroff: slow, so only
 # on request.
 if [ "${SANDY_E2E_SLOW:-0}" = 1 ]; then
-        declare_fixture_sandbox stubborn $'Boot=no\nCommand=/bin/sh -c \'trap "" TERM HUP; sleep infinity & wait; wait\'' ""
-        seed_image stubborn
+        declare_fixture_sandbox stubborn Boot=no "Command=/bin/sh -c 'trap \"\" TERM HUP; sleep infinity & wait; wait'"
         tap_check "stubborn (ignores SIGTERM and SIGHUP) starts" timeout 300 systemctl start sandy@stubborn.service
         tap_check "systemctl stop stubborn: inactive after the stub init's grace" \
                 stop_clean stubborn

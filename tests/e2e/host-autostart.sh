@@ -5,12 +5,15 @@
 set -uo pipefail
 : "${TESTHOST:?run by tests/testhost/run-e2e.sh}" "${TESTHOST_NAME:?}"
 
-inside() { "$TESTHOST" exec --name "$TESTHOST_NAME" -- /bin/bash -c ". /src/tests/e2e/lib.sh; $1"; }
+# inside COMMAND [ARG...]: a command or a function of lib.sh, run in the test host.
+inside() { "$TESTHOST" exec --name "$TESTHOST_NAME" -- /src/tests/e2e/lib-run.sh "$@"; }
 n=0 failed=0
+# check DESC COMMAND [ARG...]
 check() {
         local desc=$1 out
+        shift
         n=$((n + 1))
-        if out=$(inside "$2" 2>&1); then
+        if out=$(inside "$@" 2>&1); then
                 echo "ok $n - $desc"
         else
                 echo "not ok $n - $desc"
@@ -19,17 +22,10 @@ check() {
         fi
 }
 
-check "declare an AutoStart=yes and a manual sandbox" '
-        fixture=$(fixture_dir) || exit 1
-        for s in auto manual; do
-                [ $s = auto ] && a=yes || a=no
-                printf "[Sandbox]\nAutoStart=%s\n[Image]\nFrom=oci-archive:%s/fixture.oci.tar\n[Network]\nMode=none\n" \
-                        $a "$fixture" >/etc/sandy.d/$s.sandbox
-        done
-        systemctl daemon-reload && seed_image auto && seed_image manual'
-check "machines.target wants sandy@auto, not sandy@manual" '
-        test -L /run/systemd/generator/machines.target.wants/sandy@auto.service &&
-        test ! -e /run/systemd/generator/machines.target.wants/sandy@manual.service'
+check "declare an AutoStart=yes sandbox" declare_fixture_sandbox auto AutoStart=yes
+check "and a manual one" declare_fixture_sandbox manual AutoStart=no
+check "machines.target wants sandy@auto" machines_target_wants auto
+check "but not sandy@manual" absent /run/systemd/generator/machines.target.wants/sandy@manual.service
 
 n=$((n + 1))
 if out=$("$TESTHOST" reboot --name "$TESTHOST_NAME" 2>&1); then
@@ -41,11 +37,11 @@ else
         exit 1
 fi
 
-check "this is a new boot" 'journalctl -b -1 -n 1 -q --no-pager >/dev/null'
-check "sandy@auto is running after the reboot" 'wait_for 120 systemctl is-active sandy@auto.service'
-check "machinectl lists auto" 'wait_for 30 bash -c "machinectl list --no-legend | grep -q \"^auto \""'
-check "a shell in it works" 'timeout 60 machinectl shell auto /bin/true'
-check "sandy@manual was not started" '! systemctl is-active -q sandy@manual.service'
-check "clean up" 'machinectl stop auto; wait_for 30 bash -c "! systemctl is-active -q sandy@auto.service"; rm -f /etc/sandy.d/auto.sandbox /etc/sandy.d/manual.sandbox; systemctl daemon-reload'
+check "this is a new boot" journalctl -b -1 -n 1 -q --no-pager
+check "sandy@auto is running after the reboot" wait_for 120 systemctl is-active sandy@auto.service
+check "machinectl lists auto" wait_for 30 machine_listed auto
+check "a shell in it works" timeout 60 machinectl shell auto /bin/true
+check "sandy@manual was not started" unit_inactive sandy@manual.service
+check "clean up" stop_and_remove auto manual
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -80,8 +80,8 @@ if [[ $host == "$lhost" ]]; then
         # lim: tight limits; ctl: the defaults (TasksMax=4096, MemoryMax=75%, CPUQuota=90% per CPU), the
         # positive control for every probe: there the same probe goes past lim's limits.
         check "declare lim (MemoryMax=128M TasksMax=64 CPUQuota=20%), booted" \
-                declare_probed_sandbox lim "" $'MemoryMax=128M\nTasksMax=64\nCPUQuota=20%'
-        check "declare ctl (the default limits), booted" declare_probed_sandbox ctl "" ""
+                declare_probed_sandbox lim $'MemoryMax=128M\nTasksMax=64\nCPUQuota=20%'
+        check "declare ctl (the default limits), booted" declare_probed_sandbox ctl ""
         check "both start with one systemctl start" timeout 300 systemctl start sandy@lim.service sandy@ctl.service
         check "lim's MemoryMax=, TasksMax= and CPUQuota= are in the kernel (memory, pids, cpu v1 cgroups)" \
                 limits_applied lim $((128 << 20)) 64 20000
@@ -123,7 +123,7 @@ fi
 # cgroup bounds that tmpfs, and tmpfs pages cannot be reclaimed: a sandbox filling it past MemoryMax= is
 # OOM-killed whole (its nspawn included), so the bound must be the tmpfs size.
 if in_host ephemeral_size_supported; then
-        check "declare eph (EphemeralSize=32M), booted" declare_probed_sandbox eph "EphemeralSize=32M" ""
+        check "declare eph (EphemeralSize=32M), booted" declare_probed_sandbox eph "" EphemeralSize=32M
         check "eph starts" timeout 300 systemctl start sandy@eph.service
         out=$(in_host limit_probe eph fill /var/tmp/fill 16 2>&1)
         judge "eph: 16 MiB fit in the ephemeral root" '[[ $out == *"wrote 16"* ]]' "$out"

@@ -58,17 +58,206 @@ remove_sandbox() {
         systemctl daemon-reload
 }
 
+# ---- issue 11: checks shared by 10-lifecycle, 40-quickstart, 71-sandyctl and host-autostart. Each is a
+# command for tap_check/wait_for and says on stdout why it failed.
+
+# unit_property_is UNIT PROPERTY VALUE: systemctl show -P PROPERTY UNIT is exactly VALUE.
+unit_property_is() {
+        local v
+        v=$(systemctl show -P "$2" "$1") || return 1
+        [ "$v" = "$3" ] || { echo "$2=$v, not $3"; return 1; }
+}
+# unit_has_name UNIT NAME: NAME is one of the unit's names (an alias).
+unit_has_name() {
+        systemctl show -P Names "$1" | grep -qw -- "$2"
+}
+# unit_inactive UNIT: the unit is not active (for wait_for after a stop).
+unit_inactive() {
+        ! systemctl is-active -q "$1"
+}
+# unit_show_lacks UNIT TEXT: TEXT is nowhere in systemctl show UNIT.
+unit_show_lacks() {
+        ! systemctl show "$1" | grep -qF -- "$2"
+}
+# journal_has UNIT TEXT: this boot's journal of UNIT has TEXT.
+journal_has() {
+        journalctl -b -u "$1" --no-pager | grep -qF -- "$2"
+}
+# machine_listed NAME: machinectl list shows the machine NAME.
+machine_listed() {
+        machinectl list --no-legend | grep -q "^$1 "
+}
+# machine_only_loopback NAME: the machine has no network link but lo.
+machine_only_loopback() {
+        local out
+        out=$(machinectl shell "$1" /usr/sbin/ip -o link 2>&1)
+        echo "$out"
+        ! grep -v " lo:" <<<"$out" | grep -q "^[0-9]*:"
+}
+# machine_file_has NAME PATH TEXT: the file PATH inside the machine NAME holds TEXT.
+machine_file_has() {
+        machinectl shell "$1" /bin/cat "$2" | grep -qF -- "$3"
+}
+# absent PATH...: none of the paths exists (not even as a dangling symlink).
+absent() {
+        local p
+        for p; do
+                if [ -e "$p" ] || [ -L "$p" ]; then
+                        echo "$p exists"
+                        return 1
+                fi
+        done
+}
+# output_matches TEXT REGEX...: each extended REGEX matches a line of TEXT.
+output_matches() {
+        local text=$1 re
+        shift
+        for re; do
+                grep -qE -- "$re" <<<"$text" || { echo "no line matches /$re/ in:"; echo "$text"; return 1; }
+        done
+}
+# output_lacks TEXT REGEX: no line of TEXT matches REGEX.
+output_lacks() {
+        ! grep -qE -- "$2" <<<"$1" || { echo "a line matches /$2/ in:"; echo "$1"; return 1; }
+}
+# file_matches FILE REGEX: a line of FILE matches the extended REGEX.
+file_matches() {
+        grep -qE -- "$2" "$1" || { echo "no line matches /$2/ in $1:"; cat "$1"; return 1; }
+}
+# status_is STATUS WANT [COMMAND...]: an exit status taken earlier (out=$(...); rc=$?) is WANT, and then
+# COMMAND succeeds. COMMAND also runs when the status is wrong, for what it says.
+status_is() {
+        local st=$1 want=$2
+        shift 2
+        if [ "$st" != "$want" ]; then
+                echo "exit status $st, not $want"
+                [ $# -eq 0 ] || "$@"
+                return 1
+        fi
+        [ $# -eq 0 ] || "$@"
+}
+# words_are TEXT WORD...: the words of TEXT are exactly the WORDs, in any order.
+words_are() {
+        local got want
+        # shellcheck disable=SC2086  # split into words on purpose
+        got=$(printf '%s\n' $1 | sort | tr '\n' ' ')
+        shift
+        want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+        [ "$got" = "$want" ] || { echo "words: $got, not $want"; return 1; }
+}
+# image_built NAME: sandyctl images says that NAME's image is built.
+image_built() {
+        sandyctl --json=short images | python3 -c '
+import json, sys
+sys.exit(not any(i["built"] and sys.argv[1] in i["sandboxes"] for i in json.load(sys.stdin)))' "$1"
+}
+# sandyctl_completes WORD...: what the bash completion of sandyctl offers for the last WORD, one a line.
+sandyctl_completes() (
+        set +u # the completion is written for interactive shells
+        . /usr/share/bash-completion/completions/sandyctl
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(($# - 1))
+        _sandyctl
+        printf '%s\n' "${COMPREPLY[@]}"
+)
+# fixture_declaration [SANDBOX-SETTING...]: the text of a sandbox of the fixture image, without network,
+# with the given [Sandbox] settings (e.g. AutoStart=yes).
+fixture_declaration() {
+        local fixture
+        fixture=$(fixture_dir) || { echo "no fixture image" >&2; return 1; }
+        echo "[Sandbox]"
+        printf '%s\n' "$@"
+        printf '[Image]\nFrom=oci-archive:%s/fixture.oci.tar\n[Network]\nMode=none\n' "$fixture"
+}
+# declare_fixture_sandbox NAME [SANDBOX-SETTING...]: declare NAME so, and seed its image.
+declare_fixture_sandbox() {
+        local name=$1 text
+        shift
+        text=$(fixture_declaration "$@") || return 1
+        declare_sandbox "$name" <<<"$text" && seed_image "$name"
+}
+# machines_target_wants NAME: machines.target wants sandy@NAME (AutoStart=yes).
+machines_target_wants() {
+        test -L "/run/systemd/generator/machines.target.wants/sandy@$1.service"
+}
+# stop_and_remove NAME...: stop each sandbox, wait until it is down, remove its declaration.
+stop_and_remove() {
+        local n
+        for n; do
+                machinectl stop "$n" >/dev/null 2>&1
+                wait_for 30 unit_inactive "sandy@$n.service" || { echo "sandy@$n.service does not stop"; return 1; }
+                remove_sandbox "$n"
+        done
+}
+
+# ---- issue 15: who may use which sandbox ------------------------------------------------------------------
+
+# refused CMD...: CMD fails, and because authorization was denied (not for some other reason).
+refused() {
+        local out rc
+        out=$("$@" 2>&1)
+        rc=$?
+        echo "$out"
+        [ "$rc" != 0 ] &&
+                grep -qiE "interactive authentication required|access denied|not authorized|authentication is required|may not use" <<<"$out"
+}
+
+# matches REGEX TEXT: some line of TEXT matches.
+matches() { grep -qE -- "$1" <<<"$2" || { echo "no line matches /$1/ in:"; echo "$2"; false; }; }
+
+# ensure_members USER...: group sandy exists and has these users; ensure_user USER: a plain user exists.
+ensure_members() {
+        getent group sandy >/dev/null || groupadd --system sandy
+        local u
+        for u in "$@"; do usermod -aG sandy "$u"; done
+}
+ensure_user() {
+        id "$1" >/dev/null 2>&1 || useradd -m -s /bin/bash "$1"
+}
+
+# helper_call USER METHOD SIGNATURE ARGS...: a method of org.sandy.Helper1 as USER (root: as root), never
+# interactive. The interface is found from the method name.
+helper_call() {
+        local user=$1 method=$2 iface
+        shift 2
+        case $method in
+        SetupNetwork | TeardownNetwork | DescribeEgress) iface=org.sandy.Helper1.Network ;;
+        CheckAccess) iface=org.sandy.Helper1.Access ;;
+        *) iface=org.sandy.Helper1.Manager ;;
+        esac
+        if [ "$user" = root ]; then
+                busctl --timeout=120 call org.sandy.Helper1 /org/sandy/Helper1 "$iface" "$method" "$@"
+        else
+                as_user "$user" busctl --timeout=120 call org.sandy.Helper1 /org/sandy/Helper1 "$iface" "$method" "$@"
+        fi
+}
+
+# machined_login USER MACHINE: what "machinectl login" asks machined for (OpenMachineLogin), without a tty.
+machined_login() {
+        local user=$1
+        shift
+        as_user "$user" busctl --timeout=60 call org.freedesktop.machine1 /org/freedesktop/machine1 \
+                org.freedesktop.machine1.Manager OpenMachineLogin s "$1"
+}
+
+# unit_active NAME / unit_inactive NAME: for wait_for.
+unit_active() { systemctl is-active -q "sandy@$1.service"; }
+sandbox_inactive() { ! systemctl is-active -q "sandy@$1.service"; }
+
+# journal_since CURSOR: messages logged after the cursor (journal_cursor gives one).
+journal_cursor() { journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'; }
+journal_since() { journalctl --after-cursor="$1" --no-pager -o cat; }
+journal_since_has() { journal_since "$1" | grep -qF -- "$2"; }
+
+# kill_tree PID: PID and everything it started, by process ID.
+kill_tree() {
+        local c
+        for c in $(ps -o pid= --ppid "$1"); do kill_tree "$c"; done
+        kill "$1" 2>/dev/null
+}
+
 # ---------------------------------------------------------------- issue 17: limits, clean stop, many sandboxes
 _lib17_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-# declare_fixture_sandbox NAME SANDBOX-LINES RESOURCES-LINES: a sandbox on the fixture image, Mode=none;
-# the two texts go into [Sandbox] and [Resources] as they are (may be empty).
-declare_fixture_sandbox() {
-        local fixture
-        fixture=$(fixture_dir) || return 1
-        printf '[Sandbox]\n%s\n[Image]\nFrom=oci-archive:%s/fixture.oci.tar\n[Network]\nMode=none\n[Resources]\n%s\n' \
-                "$2" "$fixture" "$3" | declare_sandbox "$1"
-}
 
 # sandy_v1_cgroup CONTROLLER NAME: the directory of sandy@NAME.service in a cgroup v1 hierarchy (a test host
 # booted with testhost.sh --cgroup legacy).
@@ -152,9 +341,13 @@ limits_cpu() {
         echo "throttled $(($(v1_stat "$c/cpu.stat" nr_throttled) - t0)) ${out:-cpu ? wall ?}"
 }
 
-# declare_probed_sandbox NAME SANDBOX-LINES RESOURCES-LINES: declare_fixture_sandbox + seed_limit_probe.
+# declare_probed_sandbox NAME RESOURCES [SANDBOX-SETTING...]: declare_fixture_sandbox with the [Resources]
+# lines RESOURCES (may be empty), its image seeded with the limit probe.
 declare_probed_sandbox() {
-        declare_fixture_sandbox "$@" && seed_limit_probe "$1"
+        local name=$1 res=$2 text
+        shift 2
+        text=$(fixture_declaration "$@") || return 1
+        printf '%s\n[Resources]\n%s\n' "$text" "$res" | declare_sandbox "$name" && seed_limit_probe "$name"
 }
 
 # stop_inactive NAME...: stop the sandboxes with one systemctl stop; each must end inactive (not failed).

@@ -7,7 +7,8 @@
 # Exits non-zero on a finding (crash, sanitizer report, leak, timeout); the input is saved as
 # $SANDY_FUZZ_BUILD_DIR/fuzz-artifacts/crash-* (or leak-*, timeout-*). Keep it as a regression:
 #   cp build-fuzz/fuzz-artifacts/crash-XXXX tests/fuzz/regressions/SHORT-DESCRIPTION
-# New interesting inputs are kept between runs in $SANDY_FUZZ_BUILD_DIR/fuzz-corpus.
+# New interesting inputs are kept between runs in $SANDY_FUZZ_BUILD_DIR/fuzz-corpus. The seed corpus is
+# the golden cases as installed (tests/golden/run-golden.py --export-corpus), exported afresh each run.
 # werror is off in that build: clang warns where gcc does not, and that must not stop the fuzzer.
 set -euo pipefail
 
@@ -23,11 +24,14 @@ if [ ! -f "$build/build.ninja" ]; then
 else
         meson configure "$build" -Dfuzz=true -Dwerror=false >/dev/null
 fi
-ninja -C "$build" tests/fuzz-sandbox
+ninja -C "$build" tests/fuzz-sandbox generator/sandy-generator
 
 artifacts=$build/fuzz-artifacts
 corpus=$build/fuzz-corpus
-mkdir -p "$artifacts" "$corpus"
+seeds=$build/fuzz-seeds
+rm -rf "$seeds"
+mkdir -p "$artifacts" "$corpus" "$seeds"
+python3 "$src/tests/golden/run-golden.py" "$build/generator/sandy-generator" --export-corpus "$seeds"
 
 # New inputs go into the first directory; the seed corpus and the regressions are only read.
 set +e
@@ -42,7 +46,7 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         -artifact_prefix="$artifacts/" \
         -print_final_stats=1 \
         "$@" \
-        "$corpus" "$src/tests/fuzz/corpus" "$src/tests/fuzz/regressions"
+        "$corpus" "$seeds" "$src/tests/fuzz/regressions"
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
