@@ -44,15 +44,18 @@ if ($what eq 'alloc') {
         my ($file, $mib) = (shift, shift) or die "fill FILE MIB\n";
         open(my $fh, '>', $file) or die "open $file: $!\n";
         my $block = "\x01" x 1048576;
-        my $n = 0;
-        for (1 .. $mib) {
-                my $w = syswrite($fh, $block);
-                last unless defined $w && $w == 1048576;
+        my ($n, $err) = (0, '');
+        BLOCK: for (1 .. $mib) {
+                my $off = 0;
+                while ($off < 1048576) {    # a short write when the space runs out; the next one fails
+                        my $w = syswrite($fh, $block, 1048576 - $off, $off);
+                        if (!defined $w) { $err = " error: $!"; last BLOCK; }
+                        $off += $w;
+                }
                 $n++;
         }
-        my $err = $n < $mib ? " error: $!" : "";
         print "wrote $n$err\n";
-        exit($n == $mib ? 0 : 1);
+        exit($err ? 1 : 0);
 } else {
         die "usage: sandy-limit-probe alloc MIB | cpu SECONDS | forkbomb DEPTH SECS | fill FILE MIB\n";
 }
