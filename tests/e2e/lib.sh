@@ -532,3 +532,26 @@ nothing_left_of() {
         )
         [ -z "$found" ] || { echo "$found"; return 1; }
 }
+
+# sysctl_not_lower FILE: every "key = value" of the sysctl.d FILE names a setting this kernel has, with a
+# number at least its current value (reading /proc/sys only: a drop-in must raise limits, never lower them).
+sysctl_not_lower() {
+        local key eq val f cur rc=0
+        while read -r key eq val; do
+                case $key in '' | '#'* | ';'*) continue ;; esac
+                f=/proc/sys/${key//./\/}
+                if [ "$eq" != = ] || ! [[ $val =~ ^[0-9]+$ ]]; then echo "$key: not 'key = number'"; rc=1
+                elif [ ! -r "$f" ]; then echo "$key: no $f in this kernel"; rc=1
+                else
+                        cur=$(cat "$f")
+                        echo "$key: $val (now $cur)"
+                        [ "$val" -ge "$cur" ] || { echo "$key: $val would lower $cur"; rc=1; }
+                fi
+        done <"$1"
+        return $rc
+}
+
+# sysctl_d_reads FILE: systemd-sysctl's configuration includes FILE (systemd-analyze cat-config sysctl.d).
+sysctl_d_reads() {
+        systemd-analyze cat-config sysctl.d | grep -qx "# $1"
+}
