@@ -199,6 +199,9 @@ run() {
         systemctl daemon-reload
 }
 
+for p in sn sb; do
+        nothing_left_of "$p" >/dev/null || { echo "SKIP: sandboxes $p* of an earlier run are still there:"; nothing_left_of "$p"; exit 77; }
+done
 echo "$(. /etc/os-release; echo "$PRETTY_NAME"), systemd $(systemctl --version | awk 'NR == 1 { print $2 }'), $(nproc) CPUs, cgroup $(stat -f -c %T /sys/fs/cgroup)"
 for kind in noboot boot; do
         [ "$kind" = boot ] && list=$boot || list=$noboot
