@@ -5,7 +5,8 @@
 #   run-e2e.sh DESTDIR [--suite bookworm|trixie] [--name N]
 #
 # SANDY_E2E_ONLY=GLOB runs only tests/e2e/GLOB.sh (e.g. "5*" or "50-net*"), host tests included
-# only when they match; for working on one area.
+# only when they match; for working on one area. Other SANDY_E2E_* variables (SANDY_E2E_MANY,
+# SANDY_E2E_SLOW) are passed to the tests in the host.
 #
 # DESTDIR is a `meson install --destdir` tree; it is layered over the cached
 # rootfs. The source tree is bound read-only at /src inside the host and each
@@ -85,7 +86,10 @@ rc=0
 th start --install "$destdir" "${args[@]}" --bind-ro "$src:/src" 2>&1 | tee -a "$log" || rc=1
 if [[ $rc -eq 0 ]]; then
     if [[ -e /proc/$$/fd/0 ]]; then exec {stdin}<&0; else exec {stdin}</dev/null; fi
-    th exec --name "$name" -- /bin/bash -c "only='$only'; $inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
+    # Knobs of single tests (SANDY_E2E_MANY=100 for 81-many, SANDY_E2E_SLOW=1) go into the host too.
+    envs=()
+    for v in "${!SANDY_E2E_@}"; do [[ $v == SANDY_E2E_ONLY ]] || envs+=(--env "$v=${!v}"); done
+    th exec --name "$name" "${envs[@]}" -- /bin/bash -c "only='$only'; $inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
     # Host-level tests run out here, because they reboot the test host: tests/e2e/host-*.sh,
     # given TESTHOST (this testhost.sh) and TESTHOST_NAME; and, to boot a host of their own with other
     # options (host-limits.sh), TESTHOST_SUITE, TESTHOST_DESTDIR and TESTHOST_SRC.
