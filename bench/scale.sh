@@ -56,8 +56,9 @@ fixture_dir >/dev/null || { echo "SKIP: no fixture image"; exit 77; }
 set +e # the measurements below count failures; they must not end the run
 
 now() { date +%s%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+div3() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
 
 # The processes of a unit (its whole cgroup subtree), wherever the name=systemd/unified tree is.
 unit_pids() {
@@ -179,20 +180,22 @@ run() {
         t0=$(now)
         systemctl stop "${units[@]}"
         t1=$(now)
-        local t_stop
+        local t_stop t_gone
         t_stop=$(secs "$t0" "$t1")
         wait_for 120 nothing_left_of "$p" # the network units stop in jobs of their own, after
+        t_gone=$(secs "$t0" "$(now)")
         local leftover
         leftover=$(left "$p")
 
         printf '%s N=%d: all answering %ss (%s s/sandbox), ok %d, failed %d, still activating %d\n' \
                 "$kind" "$n" "$t_all" "$(div "$t_all" "$n")" "$ok" "$failed" "$activating"
         printf '  per sandbox: PSS %s MiB (+ dnsmasq %s MiB), memory.current %s MiB, inotify instances %s; test host inotify total %s (limit %s)\n' \
-                "$(div "$((pss / 1024))" "$cnt")" "$(div "$((dpss / 1024))" "$cnt")" \
+                "$(div "$pss" "$((cnt * 1024))")" "$(div "$dpss" "$((cnt * 1024))")" \
                 "$( [ "$memn" -gt 0 ] && div "$((mem / 1048576))" "$memn" || echo n/a)" "$(div "$ino" "$cnt")" \
                 "$all_ino" "$(cat /proc/sys/fs/inotify/max_user_instances)"
-        printf '  one systemctl stop of all: %ss (%s s/sandbox); left: %s\n' "$t_stop" "$(div "$t_stop" "$n")" "$leftover"
-        per_start=$(div "$t_all" "$n") per_stop=$(div "$t_stop" "$n")
+        printf '  one systemctl stop of all: %ss (%s s/sandbox), everything gone after %ss; left: %s\n' \
+                "$t_stop" "$(div "$t_stop" "$n")" "$t_gone" "$leftover"
+        per_start=$(div3 "$t_all" "$n") per_stop=$(div3 "$t_stop" "$n") per_gone=$(div3 "$t_gone" "$n")
 
         for i in "${names[@]}"; do rm -f "/etc/sandy.d/$i.sandbox"; done
         systemctl reset-failed "sandy@$p*" "sandy-net@$p*" "sandy-dns@$p*" 2>/dev/null
@@ -207,9 +210,9 @@ for kind in noboot boot; do
         [ "$kind" = boot ] && list=$boot || list=$noboot
         run "$kind" 1 >/dev/null # the peer: one sandbox of this kind, after a warm-up round
         run "$kind" 1
-        p1_start=$per_start p1_stop=$per_stop
+        p1_start=$per_start p1_stop=$per_stop p1_gone=$per_gone
         for n in $list; do
                 run "$kind" "$n"
-                echo "  against N=1: start $(div "$per_start" "$p1_start")x, stop $(div "$per_stop" "$p1_stop")x per sandbox"
+                echo "  against N=1, per sandbox: start $(div "$per_start" "$p1_start")x, stop $(div "$per_stop" "$p1_stop")x, until gone $(div "$per_gone" "$p1_gone")x"
         done
 done
