@@ -618,6 +618,13 @@ cmd_stop_one() {
     if [[ -s $state/cgroup-v1 ]]; then
         while read -r cg; do rm_cgroup_tree_v1 "$cg"; done <"$state/cgroup-v1"
     fi
+    # On a hybrid machine nspawn mirrors its cgroup2 path into the name=systemd v1 hierarchy; that
+    # copy is left behind empty: remove it (rmdir only removes empty cgroups).
+    local sd
+    sd=$(cgroup_v1_hierarchies | awk '$2 == "name=systemd" { print $1 }')
+    if [[ -n $sd && -d $sd/sandy-testhost-$name ]]; then
+        find "$sd/sandy-testhost-$name" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    fi
     local p
     for p in canary dnsmasq; do
         if pid_alive "$(readpid "$p")"; then kill_wait TERM 5 "$(readpid "$p")" || true; fi
