@@ -66,7 +66,7 @@ static void log_write(int level, const char *msg) {
                         {.iov_base = (char *) msg, .iov_len = strlen(msg)},
                         {.iov_base = (char *) "\n", .iov_len = 1},
                 };
-                (void) writev(kmsg_fd, iov, ELEMENTSOF(iov));
+                (void) !writev(kmsg_fd, iov, ELEMENTSOF(iov));
         }
         fprintf(stderr, "%s\n", msg);
 }

@@ -17,6 +17,11 @@ static const char *state_color(const cJSON *row) {
         return active_state_color(cJSON_IsString(v) ? v->valuestring : NULL);
 }
 
+/* A declaration changed since daemon-reload has no owner the helper will vouch for: say why. */
+static const char *owner_null_text(const cJSON *row) {
+        return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "stale")) ? "(reload)" : NULL;
+}
+
 /* The table shows these members of the rows row_fill() makes; --json shows all of them. */
 static const TableColumn columns[] = {
         {.key = "name", .header = "NAME"},
@@ -24,7 +29,7 @@ static const TableColumn columns[] = {
         {.key = "image", .header = "IMAGE"},
         {.key = "mode", .header = "MODE"},
         {.key = "address", .header = "ADDRESS"},
-        {.key = "owner", .header = "OWNER"},
+        {.key = "owner", .header = "OWNER", .null_text_of = owner_null_text},
         {.key = "access", .header = "ACCESS"},
         {.key = "workspace", .header = "WORKSPACE"},
 };
