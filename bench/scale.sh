@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Many sandboxes at once (issue 17; informational, never pass/fail). For each N: declare N sandboxes
-# (Mode=lenient: netns, veth, nft chains and sets, dnsmasq each), start them with one
+# (Mode=lenient: netns, veth, nft set elements, dnsmasq each), start them with one
 # `systemctl start --no-block`, and print
 #   - the time until all answer (Boot=no: `sandyctl exec NAME -- true`; Boot=yes: a command through the
 #     sandbox's own systemd, `systemd-run -M NAME --wait true`), and per sandbox against N=1 of the same
@@ -13,7 +13,7 @@
 #   - inotify instances per sandbox and in the whole test host (all of them are charged to root in the
 #     initial user namespace, against fs.inotify.max_user_instances),
 #   - the time of one `systemctl stop` of all, per sandbox against N=1, and what is left afterwards:
-#     failed units, machines, netns pins, sb- links, nft chains and sb- elements, mounts, dnsmasq.
+#     failed units, machines, netns pins, sb- links, sandbox links named in nft elements, mounts, dnsmasq.
 #
 #   bench/scale.sh DESTDIR [--suite S] [--name N] [--cgroup legacy] [--noboot "10 50 100"] [--boot "10 25 50"]
 #       boots a test host (tests/testhost/testhost.sh) with DESTDIR installed and runs itself inside
@@ -97,17 +97,16 @@ memory_current() {
         done
         echo -
 }
-# left PREFIX: what is left of PREFIX1..N: failed units, machines, netns pins, links, nft chains and
+# left PREFIX: what is left of PREFIX1..N: failed units, machines, netns pins, links, nft elements,
 # elements, mounts, dnsmasq.
 left() {
         local re="^$1[0-9]+\$"
-        printf 'failed %s machines %s netns %s links %s nft_chains %s nft_elements %s mounts %s dnsmasq %s' \
-                "$(systemctl list-units --all --no-legend --plain "sandy@$1*" "sandy-net@$1*" "sandy-dns@$1*" | awk '$3 == "failed"' | wc -l)" \
+        printf 'failed %s machines %s netns %s links %s nft_links %s mounts %s dnsmasq %s' \
+                "$(systemctl list-units --all --no-legend --plain "sandy@$1*" "sandy-net@$1*" "sandy-dns@$1*" "sandy-dns-inside@$1*" | awk '$3 == "failed"' | wc -l)" \
                 "$(machinectl list --no-legend 2>/dev/null | awk '{print $1}' | grep -cE "$re")" \
                 "$(ls /run/sandy/netns 2>/dev/null | grep -cE "$re")" \
                 "$(ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -c '^sb-')" \
-                "$(nft list table inet sandy 2>/dev/null | grep -cE "chain sb_$1[0-9]+_")" \
-                "$(nft list table inet sandy 2>/dev/null | grep -oE '"sb-[0-9a-f]+"' | wc -l)" \
+                "$(nft list table inet sandy 2>/dev/null | grep -oE '"sb-[0-9a-f]{12}"' | sort -u | wc -l)" \
                 "$(grep -cE " /run/sandy/$1[0-9]+/" /proc/self/mountinfo)" \
                 "$(pgrep -fa dnsmasq | grep -cE "/run/sandy/net/$1[0-9]+/")"
 }

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Many sandboxes at once (issue 17): N Boot=no sandboxes with their own network (Mode=lenient: netns, veth,
-# nft chains and sets, dnsmasq) start with one systemctl start, all answer, stop with one systemctl stop,
-# all end inactive, and nothing is left behind: links, nft chains and map elements, mounts, netns pins,
+# nft set elements, dnsmasq) start with one systemctl start, all answer, stop with one systemctl stop,
+# all end inactive, and nothing is left behind: links, nft elements, mounts, netns pins,
 # machines, dnsmasq, runtime and settings files.
 # N is SANDY_E2E_MANY (default 20, for CI time); the issue's 100 by hand:
 #   SANDY_E2E_MANY=100 SANDY_E2E_ONLY=81-many tests/testhost/run-e2e.sh DESTDIR
@@ -27,7 +27,7 @@ tap_check "all $N start with one systemctl start" timeout 900 systemctl start "$
 tap_check "all $N are active" count_is "$N" active_units "${units[@]}"
 tap_check "all $N answer (sandyctl exec NAME -- true)" count_is "$N" answering "${names[@]}"
 # The positive controls of the leftover checks below: while they run, each probe sees every sandbox.
-tap_check "while running: $N machines, netns pins, sb- links, dnsmasq, nft chain pairs" \
+tap_check "while running: $N machines, netns pins, sb- links, dnsmasq, links in nft elements, root mounts" \
         many_resources_are many "$N"
 
 mark_journal

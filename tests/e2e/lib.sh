@@ -280,9 +280,19 @@ sandy_v1_cgroup() {
 }
 
 # seed_limit_probe NAME: seed_image, plus tests/e2e/host-limits-probe.pl as /usr/local/bin/sandy-limit-probe.
+# In a legacy-cgroup test host (no cgroup2) sandy-helper cannot build (its build cgroups need cgroup2):
+# there the fixture tree is copied to the image's content address, as seed_image does for debootstrap:.
 seed_limit_probe() {
-        local r
-        seed_image "$1" && r=$(image_rootfs "$1") || return 1
+        local r fixture
+        if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+                seed_image "$1" && r=$(image_rootfs "$1") || return 1
+        else
+                fixture=$(fixture_dir) && r=$(image_rootfs "$1") || return 1
+                if [ ! -d "$r" ]; then
+                        mkdir -p "$(dirname "$r")" &&
+                                cp -a --reflink=auto "$fixture/rootfs" "$r.tmp" && mv "$r.tmp" "$r" || return 1
+                fi
+        fi
         install -m 0755 "$_lib17_dir/host-limits-probe.pl" "$r/usr/local/bin/sandy-limit-probe"
 }
 
@@ -496,23 +506,24 @@ answering() {
         echo $c
 }
 
-# many_counts PREFIX: "machines M netns P links L dnsmasq D chains C mounts R" for the sandboxes PREFIX<digits>.
+# many_counts PREFIX: "machines M netns P links L dnsmasq D nft_links E mounts R" for the sandboxes
+# PREFIX<digits> (nft_links: sandbox links named in the elements of the "inet sandy" table).
 many_counts() {
         local re="^$1[0-9]+\$"
-        printf 'machines %s netns %s links %s dnsmasq %s chains %s mounts %s\n' \
+        printf 'machines %s netns %s links %s dnsmasq %s nft_links %s mounts %s\n' \
                 "$(machinectl list --no-legend 2>/dev/null | awk '{print $1}' | grep -cE "$re")" \
                 "$(ls /run/sandy/netns 2>/dev/null | grep -cE "$re")" \
                 "$(ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -c '^sb-')" \
                 "$(pgrep -fa dnsmasq | grep -cE "/run/sandy/net/$1[0-9]+/")" \
-                "$(nft list table inet sandy 2>/dev/null | grep -cE "chain sb_$1[0-9]+_(fwd|in) ")" \
+                "$(nft list table inet sandy 2>/dev/null | grep -oE '"sb-[0-9a-f]{12}"' | sort -u | wc -l)" \
                 "$(grep -cE " /run/sandy/$1[0-9]+/root " /proc/self/mountinfo)"
 }
-# many_resources_are PREFIX N: every probe of many_counts sees N sandboxes (2 nft chains each).
+# many_resources_are PREFIX N: every probe of many_counts sees N sandboxes.
 many_resources_are() {
         local got
         got=$(many_counts "$1")
         echo "$got"
-        [ "$got" = "machines $2 netns $2 links $2 dnsmasq $2 chains $(($2 * 2)) mounts $2" ]
+        [ "$got" = "machines $2 netns $2 links $2 dnsmasq $2 nft_links $2 mounts $2" ]
 }
 
 # settled_nothing_left_of PREFIX: nothing_left_of, once the stop jobs still running (a sandbox's sandy-net@
@@ -528,7 +539,8 @@ settled_nothing_left_of() {
 nothing_left_of() {
         local re="$1[0-9]+" found
         found=$(
-                systemctl list-units --all --no-legend --plain "sandy@$1*" "sandy-net@$1*" "sandy-dns@$1*" |
+                systemctl list-units --all --no-legend --plain "sandy@$1*" "sandy-net@$1*" "sandy-dns@$1*" \
+                        "sandy-dns-inside@$1*" |
                         awk '$3 != "inactive" { print "unit: " $0 }'
                 machinectl list --no-legend 2>/dev/null | awk '{print $1}' | grep -E "^$re\$" | sed 's/^/machine: /'
                 ls /run/sandy/netns 2>/dev/null | grep -E "^$re\$" | sed 's/^/netns pin: /'
