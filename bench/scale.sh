@@ -97,7 +97,7 @@ memory_current() {
         done
         echo -
 }
-# left PREFIX: what is left of PREFIX1..N: failed units, machines, netns pins, links, nft elements,
+# left PREFIX: what is left of PREFIX1..N: failed units, machines, netns pins, links, nft
 # elements, mounts, dnsmasq.
 left() {
         local re="^$1[0-9]+\$"
