@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "build-cgroup.h"
+#include "bus-exec.h"
 #include "bus-polkit.h"
 #include "confine.h"
 #include "image-build.h"
@@ -198,7 +199,7 @@ int main(int argc, char *argv[]) {
         r = manager_register(&m);
         if (r < 0)
                 return 1;
-        r = bus_network_register(bus);
+        r = bus_exec_register(bus) < 0 ? -EIO : bus_network_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the network interface: %m"), 1;
         r = bus_access_register(bus);

@@ -10,6 +10,8 @@
 /* Who may use which sandbox: CheckAccess(s sandbox, u uid) -> (b allowed, s owner, s user). */
 #define HELPER_ACCESS_IFACE "org.sandy.Helper1.Access"
 #define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
+/* issue 13: Exec(), a command in a running sandbox for members of group sandy (helper/bus-exec.c). */
+#define HELPER_EXEC_IFACE "org.sandy.Helper1.Exec"
 #define HELPER_JOB_PATH_PREFIX "/org/sandy/Helper1/job"
 
 #define HELPER_ERROR_NO_SUCH_SANDBOX "org.sandy.Helper1.NoSuchSandbox"
@@ -20,6 +22,8 @@
 #define HELPER_ERROR_NETWORK_FAILED "org.sandy.Helper1.NetworkFailed"
 /* The declaration was edited after the last daemon-reload: the units run another text. */
 #define HELPER_ERROR_STALE_DECLARATION "org.sandy.Helper1.StaleDeclaration"
+/* issue 13 */
+#define HELPER_ERROR_NOT_RUNNING "org.sandy.Helper1.NotRunning"
 
 /* polkit actions (polkit/org.sandy.policy.in). */
 #define POLKIT_ACTION_BUILD "org.sandy.helper.build"
@@ -29,6 +33,8 @@
 /* Asked instead of any of the above when the caller is not allowed on the sandbox the call names (Owner=,
  * AllowUsers=, AllowGroups=): never granted by sandy.rules, so administrators only. */
 #define POLKIT_ACTION_OTHER_SANDBOX "org.sandy.helper.other-sandbox"
+/* issue 13: run a command in a running sandbox as its user (detail "sandbox" = NAME). */
+#define POLKIT_ACTION_EXEC "org.sandy.helper.exec"
 
 /* Other services sandy talks to. */
 #define MACHINED_BUS_NAME "org.freedesktop.machine1"

@@ -36,6 +36,10 @@
 #define SANDY_NETNS_DIR SANDY_RUNTIME_DIR "/netns"
 /* Where the credentials appear inside a sandbox, one file per ID. */
 #define SANDY_CREDENTIALS_INSIDE "/run/sandy/credentials"
+/* issue 13: with NestedUserNamespaces=no, sandy-nouserns (in SANDY_LIBEXEC_DIR) is bound here inside and is
+ * the sandbox's first PID 1 (prepare/sandy-nouserns.c). */
+#define SANDY_NOUSERNS_BINARY "sandy-nouserns"
+#define SANDY_NOUSERNS_INSIDE "/run/sandy/nouserns"
 
 /* Persistent state. */
 #define SANDY_STATE_DIR "/var/lib/sandy"
@@ -70,6 +74,10 @@
 #define SANDBOX_DNS_INSIDE_UNIT_TEMPLATE SANDBOX_DNS_INSIDE_UNIT_PREFIX ".service"
 #define SANDBOX_DNS_INSIDE_UNIT_FMT SANDBOX_DNS_INSIDE_UNIT_PREFIX "%s.service"
 #define HELPER_UNIT "sandy-helper.service"
+/* issue 13: sandyctl exec of a member: sandy-helper starts sandy-exec (in SANDY_LIBEXEC_DIR) as a transient
+ * unit SANDY_EXEC_UNIT_PREFIX NAME-RANDOM.service of PID 1's (helper/bus-exec.c). */
+#define SANDY_EXEC_BINARY "sandy-exec"
+#define SANDY_EXEC_UNIT_PREFIX "sandy-exec-"
 
 /* The instance of a unit format above for sandbox NAME, e.g. sandbox_unit_name(SANDBOX_UNIT_FMT, "x") is
  * "sandy@x.service". NULL on OOM. */

@@ -54,6 +54,10 @@ int sandbox_format(const Sandbox *s, FILE *f) {
                 fprintf(f, "Owner=%s\n", s->owner);
         put_list(f, "AllowUsers", s->allow_users);
         put_list(f, "AllowGroups", s->allow_groups);
+        /* issue 13 */
+        if (s->ephemeral_size[0])
+                fprintf(f, "EphemeralSize=%s\n", s->ephemeral_size);
+        fprintf(f, "NestedUserNamespaces=%s\n", s->deny_nested_userns ? "no" : "yes");
 
         fputs("\n[Image]\n", f);
         if (s->from)

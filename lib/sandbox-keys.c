@@ -524,6 +524,39 @@ static int parse_resource(const char *file, unsigned line, const char *key, cons
         return parse_text(file, line, key, value, data, s);
 }
 
+/* issue 13: EphemeralSize= and NestedUserNamespaces=. */
+static int parse_ephemeral_size(const char *file, unsigned line, const char *key, const char *value, void *data,
+                                void *object) {
+        _unused_ Sandbox *s = object;
+
+        if (isempty(value)) {
+                s->ephemeral_size[0] = 0;
+                return 0;
+        }
+        if (streq(value, "infinity") || !memory_value_is_valid(value) || strlen(value) >= sizeof s->ephemeral_size)
+                return SYNTAX_ERROR(file, line, "%s= takes bytes with K, M, G or T, or a percentage of the host's "
+                                                "memory, not \"%s\".",
+                                    key, value);
+        strcpy(s->ephemeral_size, value);
+        return 0;
+}
+
+static int parse_nested_userns(const char *file, unsigned line, const char *key, const char *value, void *data,
+                               void *object) {
+        _unused_ Sandbox *s = object;
+        int r;
+
+        if (isempty(value)) {
+                s->deny_nested_userns = false;
+                return 0;
+        }
+        r = parse_boolean(value);
+        if (r < 0)
+                return SYNTAX_ERROR(file, line, "%s= takes a boolean (yes/no), not \"%s\".", key, value);
+        s->deny_nested_userns = !r;
+        return 0;
+}
+
 #define FIELD(f) offsetof(Sandbox, f)
 
 static const ConfKey key_table[] = {
@@ -542,6 +575,9 @@ static const ConfKey key_table[] = {
         {"Sandbox", "Owner", parse_owner, FIELD(owner)},
         {"Sandbox", "AllowUsers", parse_allow_users, 0},
         {"Sandbox", "AllowGroups", parse_allow_groups, 0},
+        /* issue 13 */
+        {"Sandbox", "EphemeralSize", parse_ephemeral_size, 0},
+        {"Sandbox", "NestedUserNamespaces", parse_nested_userns, 0},
         {"Image", "From", parse_from, FIELD(from)},
         {"Image", "Packages", parse_packages, 0},
         {"Image", "Setup", parse_setup, FIELD(setup)},

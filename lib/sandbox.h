@@ -98,9 +98,16 @@ typedef struct Sandbox {
         char *cpu_quota;
         char *tasks_max;
 
+        /* issue 13: the ephemeral root's tmpfs and nested user namespaces (sandbox-keys.c). */
+        char ephemeral_size[24];  /* EphemeralSize=: bytes with K/M/G/T or N%; "" is SANDBOX_EPHEMERAL_SIZE_DEFAULT */
+        bool deny_nested_userns;  /* NestedUserNamespaces=no; the default (yes) lets the agent sandbox itself */
+
         Location loc_from, loc_command, loc_workspace, loc_mode, loc_allow_domain, loc_allow_address,
                 loc_port, loc_persist_home;
 } Sandbox;
+
+/* EphemeralSize= when not set: a quarter of the host's memory (tmpfs's own default is half). */
+#define SANDBOX_EPHEMERAL_SIZE_DEFAULT "25%"
 
 Sandbox *sandbox_free(Sandbox *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sandbox *, sandbox_free);

@@ -100,7 +100,7 @@ int network_setup(const Sandbox *s) {
         char ifname[IFNAMSIZ];
         NetAddrs a;
         unsigned slot = 0;
-        int nsfd, r;
+        int nsfd = -EBADF, r;
 
         /* host: nothing of ours. none: nspawn's Private=yes gives loopback only. */
         if (!IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT))

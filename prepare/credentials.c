@@ -2,14 +2,153 @@
 /* Credential=: copies for the sandbox user, bound read-only into the sandbox. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "conf-parser.h"
 #include "fs-util.h"
 #include "log.h"
 #include "paths.h"
 #include "prepare.h"
+#include "process-util.h"
 #include "string-util.h"
+
+/* systemd's own limit for a credential. */
+#define CREDENTIAL_SIZE_MAX (1024 * 1024)
+
+static int read_fd_all(int fd, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = malloc(CREDENTIAL_SIZE_MAX + 1);
+        size_t n = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, CREDENTIAL_SIZE_MAX + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > CREDENTIAL_SIZE_MAX)
+                        return -EFBIG;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
+}
+
+/* The owner's own file, opened by a child that IS the owner (UID, GID, groups): the kernel's permission
+ * checks are the owner's, no symlink is followed anywhere on the path, and the file must belong to the
+ * owner. The content comes back through a pipe. -EPERM (or the child's error) when that is not the case. */
+static int read_as_owner(const char *path, uid_t owner, char **ret, size_t *ret_size) {
+        _cleanup_close_ int rfd = -EBADF;
+        struct passwd *pw = getpwuid(owner);
+        int pfd[2], r;
+        pid_t pid;
+
+        if (!pw)
+                return -ESRCH;
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(pfd[0]);
+                safe_close(pfd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                _cleanup_free_ char *data = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+                size_t size = 0;
+
+                safe_close(pfd[0]);
+                if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+                    setresuid(owner, owner, owner) < 0)
+                        _exit(2);
+                fd = open_no_symlinks(path, O_RDONLY | O_NONBLOCK);
+                if (fd < 0)
+                        _exit(fd == -ELOOP ? 3 : 4);
+                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != owner)
+                        _exit(5);
+                if (read_fd_all(fd, &data, &size) < 0)
+                        _exit(6);
+                for (size_t n = 0; n < size;) {
+                        ssize_t k = write(pfd[1], data + n, size - n);
+                        if (k < 0)
+                                _exit(7);
+                        n += (size_t) k;
+                }
+                explicit_bzero(data, size);
+                _exit(0);
+        }
+        safe_close(pfd[1]);
+        rfd = pfd[0];
+        r = read_fd_all(rfd, ret, ret_size);
+        int st = wait_for_terminate_and_check(NULL, pid);
+        if (r >= 0 && st != 0) {
+                explicit_bzero(*ret, *ret_size);
+                *ret = mfree(*ret);
+                r = st == 3 ? -ELOOP : -EPERM;
+        }
+        return r;
+}
+
+/* Anybody else's file (root's, a service user's): opened as sudo opens sudoers (open_trusted()): it, every
+ * directory from "/" down and every symlink on the way must be root's and writable by nobody else, so no
+ * user can swap any part of the path, and the walk holds an fd at each step. */
+static int read_as_root(const char *path, char **ret, size_t *ret_size, char **ret_problem) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        r = open_trusted(path, 0, UID_INVALID, &fd, ret_problem);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return read_fd_all(fd, ret, ret_size);
+}
+
+static int credential_read(const Sandbox *s, const Credential *c, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *problem = NULL;
+        uid_t owner = 0;
+        int r;
+
+        (void) sandbox_owner_uid(s, &owner);
+        if (owner != 0) {
+                r = read_as_owner(c->path, owner, ret, ret_size);
+                if (r >= 0 || r == -ENOMEM)
+                        return r;
+                log_debug_errno(r, "Credential %s: %s is not a file of the sandbox's owner that they can read: %m",
+                                c->id, c->path);
+        }
+        r = read_as_root(c->path, ret, ret_size, &problem);
+        if (r == -EPERM)
+                return log_error_errno(r, "Credential %s of sandbox %s: %s is neither the sandbox owner's own file "
+                                          "(read as them, no symlinks) nor a file only root can change (%s).",
+                                       c->id, s->name, c->path, problem ?: "it is not root's");
+        if (r == -ELOOP)
+                return log_error_errno(r, "Credential %s of sandbox %s: %s is a symlink or lies below one.", c->id,
+                                       s->name, c->path);
+        if (r == -EBADFD)
+                return log_error_errno(r, "Credential %s of sandbox %s: %s is not a regular file.", c->id, s->name,
+                                       c->path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read credential %s from %s: %m", c->id, c->path);
+        return 0;
+}
 
 /* nspawn's --load-credential makes them system credentials, which only the sandbox's root can read. The
  * agent runs as the sandbox user, so each one is also copied into SANDY_RUNTIME_DIR/NAME/credentials (host /run
@@ -33,18 +172,18 @@ int credentials_install(const Sandbox *s, uid_t uid, gid_t gid, char **settings)
         for (size_t i = 0; i < s->n_credentials; i++) {
                 _cleanup_free_ char *data = NULL;
                 _cleanup_close_ int fd = -EBADF;
-                size_t size;
+                size_t size = 0;
 
-                /* systemd's own limit for a credential. */
-                r = read_full_file(s->credentials[i].path, 1024 * 1024, &data, &size);
+                r = credential_read(s, &s->credentials[i], &data, &size);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read credential %s from %s: %m", s->credentials[i].id,
-                                               s->credentials[i].path);
+                        return r;
                 (void) unlinkat(dfd, s->credentials[i].id, 0);
                 fd = openat(dfd, s->credentials[i].id, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
                 if (fd < 0 || write(fd, data, size) != (ssize_t) size || fchown(fd, uid, gid) < 0)
-                        return log_error_errno(errno, "Failed to write credential %s: %m", s->credentials[i].id);
+                        r = log_error_errno(errno, "Failed to write credential %s: %m", s->credentials[i].id);
                 explicit_bzero(data, size);
+                if (r < 0)
+                        return r;
         }
         if (fchown(dfd, uid, gid) < 0 || fchmod(dfd, 0500) < 0)
                 return log_error_errno(errno, "Failed to set ownership of %s: %m", dir);
@@ -73,4 +212,3 @@ int credentials_remove(const char *name) {
         closedir(d);
         return rmdir(dir) < 0 ? -errno : 0;
 }
-

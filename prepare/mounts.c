@@ -7,9 +7,36 @@
 #include "log.h"
 #include "mount-util.h"
 #include "prepare.h"
+#include "render.h"
 #include "string-util.h"
+#include "strv.h"
 
-int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_root, char **ret_settings) {
+/* NestedUserNamespaces=no: sandy-nouserns becomes PID 1 and execs what nspawn would have run (the init, or
+ * Command=), so that every process of the sandbox runs under its filter from the first instruction on. In
+ * nspawn's terms that is Boot=no with sandy-nouserns as the command (install_settings() drops the generated
+ * Boot= and Parameters=); Boot=yes's shutdown signal is kept. */
+static int nouserns_settings(const Sandbox *s, char **settings) {
+        int r;
+
+        r = strextendf(settings,
+                       "\n[Exec]\nBoot=no\n%s"
+                       "Parameters=" SANDY_NOUSERNS_INSIDE " %s",
+                       s->boot ? "KillSignal=SIGRTMIN+3\n" : "", s->boot ? "--boot" : "--");
+        STRV_FOREACH(w, s->boot ? NULL : s->command) {
+                _cleanup_free_ char *q = nspawn_quote_word(*w);
+                if (!q)
+                        return log_error_errno(errno, "Failed to quote the command of %s: %m", s->name);
+                if (r >= 0)
+                        r = strextendf(settings, " %s", q);
+        }
+        if (r >= 0)
+                r = strextendf(settings,
+                               "\n\n[Files]\nBindReadOnly=" SANDY_LIBEXEC_DIR "/" SANDY_NOUSERNS_BINARY
+                               ":" SANDY_NOUSERNS_INSIDE "\n");
+        return r < 0 ? log_oom() : 0;
+}
+
+int sandbox_mount_all(const Sandbox *s, int wsfd, const char *image_rootfs, char **ret_root, char **ret_settings) {
         _cleanup_free_ char *dir = NULL, *root = NULL, *settings = NULL, *map = NULL;
         _cleanup_close_ int ns = -EBADF;
         uid_t base, user_uid = 1000;
@@ -52,13 +79,18 @@ int sandbox_mount_all(const Sandbox *s, const char *image_rootfs, char **ret_roo
                       base, SANDY_UID_RANGE) < 0)
                 return log_oom();
 
+        if (s->deny_nested_userns) {
+                r = nouserns_settings(s, &settings);
+                if (r < 0)
+                        return r;
+        }
         if (s->persist_home && s->ephemeral) {
                 r = home_mount(s, image_rootfs, ns, user_uid, user_gid, &settings);
                 if (r < 0)
                         return r;
         }
         if (s->workspace) {
-                r = workspace_mount(s, base, user_uid, user_gid, &settings);
+                r = workspace_mount(s, wsfd, base, user_uid, user_gid, &settings);
                 if (r < 0)
                         return r;
         }
@@ -80,7 +112,6 @@ int sandbox_unmount_all(const char *name) {
         _cleanup_free_ char *dir = NULL, *list = NULL;
         int r = 0;
 
-        (void) protect_paths_report(name);
         r = credentials_remove(name);
         if (r < 0)
                 r = log_error_errno(r, "Failed to remove the credentials of %s: %m", name);
@@ -99,6 +130,8 @@ int sandbox_unmount_all(const char *name) {
                 if (rmdir(p) < 0 && errno != ENOENT && r == 0)
                         r = log_error_errno(errno, "Failed to remove %s: %m", p);
         }
+        /* Only now, with no mount point left in the workspace: restoring may need to rename or remove. */
+        (void) protect_paths_check(name);
         if (unlink(list) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", list);
         return r;

@@ -97,18 +97,59 @@ static int copy_image_home(const char *rootfs, const char *user, const char *to)
 }
 
 
+/* The tmpfs options of the ephemeral upper layer: size= from EphemeralSize= (a percentage of the host's
+ * memory, or bytes), and as many inodes as it has pages, so that neither the data nor the inodes (which do
+ * not count towards size=) are bounded only by the memory cgroup. */
+int ephemeral_tmpfs_options(const Sandbox *s, char **ret) {
+        const char *v = s->ephemeral_size[0] ? s->ephemeral_size : SANDBOX_EPHEMERAL_SIZE_DEFAULT;
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        size_t n = strlen(v);
+        uint64_t bytes, num;
+
+        if (pages <= 0 || psize <= 0)
+                return -EINVAL;
+        if (n > 0 && v[n - 1] == '%') {
+                _cleanup_free_ char *p = strndup(v, n - 1);
+                if (!p)
+                        return -ENOMEM;
+                if (safe_atou64(p, &num) < 0 || num == 0 || num > 100)
+                        return -ERANGE;
+                bytes = (uint64_t) pages * (uint64_t) psize / 100 * num;
+        } else {
+                const char *suffix = strchr("KMGT", v[n - 1]);
+                _cleanup_free_ char *p = strndup(v, suffix ? n - 1 : n);
+                unsigned shift = suffix ? 10 * (unsigned) (suffix - "KMGT" + 1) : 0;
+                if (!p)
+                        return -ENOMEM;
+                if (safe_atou64(p, &num) < 0 || num == 0 || num > (UINT64_MAX >> shift))
+                        return -ERANGE;
+                bytes = num << shift;
+        }
+        /* Rounded up to whole pages, at least 16 MiB: an overlay needs its work directory and some room. */
+        bytes = (bytes + (uint64_t) psize - 1) / (uint64_t) psize * (uint64_t) psize;
+        if (bytes < 16ULL << 20)
+                bytes = 16ULL << 20;
+        return xasprintf(ret, "mode=0700,size=%llu,nr_inodes=%llu", (unsigned long long) bytes,
+                         (unsigned long long) (bytes / (uint64_t) psize)) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
 /* Ephemeral=yes: writes land in a tmpfs that is gone at stop. */
 static int upper_tmpfs(const Sandbox *s, uid_t base, char **ret_upper, char **ret_work) {
-        _cleanup_free_ char *tmp = NULL, *upper = NULL, *work = NULL;
+        _cleanup_free_ char *tmp = NULL, *upper = NULL, *work = NULL, *opts = NULL;
         int r;
 
         tmp = sandbox_runtime_path(s->name, "tmp");
         if (!tmp || xasprintf(&upper, "%s/upper", tmp) < 0 || xasprintf(&work, "%s/work", tmp) < 0)
                 return log_oom();
+        r = ephemeral_tmpfs_options(s, &opts);
+        if (r < 0)
+                return log_error_errno(r, "EphemeralSize=%s of %s cannot be applied: %m", s->ephemeral_size, s->name);
         r = make_dir(tmp, 0700, 0, 0);
         if (r < 0)
                 return r;
-        if (mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0 ||
+        if (mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ||
             mount(NULL, tmp, NULL, MS_PRIVATE, NULL) < 0)
                 return log_error_errno(errno, "Failed to mount a tmpfs at %s: %m", tmp);
         /* Its root is the container's root directory. */

@@ -3,11 +3,14 @@
  *
  *   sandy-prepare NAME            refuse undeclared names, check the workspace, install the generated
  *                                 .nspawn settings, tell ExecStart which image root to run
- *   sandy-prepare --cleanup NAME  remove what the start left in /run
+ *   sandy-prepare --started NAME  (ExecStartPost=) keep the payload's seccomp filter for sandyctl exec
+ *   sandy-prepare --cleanup NAME  check the protected paths, remove what the start left in /run
  *
  * It runs as root, started by systemd for a unit a sandy-group member may start, so it trusts nothing but
  * the generated drop-in (SANDY_SETTINGS) and the declaration files, never the instance name alone. */
 #include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -17,12 +20,14 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
+#include "exec-run.h"
 #include "image.h"
 #include "log.h"
 #include "prepare.h"
 #include "sandbox.h"
 #include "strv.h"
 #include "fs-util.h"
+#include "process-util.h"
 #include "string-util.h"
 
 /* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
@@ -30,8 +35,28 @@
 #define ENSURE_IMAGE_TIMEOUT_USEC (29ULL * 60 * 1000000)
 
 static bool arg_cleanup = false;
+static bool arg_started = false;
 
-static int install_settings(const char *name, const char *generated, const char *extra) {
+/* NestedUserNamespaces=no makes sandy-nouserns the command (mounts.c): nspawn refuses a Boot=no after a
+ * Boot=yes ("conflicting"), and Parameters= only append, so the generated Boot= and Parameters= lines go. */
+static void drop_start_mode(char *text) {
+        char *w = text;
+
+        for (const char *l = text; *l;) {
+                size_t n = strcspn(l, "\n");
+                bool drop = startswith(l, "Boot=") || startswith(l, "Parameters=");
+                if (l[n] == '\n')
+                        n++;
+                if (!drop) {
+                        memmove(w, l, n);
+                        w += n;
+                }
+                l += n;
+        }
+        *w = 0;
+}
+
+static int install_settings(const Sandbox *s, const char *generated, const char *extra) {
         _cleanup_free_ char *text = NULL, *dest = NULL, *all = NULL;
         size_t size;
         int r;
@@ -39,6 +64,8 @@ static int install_settings(const char *name, const char *generated, const char 
         r = read_full_file(generated, 1024 * 1024, &text, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read generated settings %s: %m", generated);
+        if (s->deny_nested_userns)
+                drop_start_mode(text);
         /* What only the start knows (the UID range, the mounts) goes after the generated text. */
         if (xasprintf(&all, "%s%s", text, extra ?: "") < 0)
                 return log_oom();
@@ -46,7 +73,7 @@ static int install_settings(const char *name, const char *generated, const char 
         r = mkdir_p(NSPAWN_SETTINGS_DIR, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", NSPAWN_SETTINGS_DIR);
-        if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0)
+        if (xasprintf(&dest, NSPAWN_SETTINGS_DIR "/%s.nspawn", s->name) < 0)
                 return log_oom();
         r = write_file_atomic(dest, all, size, 0644);
         if (r < 0)
@@ -71,12 +98,22 @@ static int register_image(const char *name, const char *rootfs) {
         return 0;
 }
 
-static int write_start_env(const char *name, const char *rootfs) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+static int write_start_env(const Sandbox *s, const char *rootfs) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL, *creds = NULL;
         int r;
 
-        if (!(dir = sandbox_runtime_path(name, NULL)) || !(path = sandbox_runtime_path(name, SANDY_START_ENV)) ||
-            xasprintf(&text, "SANDY_ROOT=%s\n", rootfs) < 0)
+        if (!(dir = sandbox_runtime_path(s->name, NULL)) || !(path = sandbox_runtime_path(s->name, SANDY_START_ENV)) ||
+            !(creds = sandbox_runtime_path(s->name, "credentials")) || xasprintf(&text, "SANDY_ROOT=%s\n", rootfs) < 0)
+                return log_oom();
+        /* Replaces the drop-in's SANDY_NSPAWN_ARGS (an EnvironmentFile= wins over Environment=): nspawn loads
+         * the credentials from the copies credentials_install() made (read once, safely, as their owner or
+         * from root's directories), never from the declared paths, which a user may have swapped for a
+         * symlink since (nspawn would follow it as root). IDs were checked to hold no spaces or ':'. */
+        r = strextendf(&text, "SANDY_NSPAWN_ARGS=");
+        for (size_t i = 0; r >= 0 && i < s->n_credentials; i++)
+                r = strextendf(&text, "%s--load-credential=%s:%s/%s", i > 0 ? " " : "", s->credentials[i].id, creds,
+                               s->credentials[i].id);
+        if (r < 0 || strextendf(&text, "\n") < 0)
                 return log_oom();
         r = mkdir_p(dir, 0755);
         if (r < 0)
@@ -128,6 +165,7 @@ static int prepare(const char *name) {
         _cleanup_free_ char *rootfs = NULL, *root = NULL, *extra = NULL;
         char id[IMAGE_ID_HEX_LEN + 1];
         const char *generated = getenv("SANDY_SETTINGS");
+        _cleanup_close_ int wsfd = -EBADF;
         struct stat st;
         int r;
 
@@ -149,10 +187,20 @@ static int prepare(const char *name) {
         r = sandbox_check_digest(s, getenv(SANDY_DIGEST_ENV));
         if (r < 0)
                 return r;
+        /* A filter kept from an earlier run that ended without its ExecStopPost= is not this run's. */
+        {
+                _cleanup_free_ char *seccomp = sandbox_runtime_path(name, "seccomp");
+                if (!seccomp)
+                        return log_oom();
+                if (unlink(seccomp) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Failed to remove %s: %m", seccomp);
+        }
 
-        r = workspace_check(s);
-        if (r < 0)
-                return r;
+        if (s->workspace) {
+                wsfd = workspace_open(s);
+                if (wsfd < 0)
+                        return wsfd;
+        }
 
         r = sandbox_image_id(s, id);
         if (r < 0)
@@ -167,29 +215,49 @@ static int prepare(const char *name) {
         }
 
         /* The root nspawn runs is an overlay over the image built here (see prepare-mounts.c). */
-        r = sandbox_mount_all(s, rootfs, &root, &extra);
+        r = sandbox_mount_all(s, wsfd, rootfs, &root, &extra);
         if (r < 0)
                 return r;
-        r = install_settings(name, generated, extra);
+        r = install_settings(s, generated, extra);
         if (r < 0)
                 return r;
         r = register_image(name, rootfs);
         if (r < 0)
                 return r;
-        return write_start_env(name, root);
+        return write_start_env(s, root);
+}
+
+static int started(const char *name) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
+        _cleanup_sandbox_free_ Sandbox *s = NULL;
+        int r;
+
+        if (!dirs)
+                return log_oom();
+        r = sandbox_load(dirs, name, &s);
+        if (r < 0)
+                return log_error_errno(r, "Sandbox %s cannot be loaded: %m", name);
+        /* Not fatal: root's sandyctl exec reads it from the leader itself; members need it. */
+        r = exec_save_seccomp(name);
+        if (r < 0)
+                log_warning_errno(r, "Failed to keep the seccomp filter of sandbox %s for sandyctl exec: %m", name);
+        return 0;
 }
 
 static int cleanup(const char *name) {
-        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL;
+        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL, *seccomp = NULL;
         int r = 0;
 
         if (xasprintf(&settings, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0 ||
-            !(dir = sandbox_runtime_path(name, NULL)) || !(env = sandbox_runtime_path(name, SANDY_START_ENV)))
+            !(dir = sandbox_runtime_path(name, NULL)) || !(env = sandbox_runtime_path(name, SANDY_START_ENV)) ||
+            !(seccomp = sandbox_runtime_path(name, "seccomp")))
                 return log_oom();
         /* Go on after a failure, so as much as possible is gone, but do not report success. */
         r = sandbox_unmount_all(name);
         if (unlink(settings) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", settings);
+        if (unlink(seccomp) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", seccomp);
         if (unlink(env) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", env);
         if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
@@ -201,6 +269,7 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"cleanup", no_argument, NULL, 'c'},
+                {"started", no_argument, NULL, 's'},
                 {},
         };
         int c, r;
@@ -208,12 +277,15 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%s [--cleanup] NAME\n\nStart-time preparation of sandy@NAME.service; not meant to "
+                        printf("%s [--started|--cleanup] NAME\n\nStart-time preparation of sandy@NAME.service; not meant to "
                                "be run by hand.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'c':
                         arg_cleanup = true;
+                        break;
+                case 's':
+                        arg_started = true;
                         break;
                 default:
                         return 1;
@@ -224,6 +296,6 @@ int main(int argc, char *argv[]) {
         if (!sandbox_name_is_valid(argv[optind]))
                 return log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", argv[optind]), 1;
 
-        r = arg_cleanup ? cleanup(argv[optind]) : prepare(argv[optind]);
+        r = arg_cleanup ? cleanup(argv[optind]) : arg_started ? started(argv[optind]) : prepare(argv[optind]);
         return r < 0 ? 1 : 0;
 }

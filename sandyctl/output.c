@@ -123,11 +123,14 @@ int output_table(const Table *t, const cJSON *rows) {
         const cJSON *row;
         int r;
 
+        /* Filled in below; set first so that -O3 sees it (a VLA takes no initializer). */
+        for (size_t i = 0; i < nc; i++) {
+                widths[i] = 0;
+                headers[i] = (char *) t->columns[i].header;
+        }
         cells = table_cells(t, rows, n, widths);
         if (!cells)
                 return log_oom();
-        for (size_t i = 0; i < nc; i++)
-                headers[i] = (char *) t->columns[i].header;
         r = print_line(t, widths, headers, NULL, ansi(ANSI_BOLD));
         cJSON_ArrayForEach(row, rows) {
                 if (r < 0)

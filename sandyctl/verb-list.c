@@ -121,7 +121,7 @@ static int list_rows(sd_bus *bus, char *const *dirs, char *const *names, cJSON *
 int verb_list(int argc, char *argv[]) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
         _cleanup_bus_unref_ sd_bus *bus = NULL;
-        cJSON *rows;
+        cJSON *rows = NULL;
         int r, n;
 
         if (arg_host)

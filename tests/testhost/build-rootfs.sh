@@ -34,6 +34,8 @@ common_pkgs=(
     libsystemd0 libnftables1 libcjson1 libcap2 libmnl0
     skopeo containernetworking-plugins debootstrap sudo util-linux procps iputils-ping netcat-openbsd
     ca-certificates less
+    # issue 13: the protected-path tests run the host owner's git in the workspace.
+    git
     # contrib/ansible is tested with Debian's ansible-core (python3-cffi-backend provides the virtual
     # python3-cffi-backend-api-* it needs, which debootstrap cannot resolve); apt-ftparchive makes local mirrors for
     # offline debootstrap and Packages= builds.
