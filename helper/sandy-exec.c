@@ -102,8 +102,11 @@ int main(int argc, char *argv[]) {
         if (control < 0)
                 return 125;
         r = run(argc, argv, control);
-        if (r < 0)
+        if (r < 0) {
+                /* The caller sees the journal of this unit only as root: say why, then 125. */
+                (void) exec_send_msg(control, EXEC_MSG_ERROR, -r, NULL, 0);
                 (void) exec_send_msg(control, EXEC_MSG_EXIT, 125, NULL, 0);
+        }
         safe_close(control);
         return r < 0 ? 125 : 0;
 }

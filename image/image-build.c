@@ -428,9 +428,9 @@ static int build_setup(const Sandbox *s) {
 
         if (!s->setup)
                 return 0;
-        r = read_full_file(s->setup, 1024 * 1024, &script, &size);
+        r = sandbox_read_setup(s, &script, &size);
         if (r < 0)
-                return fail(r, "Failed to read Setup= script %s: %m", s->setup);
+                return fail(r, "Failed to read Setup= script %s (see the journal): %m", s->setup);
         /* At the top of the tree, whose directory is ours: no symlink of the image is on the way. */
         fd = openat(tree_fd, SETUP_IN_ROOT + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
         if (fd < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "conf-parser.h"
 #include "hash.h"
 #include "image.h"
 #include "log.h"
@@ -10,6 +11,27 @@
 
 #define SETUP_SCRIPT_MAX (1024U * 1024U)
 
+int sandbox_read_setup(const Sandbox *s, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *problem = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uid_t owner = 0;
+        int r;
+
+        /* The script is built into the image that the sandbox's agent runs with its workspace: whoever could
+         * change it would run code as that agent. So the same rule as for the declaration (root's, or the
+         * sandbox owner's own), checked and read through one descriptor. */
+        (void) sandbox_owner_uid(s, &owner);
+        r = open_trusted(s->setup, 0, owner == 0 ? UID_INVALID : owner, &fd, &problem);
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing Setup= script %s of sandbox %s: %s", s->setup, s->name, problem);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open Setup= script %s of sandbox %s: %m", s->setup, s->name);
+        r = read_full_fd(fd, SETUP_SCRIPT_MAX, ret, ret_size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read Setup= script %s: %m", s->setup);
+        return 0;
+}
+
 int sandbox_recipe(const Sandbox *s, char **ret) {
         _cleanup_free_ char *buf = NULL, *script = NULL;
         char script_hash[IMAGE_ID_HEX_LEN + 1] = "-";
@@ -18,9 +40,9 @@ int sandbox_recipe(const Sandbox *s, char **ret) {
         int r;
 
         if (s->setup) {
-                r = read_full_file(s->setup, SETUP_SCRIPT_MAX, &script, &script_size);
+                r = sandbox_read_setup(s, &script, &script_size);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read Setup= script %s: %m", s->setup);
+                        return r;
                 r = sha256_hex(script, script_size, script_hash);
                 if (r < 0)
                         return r;

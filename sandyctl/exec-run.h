@@ -12,6 +12,7 @@
 /* Messages on the control socket (SOCK_SEQPACKET) between the caller and the command's supervisor. */
 #define EXEC_MSG_PTY 'P'    /* to the caller, with the pty master as SCM_RIGHTS */
 #define EXEC_MSG_EXIT 'X'   /* to the caller, followed by the exit status as int32 */
+#define EXEC_MSG_ERROR 'E'  /* to the caller before EXIT 125: why the command could not start, as errno */
 #define EXEC_MSG_SIGNAL 'S' /* from the caller, followed by a signal number as int32 */
 #define EXEC_MSG_STDIO 'I'  /* from the caller to sandy-exec (members, without pty): stdin, stdout, stderr of
                              * the command as SCM_RIGHTS, before anything else */

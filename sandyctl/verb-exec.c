@@ -40,6 +40,8 @@ typedef struct Relay {
         bool stdin_eof;
         int status;           /* the command's, once known */
         bool have_status;
+        int start_error;      /* errno sandy-exec reported when the command could not start */
+        const char *name;
 } Relay;
 
 static int send_signal_msg(int sock, int sig) {
@@ -133,9 +135,19 @@ static int relay_loop(Relay *r, int sigfd) {
                                 log_error("The command's supervisor went away without an exit status.");
                                 r->status = 255;
                                 r->have_status = true;
+                        } else if (type == EXEC_MSG_ERROR) {
+                                r->start_error = v;
                         } else if (type == EXEC_MSG_EXIT) {
                                 r->status = v >= 0 && v <= 255 ? v : 255;
                                 r->have_status = true;
+                                if (r->start_error > 0 && r->status == 125)
+                                        log_error_errno(r->start_error, "The command could not be started in sandbox %s: %m%s",
+                                                        r->name,
+                                                        IN_SET(r->start_error, EACCES, EPERM)
+                                                                ? ". (Where systemd itself runs under a seccomp filter, as in a "
+                                                                  "container, the sandbox's filter can only be kept by root: "
+                                                                  "\"sandyctl exec NAME -- true\" as root once after each start.)"
+                                                                : "");
                         } else if (type == EXEC_MSG_PTY && r->pty && fd >= 0 && r->master < 0) {
                                 r->master = r->in_fd = r->out_fd = fd;
                                 out_open = true;
@@ -222,7 +234,8 @@ static int exec_run(const Sandbox *s, char **argv) {
         int theirs[3] = {-EBADF, -EBADF, -EBADF}, sv[2], r;
         const char *term = term_name();
         bool pty = isatty(STDIN_FILENO);
-        Relay relay = {.master = -EBADF, .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .pty = pty};
+        Relay relay = {.master = -EBADF, .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .pty = pty,
+                       .name = s->name};
         sigset_t ss;
         pid_t pid;
 

@@ -61,6 +61,7 @@ done
 for n in al bo; do
         tap_check "carol: systemctl start sandy@$n is refused" refused as_user carol systemctl --no-ask-password start sandy@$n.service
         wait_for 60 test -e /run/systemd/machines/$n
+        tap_check "members' exec into $n is ready (or says why not)" member_exec_ready $n $([ $n = al ] && echo alice || echo bob)
 done
 
 # --- while both run: every way in, for each user on each sandbox

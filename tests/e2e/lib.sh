@@ -195,6 +195,20 @@ stop_and_remove() {
 
 # ---- issue 15: who may use which sandbox ------------------------------------------------------------------
 
+# member_exec_ready NAME USER: where systemd runs under a seccomp filter (this test host is a container), only a
+# process outside it can keep the sandbox's filter for members' sandyctl exec (a real host's systemd has no
+# filter, and sandy-prepare keeps it at start). A member's (USER's) exec before that must fail saying so; root's exec
+# keeps it.
+member_exec_ready() {
+        local out
+        if ! out=$(as_user "$2" sandyctl --no-ask-password exec "$1" -- true 2>&1) &&
+                ! grep -q "seccomp filter" <<<"$out"; then
+                echo "$2's exec failed without the reason: $out"
+                return 1
+        fi
+        sandyctl exec "$1" -- true
+}
+
 # past_authorization CMD...: CMD (a SetupNetwork call for a Mode=none sandbox) was authorized and ran: the
 # helper answered with the declaration's verdict ("no network namespace of sandy's"), not with a refusal.
 past_authorization() {

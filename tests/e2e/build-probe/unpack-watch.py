@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """unpack-watch.py OUT: until killed, record every process running sandy-helper's binary, other than the
-service's main process, that has no child and whose root directory is not ours: during an OCI unpack that
-is the child that extracts the layer. The confinement's own "(sandy-init)" is left out (see lib.sh). One line per process and per look:
+service's main process, that has no child, whose root directory is not ours and whose name is
+"(sandy-unpack)": the child that extracts a layer during an OCI unpack. One line per process and per look:
 pid= uid= capeff= nnp= seccomp= userns= netns= ifaces= (uid: real UID in the initial user namespace)."""
 import os
 import signal
@@ -38,9 +38,11 @@ while True:
             children = "".join(open(f"/proc/{pid}/task/{t}/children").read() for t in os.listdir(f"/proc/{pid}/task"))
             if children.strip():
                 continue
-            # Read last: the name is set before the root changes, so a "(sandy-init)" is always known.
+            # The extraction child names itself "(sandy-unpack)" once it is confined; anything else of
+            # sandy-helper's with another root (a build step between its fork and its exec, "(sandy-init)")
+            # is not the unpacker.
             st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
-            if st["Name"].strip() == "(sandy-init)":
+            if st["Name"].strip() != "(sandy-unpack)":
                 continue
             ifaces = sorted(l.split(":")[0].strip() for l in open(f"/proc/{pid}/net/dev").readlines()[2:])
             rec = {
