@@ -108,6 +108,8 @@ typedef struct Sandbox {
 
 /* EphemeralSize= when not set: a quarter of the host's memory (tmpfs's own default is half). */
 #define SANDBOX_EPHEMERAL_SIZE_DEFAULT "25%"
+/* MemoryMax= of sandy@.service when a declaration sets none (units/sandy@.service.in says the same). */
+#define SANDBOX_MEMORY_MAX_DEFAULT "75%"
 
 Sandbox *sandbox_free(Sandbox *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sandbox *, sandbox_free);
