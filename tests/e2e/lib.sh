@@ -189,3 +189,13 @@ stop_and_remove() {
                 remove_sandbox "$n"
         done
 }
+
+# ---- issue 16: verify, images, status and start as a member; shared by 20, 76 and 77.
+
+# journal_since_lacks CURSOR TEXT: nothing logged after CURSOR contains TEXT.
+journal_since_lacks() {
+        local out
+        out=$(journalctl --after-cursor="$1" --no-pager -o cat | grep -F -- "$2") || return 0
+        echo "logged: $out"
+        return 1
+}
