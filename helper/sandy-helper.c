@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "image-build.h"
 #include "log.h"
 #include "manager.h"
@@ -174,6 +175,9 @@ int main(int argc, char *argv[]) {
         r = bus_network_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the network interface: %m"), 1;
+        r = bus_state_register(bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the state interface: %m"), 1;
 
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

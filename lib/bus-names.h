@@ -7,6 +7,8 @@
 #define HELPER_OBJECT_PATH "/org/sandy/Helper1"
 #define HELPER_MANAGER_IFACE "org.sandy.Helper1.Manager"
 #define HELPER_NETWORK_IFACE "org.sandy.Helper1.Network"
+/* What sandboxes leave behind: DescribeState(s) -> (a(ss) reports, as errors), ResetState(s) -> (b). */
+#define HELPER_STATE_IFACE "org.sandy.Helper1.State"
 #define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
 #define HELPER_JOB_PATH_PREFIX "/org/sandy/Helper1/job"
 
@@ -22,6 +24,7 @@
 #define POLKIT_ACTION_REMOVE_IMAGE "org.sandy.helper.remove-image"
 #define POLKIT_ACTION_NETWORK "org.sandy.helper.network"
 #define POLKIT_ACTION_STATUS "org.sandy.helper.status"
+#define POLKIT_ACTION_RESET "org.sandy.helper.reset"
 
 /* Other services sandy talks to. */
 #define MACHINED_BUS_NAME "org.freedesktop.machine1"

@@ -32,6 +32,10 @@
 /* UID range allocation: slot-XXXX -> NAME. */
 #define SANDY_UIDMAP_DIR SANDY_STATE_DIR "/uidmap"
 
+/* The environment variable of sandy@NAME.service (in the generated drop-in) that records the digest of the
+ * declaration the unit was generated from (Sandbox.digest). */
+#define SANDY_DIGEST_ENV "SANDY_DECLARATION_DIGEST"
+
 /* Files of systemd's that sandy-prepare writes. */
 #define NSPAWN_SETTINGS_DIR "/run/systemd/nspawn"
 /* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
