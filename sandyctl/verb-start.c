@@ -98,14 +98,15 @@ static void explain_failure(sd_bus *bus, const char *unit, const char *result) {
         if (path)
                 (void) sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "Result", NULL,
                                                   &unit_result);
-        log_error("Job for %s %s%s%s%s.", unit,
-                  streq(result, "dependency") ? "failed: a unit it needs did not start" :
-                  streq(result, "canceled")   ? "was canceled" :
-                  streq(result, "timeout")    ? "timed out" :
-                                                "failed",
-                  unit_result && !streq(unit_result, "success") ? " (result: " : "",
-                  unit_result && !streq(unit_result, "success") ? unit_result : "",
-                  unit_result && !streq(unit_result, "success") ? ")" : "");
+        /* After "dependency" the unit did not run, and its Result is that of an earlier run. */
+        if (streq(result, "dependency"))
+                log_error("Job for %s failed: a unit it needs did not start.", unit);
+        else if (unit_result && !streq(unit_result, "success"))
+                log_error("Job for %s %s (result: %s).", unit,
+                          streq(result, "canceled") ? "was canceled" : streq(result, "timeout") ? "timed out" : "failed",
+                          unit_result);
+        else
+                log_error("Job for %s ended with \"%s\".", unit, result);
         if (name && helper_describe_state(bus, name, &names, &texts, &errors) >= 0)
                 STRV_FOREACH(e, errors)
                         print_untrusted(stderr, "  ", *e);

@@ -6,6 +6,8 @@
  * root gets. Collected once into a StatusInfo (NULL or "unknown" values where nothing is known), then shown
  * as text or as JSON. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <time.h>
 
@@ -30,6 +32,7 @@ typedef struct StatusInfo {
         char *active, *sub, *result;         /* the unit's; NULL when systemd does not say */
         uint64_t since_usec;                 /* ActiveEnterTimestamp, 0 if unknown */
         uint64_t memory, memory_max, cpu_nsec, cpu_quota_usec, tasks, tasks_max; /* UNKNOWN if not known */
+        bool tasks_counted;                  /* tasks from cgroup.threads: systemd has no pids controller */
         bool need_reload;                    /* systemd: the declaration file changed since it was loaded */
         char *loaded_digest;                 /* SANDY_DIGEST_ENV as systemd has the unit loaded, NULL: none */
         char current_digest[SHA256_HEX_LEN + 1]; /* of the files on disk; "" if they cannot be read */
@@ -80,6 +83,55 @@ static char *unit_digest(sd_bus *bus, const char *path) {
         return NULL;
 }
 
+/* Threads in the cgroup tree at dfd, as the pids controller would count them; -errno when unreadable. */
+static int64_t count_tasks(int dfd, unsigned depth) {
+        _cleanup_close_ int fd = openat(dfd, "cgroup.threads", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        char buf[4096];
+        int64_t n = 0;
+        ssize_t k;
+        DIR *d;
+
+        if (fd < 0)
+                return -errno;
+        while ((k = read(fd, buf, sizeof(buf))) > 0)
+                for (ssize_t c = 0; c < k; c++)
+                        n += buf[c] == '\n';
+        if (k < 0)
+                return -errno;
+        if (depth >= 32 || !(d = opendir_dup(dfd)))
+                return n;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_close_ int sub = -EBADF;
+                int64_t m;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                m = sub >= 0 ? count_tasks(sub, depth + 1) : 0;
+                n += m > 0 ? m : 0;
+        }
+        closedir(d);
+        return n;
+}
+
+/* TasksCurrent needs the pids controller; without it (a container that was not given it) the threads of
+ * the unit's cgroup are counted instead, from cgroupfs, which everybody may read. */
+static uint64_t tasks_from_cgroup(sd_bus *bus, const char *path) {
+        _cleanup_free_ char *cg = NULL, *dir = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int64_t n;
+
+        if (sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "ControlGroup", NULL,
+                                       &cg) < 0 ||
+            isempty(cg) || strstr(cg, "..") || !(dir = strdupf("/sys/fs/cgroup%s", cg)))
+                return UNKNOWN;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return UNKNOWN;
+        n = count_tasks(fd, 0);
+        return n >= 0 ? (uint64_t) n : UNKNOWN;
+}
+
 static int unit_props(sd_bus *bus, StatusInfo *i) {
         _cleanup_free_ char *path = unit_bus_path(i->unit);
         int need_reload = 0, r;
@@ -105,6 +157,10 @@ static int unit_props(sd_bus *bus, StatusInfo *i) {
         i->cpu_nsec = unit_u64(bus, path, "CPUUsageNSec");
         i->cpu_quota_usec = unit_u64(bus, path, "CPUQuotaPerSecUSec");
         i->tasks = unit_u64(bus, path, "TasksCurrent");
+        if (i->tasks == UNKNOWN && streq(i->active, "active")) {
+                i->tasks = tasks_from_cgroup(bus, path);
+                i->tasks_counted = i->tasks != UNKNOWN;
+        }
         i->tasks_max = unit_u64(bus, path, "TasksMax");
         i->loaded_digest = unit_digest(bus, path);
         return 0;
@@ -234,9 +290,9 @@ static void format_time(uint64_t usec, char *buf, size_t size) {
                 snprintf(buf, size, "-");
 }
 
-/* "Label: " with the labels' colons in one column, as systemctl status does. */
+/* "Label: " with the labels' colons in one column, as systemctl status does; "" continues the one above. */
 static void label(const char *l) {
-        printf("%12s: ", l);
+        printf("%12s%s ", l, *l ? ":" : " ");
 }
 
 static void print_resources(const StatusInfo *i) {
@@ -247,8 +303,10 @@ static void print_resources(const StatusInfo *i) {
         mem = i->memory != UNKNOWN ? format_bytes((double) i->memory) : NULL;
         max = i->memory_max != UNKNOWN ? format_bytes((double) i->memory_max) : NULL;
         label("Memory");
-        printf("%s%s%s%s\n", mem ?: "unknown (no memory accounting here)", max ? " (max " : "", max ?: "",
-               max ? ")" : "");
+        if (mem)
+                printf("%s%s%s%s\n", mem, max ? " (max " : "", max ?: "", max ? ")" : "");
+        else
+                printf("unknown (no memory controller here)%s%s\n", max ? "; max " : "", max ?: "");
         label("CPU");
         if (i->cpu_nsec != UNKNOWN)
                 printf("%.3fs", (double) i->cpu_nsec / 1e9);
@@ -264,6 +322,8 @@ static void print_resources(const StatusInfo *i) {
                 printf("unknown");
         if (i->tasks_max != UNKNOWN)
                 printf(" (max %" PRIu64 ")", i->tasks_max);
+        if (i->tasks_counted)
+                printf(", counted in the cgroup: no pids controller here");
         putchar('\n');
 }
 
