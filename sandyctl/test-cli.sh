@@ -3,9 +3,9 @@
 # sandyctl without root or a running sandbox: verify's handling of temporary file names (Ansible's
 # validate), exit statuses, --json of list/status/images/doctor and their tables (the same rows: null in
 # JSON where the table says "-"), the completion's verbs against --help. TAP.
-# Usage: test-cli.sh SANDYCTL COMPLETION
+# Usage: test-cli.sh SANDYCTL BASH-COMPLETION ZSH-COMPLETION FISH-COMPLETION
 set -u
-sandyctl=$1 completion=$2 n=0 failed=0
+sandyctl=$1 completion=$2 zsh_completion=$3 fish_completion=$4 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else notok "$d"; fi; }
@@ -222,6 +222,28 @@ help_verbs=$("$sandyctl" --help | sed -n '/^Commands:/,/^Options:/p' | sed -n 's
 comp_verbs=$(set +u; . "$completion"; COMP_WORDS=(sandyctl ""); COMP_CWORD=1; _sandyctl; printf '%s\n' "${COMPREPLY[@]}" | sort -u)
 missing=$(comm -23 <(echo "$help_verbs") <(echo "$comp_verbs"))
 if [ -z "$missing" ]; then ok "the completion knows every verb of --help"; else notok "not completed: $missing"; fi
+comp_opts=$(set +u; . "$completion"; COMP_WORDS=(sandyctl --); COMP_CWORD=1; _sandyctl; printf '%s\n' "${COMPREPLY[@]}")
+if grep -qx -- --no-legend <<<"$comp_opts" && grep -qx -- --quiet <<<"$comp_opts"; then
+        ok "the bash completion knows --no-legend and --quiet"
+else
+        notok "bash completion options: $comp_opts"
+fi
+comp=$(set +u; . "$completion"; COMP_WORDS=(sandyctl images ""); COMP_CWORD=2; _sandyctl; printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')
+[ "$comp" = "list prune rm " ] && ok "the bash completion knows images list, rm, prune" || notok "images: $comp"
+# zsh and fish: the same verbs (their own descriptions); their syntax when the shells are installed.
+zsh_verbs=$(sed -n "s/^ *'\([a-z]*\):.*/\1/p" "$zsh_completion" | sort -u)
+fish_verbs=$(sed -n 's/.*__sandyctl_verbs" -a \([a-z]*\) .*/\1/p' "$fish_completion" | sort -u)
+for shell in zsh fish; do
+        [ "$shell" = zsh ] && have=$zsh_verbs || have=$fish_verbs
+        missing=$(comm -23 <(echo "$help_verbs") <(echo "$have"))
+        if [ -z "$missing" ]; then ok "the $shell completion knows every verb of --help"; else notok "$shell misses: $missing"; fi
+done
+if command -v zsh >/dev/null; then check "the zsh completion parses" zsh -n "$zsh_completion"; fi
+if command -v fish >/dev/null; then
+        check "the fish completion parses" fish -n "$fish_completion"
+        out=$(fish -c "source '$fish_completion'; complete -C 'sandyctl start '" 2>&1)
+        [ "$out" = "$(printf 'broken\none')" ] && ok "fish completes declared names" || notok "fish names: $out"
+fi
 
 echo "1..$n"
 [ $failed = 0 ]

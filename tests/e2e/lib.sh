@@ -199,3 +199,52 @@ journal_since_lacks() {
         echo "logged: $out"
         return 1
 }
+# journal_cursor: the journal's current end, for journal_since_has/journal_since_lacks.
+journal_cursor() {
+        journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'
+}
+# journal_since_has CURSOR TEXT: something logged after CURSOR contains TEXT.
+journal_since_has() {
+        journalctl --after-cursor="$1" --no-pager -o cat | grep -qF -- "$2"
+}
+# both_inactive UNIT...: none of the units is active or on its way (for wait_for after a stop or failure).
+both_inactive() {
+        local u s
+        for u; do
+                s=$(systemctl show -P ActiveState "$u")
+                case $s in inactive | failed) ;; *) echo "$u is $s"; return 1 ;; esac
+        done
+}
+# image_not_built NAME: sandyctl images says that NAME's image is not built (and knows it).
+image_not_built() {
+        sandyctl --json=short images | python3 -c '
+import json, sys
+sys.exit(not any(i["built"] is False and sys.argv[1] in i["sandboxes"] for i in json.load(sys.stdin)))' "$1"
+}
+# fake_ssh DIR: an "ssh" in DIR that logs its arguments to DIR/calls and runs the remote command here
+# (no sshd in the test host), so -H takes its real code path.
+fake_ssh() {
+        cat >"$1/ssh" <<'EOS'
+#!/bin/sh
+echo "ssh $*" >>"${0%/*}/calls"
+while [ $# -gt 0 ]; do
+        case $1 in
+        --) shift; break ;;
+        -[eolpiFJ]) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+        esac
+done
+shift # the host
+[ "${1:-}" = -- ] && shift
+exec "$@"
+EOS
+        chmod +x "$1/ssh"
+}
+# json_check JSON PYTHON: PYTHON's assertions hold for j, the parsed JSON (says what when they do not).
+json_check() {
+        python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+exec(sys.argv[2])' "$1" "$2"
+}
