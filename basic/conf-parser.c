@@ -217,7 +217,8 @@ int conf_table_assign(const char *file, unsigned line, const char *section, cons
                 s = similar_section(t, section);
                 if (s)
                         return log_syntax(file, line, LOG_ERR, EINVAL,
-                                          "%s= is in an unknown section [%s]; did you mean [%s]?", key, section, s);
+                                          "%s= is in an unknown section [%s]; did you mean [%s]?", key,
+                                          section, s);
                 return log_syntax(file, line, LOG_ERR, EINVAL,
                                   "%s= is in an unknown section [%s] (sections for other tools start with "
                                   "\"X-\").",
@@ -227,11 +228,12 @@ int conf_table_assign(const char *file, unsigned line, const char *section, cons
                 return log_syntax(file, line, LOG_ERR, EINVAL, "%s= belongs in [%s], not [%s].", key,
                                   elsewhere->section, section);
         if (similar && streq(similar->section, section))
-                return log_syntax(file, line, LOG_ERR, EINVAL, "Unknown key %s= in [%s]; did you mean %s=?", key,
-                                  section, similar->key);
+                return log_syntax(file, line, LOG_ERR, EINVAL, "Unknown key %s= in [%s]; did you mean %s=?",
+                                  key, section, similar->key);
         if (similar)
-                return log_syntax(file, line, LOG_ERR, EINVAL, "Unknown key %s= in [%s]; did you mean [%s] %s=?",
-                                  key, section, similar->section, similar->key);
+                return log_syntax(file, line, LOG_ERR, EINVAL,
+                                  "Unknown key %s= in [%s]; did you mean [%s] %s=?", key, section,
+                                  similar->section, similar->key);
         return log_syntax(file, line, LOG_ERR, EINVAL,
                           "Unknown key %s= in [%s] (keys for other tools start with \"X-\").", key, section);
 }

@@ -68,7 +68,8 @@ static int append_reports(sd_bus_message *reply, const char *name) {
                 dfd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         d = dfd >= 0 ? opendir_dup(dfd) : NULL;
         for (struct dirent *de; d && (de = readdir(d));)
-                if (de->d_name[0] != '.' && (endswith(de->d_name, ".report") || streq(de->d_name, "report")) &&
+                if (de->d_name[0] != '.' &&
+                    (endswith(de->d_name, ".report") || streq(de->d_name, "report")) &&
                     strv_extend(&files, de->d_name) < 0) {
                         closedir(d);
                         return -ENOMEM;
@@ -134,7 +135,8 @@ static int add_matches(sd_journal *j, const char *field, const char *name, bool 
                 if (r < 0)
                         return r;
         }
-        /* systemd's own lines about a unit carry UNIT=, which any client may also set: only PID 1's count. */
+        /* systemd's own lines about a unit carry UNIT=, which any client may also set: only PID 1's count.
+         */
         return from_pid1 ? sd_journal_add_match(j, "_PID=1", 0) : 0;
 }
 
@@ -243,8 +245,9 @@ static int check_stopped(sd_bus *bus, const char *name, sd_bus_error *error) {
                 return sd_bus_error_set_errnof(error, r, "Failed to ask systemd about %s: %m", unit);
         /* SANDY_START_ENV lives from sandy-prepare's start to its cleanup after the stop. */
         if (!streq(state, "inactive") && !streq(state, "failed"))
-                return sd_bus_error_setf(error, HELPER_ERROR_BUSY, "Sandbox %s is %s; stop it first (systemctl stop %s).",
-                                         name, state, unit);
+                return sd_bus_error_setf(error, HELPER_ERROR_BUSY,
+                                         "Sandbox %s is %s; stop it first (systemctl stop %s).", name, state,
+                                         unit);
         if (access(env, F_OK) >= 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_BUSY,
                                          "Sandbox %s is still being cleaned up after its stop; try again.", name);
@@ -270,7 +273,8 @@ static int method_reset_state(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (parent == -ENOENT)
                 return sd_bus_reply_method_return(msg, "b", false);
         if (parent < 0)
-                return sd_bus_error_set_errnof(error, parent, "Failed to open %s: %m", SANDY_SANDBOX_STATE_DIR);
+                return sd_bus_error_set_errnof(error, parent, "Failed to open %s: %m",
+                                               SANDY_SANDBOX_STATE_DIR);
         if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT)
                         return sd_bus_reply_method_return(msg, "b", false);

@@ -199,12 +199,12 @@ static int ensure_image(const char *name, const char *id, const char *rootfs) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
         /* Subscribe first: the job may report before the call returns. */
-        r = sd_bus_match_signal(bus, &changed, HELPER_BUS_NAME, NULL, DBUS_PROPERTIES_IFACE, "PropertiesChanged",
-                                on_job_changed, &w);
+        r = sd_bus_match_signal(bus, &changed, HELPER_BUS_NAME, NULL, DBUS_PROPERTIES_IFACE,
+                                "PropertiesChanged", on_job_changed, &w);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the build's progress: %m");
-        r = sd_bus_message_new_method_call(bus, &msg, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE,
-                                           "EnsureImage");
+        r = sd_bus_message_new_method_call(bus, &msg, HELPER_BUS_NAME, HELPER_OBJECT_PATH,
+                                           HELPER_MANAGER_IFACE, "EnsureImage");
         if (r >= 0)
                 r = sd_bus_message_append(msg, "s", name);
         /* The reply comes when the build is done: wait longer than the bus's default 25 s. */

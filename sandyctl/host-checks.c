@@ -144,9 +144,10 @@ int workspace_inspect(const char *path, WorkspaceInfo *w) {
                         return -ENOMEM;
                 if (w->idmap != IDMAP_NO)
                         return 0;
-                w->problem = strdupf("is on %s, which does not take idmapped mounts (ext4, xfs and btrfs do; "
-                                     "tmpfs from Linux 6.3)",
-                                     w->fs);
+                w->problem = strdupf(
+                                "is on %s, which does not take idmapped mounts (ext4, xfs and btrfs do; "
+                                "tmpfs from Linux 6.3)",
+                                w->fs);
         }
         return w->problem ? 0 : -ENOMEM;
 }
@@ -157,8 +158,8 @@ char *workspace_summary(const WorkspaceInfo *w) {
                        w->idmap == IDMAP_YES ? "idmapped mounts work" : "idmapped mounts not tested (needs root)");
 }
 
-/* A file the declaration names: an error when it is missing or of the wrong type, a warning when it cannot be
- * looked at. 1 when it is there, 0 when it was not looked at, -errno (logged) otherwise. */
+/* A file the declaration names: an error when it is missing or of the wrong type, a warning when it cannot
+ * be looked at. 1 when it is there, 0 when it was not looked at, -errno (logged) otherwise. */
 static int check_file(Location loc, const char *key, const char *path, bool dir) {
         struct stat st;
 

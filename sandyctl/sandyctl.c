@@ -82,7 +82,8 @@ static int help(void) {
                "     --no-pager           Do not pipe output into a pager\n"
                "     --no-ask-password    Do not ask for a password to authorize\n"
                "     --no-progress        Do not show a progress bar (build)\n"
-               "  -H --host=[USER@]HOST   Operate on a remote host over ssh (every verb; see sandyctl(1))\n\n"
+               "  -H --host=[USER@]HOST   Operate on a remote host over ssh (every verb; see "
+               "sandyctl(1))\n\n"
                "See sandyctl(1) and sandy.sandbox(5).\n",
                program_invocation_short_name);
         return 0;
@@ -94,7 +95,14 @@ static int version(void) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_PAGER, ARG_NO_ASK_PASSWORD, ARG_NO_PROGRESS, ARG_NO_LEGEND };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_PAGER,
+                ARG_NO_ASK_PASSWORD,
+                ARG_NO_PROGRESS,
+                ARG_NO_LEGEND
+        };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},

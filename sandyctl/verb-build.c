@@ -101,8 +101,8 @@ static int build_request(sd_bus *bus, const char *name, bool force, char **ret_j
         const char *path;
         int r;
 
-        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "BuildImage", error,
-                               &reply, "sb", name, force);
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "BuildImage",
+                               error, &reply, "sb", name, force);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "o", &path);
@@ -161,7 +161,8 @@ int build_image(sd_bus *bus, const char *name, bool force, bool before_start) {
 
         r = build_request(bus, name, force, &w.job, &error);
         if (r < 0 && before_start &&
-            sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+            sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED,
+                                   SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                    SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                 /* Whoever may start it may still: sandy-prepare builds it then, without a bar here. */
                 log_notice("Not building the image of %s first (%s); the start builds it if needed.", name,

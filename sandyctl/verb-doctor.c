@@ -231,7 +231,8 @@ static int check_pid1(Doctor *d) {
         return add(d, "systemd as PID 1", booted ? CHECK_OK : CHECK_MISSING, true,
                    "boot the host with systemd (sandboxes are systemd services)",
                    strdupf("PID 1 is %s%s", comm ? strstrip(comm) : "unknown",
-                           booted ? "; /run/systemd/system exists" : ", not systemd (no /run/systemd/system)"));
+                           booted ? "; /run/systemd/system exists"
+                                  : ", not systemd (no /run/systemd/system)"));
 }
 
 static int check_cgroup2(Doctor *d) {

@@ -17,7 +17,7 @@
 #include "string-util.h"
 
 typedef struct ImageRow {
-        char *id;     /* NULL when the recipe cannot be computed by this user (an unreadable Setup= script) */
+        char *id; /* NULL when the recipe cannot be computed by this user (an unreadable Setup= script) */
         char *source; /* NULL for an image no declaration uses */
         char **sandboxes;
         int built;    /* 1, 0, -1 unknown (no answer from sandy-helper) */

@@ -48,8 +48,8 @@ static char *egress_address(const char *json) {
  * whether that is built (sandy-helper's ListImages in stored; null when it did not answer), its network
  * mode, address and workspace. A declaration with errors is listed with state "error" and nothing else
  * known. Returns 1, 0 for a masked sandbox (not listed), or -errno. */
-static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char *const *dirs, const char *name,
-                    cJSON *row) {
+static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char *const *dirs,
+                    const char *name, cJSON *row) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
         _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL;
         char id[IMAGE_ID_HEX_LEN + 1] = "";
@@ -77,7 +77,8 @@ static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char
         if (!cJSON_AddStringToObject(row, "name", name) ||
             !json_add_string_or_null(row, "state", s ? state : "error") ||
             !json_add_string_or_null(row, "image", id[0] ? id : NULL) ||
-            !(s && answered ? cJSON_AddBoolToObject(row, "built", !!image) : cJSON_AddNullToObject(row, "built")) ||
+            !(s && answered ? cJSON_AddBoolToObject(row, "built", !!image)
+                            : cJSON_AddNullToObject(row, "built")) ||
             (s && !cJSON_AddStringToObject(row, "mode", network_mode_to_string(s->network_mode))) ||
             !json_add_string_or_null(row, "address", address) ||
             !json_add_string_or_null(row, "workspace", s ? s->workspace : NULL))

@@ -39,7 +39,8 @@ int verb_reset(int argc, char *argv[]) {
         /* A removed declaration's state can still be discarded: the name need only be valid. */
         for (int i = 1; i < argc; i++)
                 if (!sandbox_name_is_valid(argv[i]))
-                        return log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", argv[i]), EXIT_NO_SUCH_SANDBOX;
+                        return log_error_errno(EINVAL, "\"%s\" is not a valid sandbox name.", argv[i]),
+                               EXIT_NO_SUCH_SANDBOX;
         r = bus_connect_system(&bus);
         if (r < 0)
                 return r;

@@ -103,7 +103,9 @@ static void explain_failure(sd_bus *bus, const char *unit, const char *result) {
                 log_error("Job for %s failed: a unit it needs did not start.", unit);
         else if (unit_result && !streq(unit_result, "success"))
                 log_error("Job for %s %s (result: %s).", unit,
-                          streq(result, "canceled") ? "was canceled" : streq(result, "timeout") ? "timed out" : "failed",
+                          streq(result, "canceled")  ? "was canceled"
+                          : streq(result, "timeout") ? "timed out"
+                                                     : "failed",
                           unit_result);
         else
                 log_error("Job for %s ended with \"%s\".", unit, result);

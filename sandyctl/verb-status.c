@@ -34,7 +34,7 @@ typedef struct StatusInfo {
         uint64_t memory, memory_max, cpu_nsec, cpu_quota_usec, tasks, tasks_max; /* UNKNOWN if not known */
         bool tasks_counted;                  /* tasks from cgroup.threads: systemd has no pids controller */
         bool need_reload;                    /* systemd: the declaration file changed since it was loaded */
-        char *loaded_digest;                 /* SANDY_DIGEST_ENV as systemd has the unit loaded, NULL: none */
+        char *loaded_digest; /* SANDY_DIGEST_ENV as systemd has the unit loaded, NULL: none */
         char current_digest[SHA256_HEX_LEN + 1]; /* of the files on disk; "" if they cannot be read */
         uint32_t leader;                     /* the machine's leader PID, 0 when machined does not know it */
         char image_id[IMAGE_ID_HEX_LEN + 1]; /* "" when it cannot be computed (nor sandy-helper says) */
@@ -72,8 +72,8 @@ static uint64_t unit_u64(sd_bus *bus, const char *path, const char *property) {
 static char *unit_digest(sd_bus *bus, const char *path) {
         _cleanup_strv_free_ char **env = NULL;
 
-        if (sd_bus_get_property_strv(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "Environment", NULL, &env) <
-            0)
+        if (sd_bus_get_property_strv(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "Environment", NULL,
+                                     &env) < 0)
                 return NULL;
         STRV_FOREACH(e, env) {
                 const char *v = startswith(*e, SANDY_DIGEST_ENV "=") ? *e + strlen(SANDY_DIGEST_ENV "=") : NULL;
@@ -149,8 +149,8 @@ static int unit_props(sd_bus *bus, StatusInfo *i) {
         (void) sd_bus_get_property_trivial(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_UNIT_IFACE,
                                            "ActiveEnterTimestamp", NULL, 't', &i->since_usec);
         /* The generator sets SourcePath= to the declaration, so systemd notices when it changes. */
-        (void) sd_bus_get_property_trivial(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_UNIT_IFACE, "NeedDaemonReload",
-                                           NULL, 'b', &need_reload);
+        (void) sd_bus_get_property_trivial(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_UNIT_IFACE,
+                                           "NeedDaemonReload", NULL, 'b', &need_reload);
         i->need_reload = need_reload;
         i->memory = unit_u64(bus, path, "MemoryCurrent");
         i->memory_max = unit_u64(bus, path, "MemoryMax");
@@ -199,6 +199,7 @@ static void image_status(sd_bus *bus, StatusInfo *i) {
 
 static int status_collect(sd_bus *bus, StatusInfo *i) {
         const char *name = i->sandbox->name;
+        int r;
 
         if (!(i->unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
                 return log_oom();
@@ -214,7 +215,8 @@ static int status_collect(sd_bus *bus, StatusInfo *i) {
         i->leader = machine_leader(bus, name);
         image_status(bus, i);
         (void) helper_describe_egress(bus, name, &i->egress);
-        i->state_known = helper_describe_state(bus, name, &i->report_names, &i->report_texts, &i->errors) >= 0;
+        r = helper_describe_state(bus, name, &i->report_names, &i->report_texts, &i->errors);
+        i->state_known = r >= 0;
         return 0;
 }
 
@@ -251,27 +253,31 @@ static cJSON *status_json(const StatusInfo *i) {
         int current = declaration_current(i);
         bool ok;
 
-        ok = o && cJSON_AddStringToObject(o, "name", s->name) && cJSON_AddStringToObject(o, "unit", i->unit) &&
-             json_add_string_or_null(o, "state", i->active) && json_add_string_or_null(o, "substate", i->sub) &&
+        ok = o && cJSON_AddStringToObject(o, "name", s->name) &&
+             cJSON_AddStringToObject(o, "unit", i->unit) && json_add_string_or_null(o, "state", i->active) &&
+             json_add_string_or_null(o, "substate", i->sub) &&
              json_add_string_or_null(o, "result", i->result) &&
              cJSON_AddNumberToObject(o, "since_usec", (double) i->since_usec) &&
              cJSON_AddNumberToObject(o, "leader", i->leader) && add_u64(o, "memory_current", i->memory) &&
              add_u64(o, "memory_max", i->memory_max) && add_u64(o, "cpu_usage_nsec", i->cpu_nsec) &&
-             add_u64(o, "cpu_quota_per_sec_usec", i->cpu_quota_usec) && add_u64(o, "tasks_current", i->tasks) &&
-             add_u64(o, "tasks_max", i->tasks_max) &&
+             add_u64(o, "cpu_quota_per_sec_usec", i->cpu_quota_usec) &&
+             add_u64(o, "tasks_current", i->tasks) && add_u64(o, "tasks_max", i->tasks_max) &&
              cJSON_AddStringToObject(o, "description", s->description ?: "") &&
-             cJSON_AddStringToObject(o, "user", s->user) && json_add_string_or_null(o, "workspace", s->workspace) &&
+             cJSON_AddStringToObject(o, "user", s->user) &&
+             json_add_string_or_null(o, "workspace", s->workspace) &&
              cJSON_AddStringToObject(o, "source", s->from) &&
              json_add_string_or_null(o, "image", i->image_id[0] ? i->image_id : NULL) &&
-             (i->built >= 0 ? !!cJSON_AddBoolToObject(o, "built", i->built > 0) : !!cJSON_AddNullToObject(o, "built")) &&
-             json_add_string_or_null(o, "declaration_digest", i->current_digest[0] ? i->current_digest : NULL) &&
+             (i->built >= 0 ? !!cJSON_AddBoolToObject(o, "built", i->built > 0)
+                            : !!cJSON_AddNullToObject(o, "built")) &&
+             json_add_string_or_null(o, "declaration_digest",
+                                     i->current_digest[0] ? i->current_digest : NULL) &&
              json_add_string_or_null(o, "loaded_declaration_digest", i->loaded_digest) &&
-             (current >= 0 ? !!cJSON_AddBoolToObject(o, "declaration_current", current > 0) :
-                             !!cJSON_AddNullToObject(o, "declaration_current")) &&
+             (current >= 0 ? !!cJSON_AddBoolToObject(o, "declaration_current", current > 0)
+                           : !!cJSON_AddNullToObject(o, "declaration_current")) &&
              cJSON_AddStringToObject(o, "mode", network_mode_to_string(s->network_mode)) &&
              (egress ? cJSON_AddItemToObject(o, "egress", egress) : !!cJSON_AddNullToObject(o, "egress")) &&
-             (i->state_known ? cJSON_AddItemToObject(o, "last_errors", json_string_array(i->errors)) :
-                               !!cJSON_AddNullToObject(o, "last_errors")) &&
+             (i->state_known ? cJSON_AddItemToObject(o, "last_errors", json_string_array(i->errors))
+                             : !!cJSON_AddNullToObject(o, "last_errors")) &&
              cJSON_AddItemToObject(o, "reports", reports_json(i));
         if (!ok) {
                 if (!cJSON_GetObjectItemCaseSensitive(o, "egress"))
@@ -336,7 +342,9 @@ static void print_image(const StatusInfo *i) {
                 return;
         }
         printf("%.12s from %s (%s)\n", i->image_id, from,
-               i->built > 0 ? "built" : i->built == 0 ? "not built; built on start" : "built or not: unknown");
+               i->built > 0    ? "built"
+               : i->built == 0 ? "not built; built on start"
+                               : "built or not: unknown");
 }
 
 static void print_declaration(const StatusInfo *i) {
@@ -347,7 +355,8 @@ static void print_declaration(const StatusInfo *i) {
         if (current > 0)
                 printf("%.12s, as systemd has it loaded\n", i->current_digest[0] ? i->current_digest : "-");
         else if (current == 0)
-                printf("%schanged on disk since the last daemon-reload%s: run \"systemctl daemon-reload\"%s; what "
+                printf("%schanged on disk since the last daemon-reload%s: "
+                       "run \"systemctl daemon-reload\"%s; what "
                        "is shown here is the file, not what %s\n",
                        ansi(ANSI_YELLOW), ansi(ANSI_NORMAL), active ? ", then restart the sandbox" : "",
                        active ? "runs" : "would start");
@@ -435,12 +444,13 @@ static void status_print(const StatusInfo *i) {
         char since[64];
 
         format_time(i->since_usec, since, sizeof(since));
-        printf("%s%s%s - %s\n", ansi(ANSI_BOLD), s->name, ansi(ANSI_NORMAL), s->description ?: "(no description)");
+        printf("%s%s%s - %s\n", ansi(ANSI_BOLD), s->name, ansi(ANSI_NORMAL),
+               s->description ?: "(no description)");
         label("Unit");
         printf("%s\n", i->unit);
         label("Active");
-        printf("%s%s%s (%s)%s%s\n", c, i->active ?: "unknown", *c ? ansi(ANSI_NORMAL) : "", i->sub ?: "unknown",
-               active ? " since " : "", active ? since : "");
+        printf("%s%s%s (%s)%s%s\n", c, i->active ?: "unknown", *c ? ansi(ANSI_NORMAL) : "",
+               i->sub ?: "unknown", active ? " since " : "", active ? since : "");
         label("Machine");
         if (i->leader > 0)
                 printf("%s (leader PID %u)\n", s->name, i->leader);

@@ -90,9 +90,10 @@ int verb_verify(int argc, char *argv[]) {
                 for (int i = 1; i < argc; i++)
                         if (dropin || strchr(argv[i], '/') || endswith(argv[i], SANDBOX_SUFFIX) ||
                             endswith(argv[i], ".conf"))
-                                return log_error_errno(EOPNOTSUPP, "verify -H checks declared sandboxes on %s by "
-                                                                   "NAME; %s is a file here. Copy it there, or "
-                                                                   "check it here without -H.",
+                                return log_error_errno(EOPNOTSUPP,
+                                                       "verify -H checks declared sandboxes on %s by "
+                                                       "NAME; %s is a file here. Copy it there, or "
+                                                       "check it here without -H.",
                                                        arg_host, argv[i]);
                 if (strv_extend(&args, "verify") < 0 || (arg_offline && strv_extend(&args, "--offline") < 0))
                         return log_oom();

@@ -84,7 +84,8 @@ TEST(errors_name_file_and_line) {
         sandy_config_done(&c);
         free(log);
         check(load("[Network]\nStopDNSRebnd=no\n", &c, &log) < 0);
-        check_contains(log, "sandy.conf:2: Unknown key StopDNSRebnd= in [Network]; did you mean StopDNSRebind=?");
+        check_contains(log,
+                       "sandy.conf:2: Unknown key StopDNSRebnd= in [Network]; did you mean StopDNSRebind=?");
         sandy_config_done(&c);
         free(log);
         check(load("[Image]\nIPv6=no\n", &c, &log) < 0);

@@ -573,9 +573,11 @@ TEST(unknown_keys_are_errors) {
                               "with \"X-\").");
         check_contains(l.log, "t.sandbox:3: Mode= belongs in [Network], not [Sandbox].");
         check_contains(l.log, "t.sandbox:4: Unknown key Workspce= in [Sandbox]; did you mean Workspace=?");
-        check_contains(l.log, "t.sandbox:6: Level= is in an unknown section [Frobnication] (sections for other "
-                              "tools start with \"X-\").");
-        check_contains(l.log, "t.sandbox:8: Mode= is in an unknown section [Netwrok]; did you mean [Network]?");
+        check_contains(l.log,
+                       "t.sandbox:6: Level= is in an unknown section [Frobnication] (sections for other "
+                       "tools start with \"X-\").");
+        check_contains(l.log,
+                       "t.sandbox:8: Mode= is in an unknown section [Netwrok]; did you mean [Network]?");
         check_contains(l.log, "t.sandbox:10: Unknown key mode= in [Network]; did you mean Mode=?");
         check_contains(l.log, "t.sandbox:11: Unknown key AllowDomian= in [Network]; did you mean AllowDomain=?");
         check_contains(l.log, "t.sandbox:13: Unknown key MemoryMx= in [Image]; did you mean [Resources] "
