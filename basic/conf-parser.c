@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "conf-parser.h"
 #include "log.h"
@@ -128,17 +133,256 @@ int conf_parse_string(const char *label, const char *text, size_t size, conf_ass
         return ret;
 }
 
+/* ---- reading files only trusted users can have written -------------------------------------------- */
+
+/* Symlinks followed in one lookup, as the kernel's limit. */
+#define TRUST_MAX_SYMLINKS 40
+#define TRUST_MAX_DEPTH 256
+
+static bool uid_is_trusted(uid_t uid, uid_t also) {
+        /* The user running us: a file of our own gives us nothing we do not have. For the root programs
+         * that read declarations that is root alone. */
+        return uid == 0 || uid == geteuid() || (also != UID_INVALID && uid == also);
+}
+
+static int problem(char **ret, const char *fmt, ...) _printf_(2, 3);
+static int problem(char **ret, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret) {
+                free(*ret);
+                va_start(ap, fmt);
+                if (vasprintf(ret, fmt, ap) < 0)
+                        *ret = NULL;
+                va_end(ap);
+        }
+        return -EPERM;
+}
+
+/* May an entry met on the way be trusted: its owner, and for directories and files who may change it. */
+static int check_entry(const char *path, const struct stat *st, uid_t also, char **ret_problem) {
+        const char *who = geteuid() == 0 ? "root" : "root or you";
+
+        if (!uid_is_trusted(st->st_uid, also))
+                return problem(ret_problem, "%s %s is owned by UID %u, not by %s",
+                               S_ISDIR(st->st_mode) ? "directory" : S_ISLNK(st->st_mode) ? "symlink" : "file", path,
+                               (unsigned) st->st_uid, who);
+        if (S_ISLNK(st->st_mode))
+                return 0; /* the mode of a symlink means nothing; its directory decides who may replace it */
+        if (S_ISDIR(st->st_mode)) {
+                /* A sticky directory (/tmp) lets others add entries, but not rename or replace ours; every
+                 * entry taken from it is checked in turn. */
+                if ((st->st_mode & 0022) && !(st->st_mode & S_ISVTX))
+                        return problem(ret_problem, "directory %s is writable by %s (mode %04o)", path,
+                                       (st->st_mode & 0002) ? "others" : "its group", st->st_mode & 07777);
+                return 0;
+        }
+        if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3))
+                return 0; /* /dev/null, a mask: nothing to read */
+        if (!S_ISREG(st->st_mode))
+                return problem(ret_problem, "%s is not a regular file", path);
+        if (st->st_mode & 0022)
+                return problem(ret_problem, "%s is writable by %s (mode %04o)", path,
+                               (st->st_mode & 0002) ? "others" : "its group", st->st_mode & 07777);
+        return 0;
+}
+
+int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, char **ret_problem) {
+        _cleanup_free_ char *todo = NULL, *walked = NULL;
+        int stack[TRUST_MAX_DEPTH];
+        size_t depth = 0;
+        unsigned links = 0;
+        int cur = -EBADF, fd = -EBADF, r;
+        struct stat st;
+        const char *p;
+
+        if (ret_problem)
+                *ret_problem = NULL;
+        if (isempty(path))
+                return -EINVAL;
+        if (path[0] == '/')
+                todo = strdup(path);
+        else {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return -errno;
+                if (xasprintf(&todo, "%s/%s", cwd, path) < 0)
+                        return -ENOMEM;
+        }
+        walked = strdup("");
+        if (!todo || !walked)
+                return -ENOMEM;
+
+        /* Walk from / one component at a time, never letting the kernel follow a symlink: each entry is
+         * checked on the fd that then leads on, so nothing can be swapped between check and use. Symlinks
+         * are followed by hand, their targets walked the same way. */
+        cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0)
+                return -errno;
+        if (fstat(cur, &st) < 0) {
+                r = -errno;
+                goto finish;
+        }
+        r = check_entry("/", &st, also_trusted, ret_problem);
+        if (r < 0)
+                goto finish;
+
+        p = todo;
+        for (;;) {
+                char comp[NAME_MAX + 1];
+                size_t n;
+                bool last;
+
+                p += strspn(p, "/");
+                if (!*p)
+                        break; /* ends at the directory cur */
+                n = strcspn(p, "/");
+                if (n > NAME_MAX) {
+                        r = -ENAMETOOLONG;
+                        goto finish;
+                }
+                memcpy(comp, p, n);
+                comp[n] = 0;
+                p += n;
+                last = p[strspn(p, "/")] == 0;
+
+                if (streq(comp, "."))
+                        continue;
+                if (streq(comp, "..")) {
+                        if (depth > 0) {
+                                safe_close(cur);
+                                cur = stack[--depth];
+                                *(strrchr(walked, '/') ?: walked) = 0;
+                        }
+                        continue;
+                }
+                fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fstat(fd, &st) < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+                _cleanup_free_ char *here = NULL;
+                if (xasprintf(&here, "%s/%s", walked, comp) < 0) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                r = check_entry(here, &st, also_trusted, ret_problem);
+                if (r < 0)
+                        goto finish;
+
+                if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t k;
+                        char *next;
+
+                        if (++links > TRUST_MAX_SYMLINKS) {
+                                r = -ELOOP;
+                                goto finish;
+                        }
+                        k = readlinkat(fd, "", target, sizeof target - 1);
+                        if (k < 0) {
+                                r = -errno;
+                                goto finish;
+                        }
+                        target[k] = 0;
+                        fd = safe_close(fd);
+                        if (xasprintf(&next, "%s/%s", target, p) < 0) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        if (target[0] == '/') {
+                                while (depth > 0) {
+                                        safe_close(cur);
+                                        cur = stack[--depth];
+                                }
+                                walked[0] = 0;
+                        }
+                        free(todo);
+                        todo = next;
+                        p = todo;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        if (depth >= TRUST_MAX_DEPTH) {
+                                r = -ENAMETOOLONG;
+                                goto finish;
+                        }
+                        stack[depth++] = cur;
+                        cur = TAKE_FD(fd);
+                        free(walked);
+                        walked = TAKE_PTR(here);
+                        continue;
+                }
+                if (!last) {
+                        r = -ENOTDIR;
+                        goto finish;
+                }
+                if (flags & O_DIRECTORY) {
+                        r = -ENOTDIR;
+                        goto finish;
+                }
+                /* The file itself, opened for reading from the checked directory; the same inode, or someone
+                 * trusted changed it meanwhile. */
+                _cleanup_close_ int rfd = openat(cur, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                struct stat rst;
+                if (rfd < 0 || fstat(rfd, &rst) < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+                if (rst.st_dev != st.st_dev || rst.st_ino != st.st_ino) {
+                        r = -EAGAIN;
+                        goto finish;
+                }
+                *ret_fd = TAKE_FD(rfd);
+                r = 0;
+                goto finish;
+        }
+        /* The path named a directory. */
+        if (!(flags & O_DIRECTORY)) {
+                r = -EISDIR;
+                goto finish;
+        }
+        *ret_fd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = *ret_fd < 0 ? -errno : 0;
+finish:
+        safe_close(fd);
+        safe_close(cur);
+        while (depth > 0)
+                safe_close(stack[--depth]);
+        if (r != -EPERM && ret_problem)
+                *ret_problem = mfree(*ret_problem);
+        return r;
+}
+
+int conf_read_file(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *why = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = open_trusted(path, 0, UID_INVALID, &fd, &why);
+        if (r == -EPERM && why)
+                return log_syntax(path, 0, LOG_ERR, r,
+                                  "Refusing to read this file: %s. Like sudoers, it and every directory and symlink "
+                                  "on the way to it must belong to root and be writable by root only.",
+                                  why);
+        if (r < 0)
+                return log_syntax(path, 0, LOG_ERR, r, "Failed to read: %m");
+        r = read_full_fd(fd, CONF_FILE_MAX, ret, ret_size);
+        if (r == -EFBIG)
+                return log_syntax(path, 0, LOG_ERR, r, "File is larger than %u bytes.", CONF_FILE_MAX);
+        if (r < 0)
+                return log_syntax(path, 0, LOG_ERR, r, "Failed to read: %m");
+        return 0;
+}
+
 int conf_parse_file(const char *path, conf_assign_t assign, void *userdata) {
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r;
 
-        r = read_full_file(path, CONF_FILE_MAX, &text, &size);
-        if (r == -EFBIG)
-                return log_syntax(path, 0, LOG_ERR, r, "File is larger than %u bytes.", CONF_FILE_MAX);
+        r = conf_read_file(path, &text, &size);
         if (r < 0)
-                return log_syntax(path, 0, LOG_ERR, r, "Failed to read: %m");
-
+                return r;
         return conf_parse_string(path, text, size, assign, userdata);
 }
 

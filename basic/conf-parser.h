@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <sys/types.h>
+
 #include "macro.h"
+
+#ifndef UID_INVALID
+#define UID_INVALID ((uid_t) -1)
+#endif
 
 /* Reader for systemd's unit-file syntax: "[Section]" headers, "Key=value" assignments, "#" and ";"
  * comments, a trailing backslash continues a line. Every assignment is handed to the callback with the
@@ -13,9 +19,21 @@
 typedef int (*conf_assign_t)(const char *file, unsigned line, const char *section, const char *key,
                              const char *value, void *userdata);
 
+/* Open path the way sudo checks sudoers and sshd's StrictModes checks authorized_keys, for a program that
+ * must not act on what an untrusted user wrote: the file, every directory on the way from / and every
+ * symlink followed (and the directories on the way to its target) must belong to root, to the user running
+ * us, or to also_trusted (UID_INVALID: nobody else), and no directory or file may be writable by group or
+ * others; a sticky directory (/tmp) is fine, since what is taken from it is checked in turn. The walk holds
+ * an fd at each step (openat with O_NOFOLLOW, symlinks resolved by hand), so nothing can be swapped between
+ * the check and the open. flags: 0 for a regular file (or /dev/null, a mask), O_DIRECTORY for a directory.
+ * Returns -EPERM with *ret_problem saying what is wrong; -ENOENT etc. as the lookup fails. */
+int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, char **ret_problem);
+/* The whole file, opened with open_trusted(); every failure is logged as path:0. */
+int conf_read_file(const char *path, char **ret, size_t *ret_size);
+
 /* Both return 0 when the file was well-formed and every callback succeeded; otherwise the first
  * negative error, after going on to report every problem in the file (each logged as file:line). */
-int conf_parse_file(const char *path, conf_assign_t assign, void *userdata);
+int conf_parse_file(const char *path, conf_assign_t assign, void *userdata); /* through conf_read_file() */
 int conf_parse_string(const char *label, const char *text, size_t size, conf_assign_t assign,
                       void *userdata);
 

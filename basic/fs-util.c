@@ -22,15 +22,11 @@ DIR *opendir_dup(int dfd) {
         return d;
 }
 
-int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
@@ -59,6 +55,15 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
                 *ret_size = n;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_full_fd(fd, max_size, ret, ret_size);
 }
 
 int mkdir_p(const char *path, mode_t mode) {

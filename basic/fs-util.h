@@ -9,6 +9,8 @@
 /* A DIR for reading the directory dfd refers to, on a descriptor of its own: dfd stays open and its
  * position untouched. NULL with errno set on failure. */
 DIR *opendir_dup(int dfd);
+/* The whole regular file fd (from its current offset), NUL-terminated; -EFBIG above max_size. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 int mkdir_p(const char *path, mode_t mode);
 /* Write into a temporary file beside path and rename it over path, so readers see old or new. */

@@ -114,6 +114,14 @@ int sandbox_render_service_dropin(const Sandbox *s, const char *settings_path, c
                 r = xasprintf(&env, "\"SANDY_SETTINGS=%s\"", settings_path);
         if (r >= 0)
                 r = put_unit(f, "Environment", env);
+        /* What the unit was generated from: sandy-prepare, sandy-helper and sandy-polkit-check compare it with
+         * the declaration they read, and refuse a declaration edited since the last daemon-reload. */
+        if (r >= 0) {
+                env = mfree(env);
+                r = xasprintf(&env, "\"" SANDY_DIGEST_ENV "=%s\"", s->digest);
+        }
+        if (r >= 0)
+                r = put_unit(f, "Environment", env);
         /* nspawn reads no credentials from .nspawn files, only from its command line; the template expands
          * $SANDY_NSPAWN_ARGS there. IDs and paths were checked to hold no spaces, quotes or ':'. */
         if (r >= 0 && s->n_credentials > 0) {

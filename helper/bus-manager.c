@@ -17,7 +17,7 @@
 
 
 /* Load a declared sandbox by name, with an error that names it. */
-static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
+static int load_declared(sd_bus_message *msg, const char *name, Sandbox **ret, sd_bus_error *error) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         int r;
 
@@ -38,7 +38,8 @@ static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
                                          "Sandbox %s has errors in its declaration (\"sandyctl verify %s\" shows "
                                          "them).",
                                          name, name);
-        return 0;
+        /* The text the units were generated from, or none. */
+        return bus_sandbox_check_current(sd_bus_message_get_bus(msg), ret, error);
 }
 
 static int sandbox_id(const Sandbox *s, char id[static IMAGE_ID_HEX_LEN + 1], sd_bus_error *error) {
@@ -79,7 +80,7 @@ static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = check(msg, POLKIT_ACTION_BUILD, name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = load_declared(name, &s, error);
+        r = load_declared(msg, name, &s, error);
         if (r < 0)
                 return r;
         r = sandbox_id(s, id, error);
@@ -125,7 +126,7 @@ static int method_ensure_image(sd_bus_message *msg, void *userdata, sd_bus_error
         r = check(msg, POLKIT_ACTION_BUILD, name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = load_declared(name, &s, error);
+        r = load_declared(msg, name, &s, error);
         if (r < 0)
                 return r;
         r = sandbox_id(s, id, error);

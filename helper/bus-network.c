@@ -15,7 +15,7 @@
 #include "strv.h"
 #include "string-util.h"
 
-static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
+static int load_declared(sd_bus_message *m, const char *name, Sandbox **ret, sd_bus_error *error) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         int r;
 
@@ -30,17 +30,13 @@ static int load_declared(const char *name, Sandbox **ret, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_INVALID_DECLARATION,
                                          "The declaration of sandbox %s has errors.", name);
-        return 0;
+        return bus_sandbox_check_current(sd_bus_message_get_bus(m), ret, error);
 }
 
+/* 1: authorized; 0: polkit is asked, the call comes back later (return 1 without a reply); < 0: refused. */
 static int check(sd_bus_message *m, const char *action, const char *name, sd_bus_error *error) {
         const char *details[] = {"sandbox", name, NULL};
-        int r = bus_verify_polkit(m, action, details, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", action);
-        return 1;
+        return bus_verify_polkit_async(m, action, details, error);
 }
 
 static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -53,8 +49,8 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
         r = check(m, POLKIT_ACTION_NETWORK, name, error);
         if (r <= 0)
-                return r;
-        r = load_declared(name, &s, error);
+                return r == 0 ? 1 : r;
+        r = load_declared(m, name, &s, error);
         if (r < 0)
                 return r;
         r = network_setup(s);
@@ -77,7 +73,7 @@ static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid sandbox name.");
         r = check(m, POLKIT_ACTION_NETWORK, name, error);
         if (r <= 0)
-                return r;
+                return r == 0 ? 1 : r;
         /* No declaration needed: a removed declaration must still be cleaned up after. */
         r = network_teardown(name);
         if (r < 0)
@@ -162,8 +158,8 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         r = check(m, POLKIT_ACTION_STATUS, name, error);
         if (r <= 0)
-                return r;
-        r = load_declared(name, &s, error);
+                return r == 0 ? 1 : r;
+        r = load_declared(m, name, &s, error);
         if (r < 0)
                 return r;
         (void) sandy_config_load(NULL, &c);

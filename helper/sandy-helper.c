@@ -175,6 +175,9 @@ int main(int argc, char *argv[]) {
         r = bus_network_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the network interface: %m"), 1;
+        r = bus_access_register(bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the access interface: %m"), 1;
         r = bus_state_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the state interface: %m"), 1;

@@ -7,6 +7,8 @@
 #define HELPER_OBJECT_PATH "/org/sandy/Helper1"
 #define HELPER_MANAGER_IFACE "org.sandy.Helper1.Manager"
 #define HELPER_NETWORK_IFACE "org.sandy.Helper1.Network"
+/* Who may use which sandbox: CheckAccess(s sandbox, u uid) -> (b allowed, s owner, s user). */
+#define HELPER_ACCESS_IFACE "org.sandy.Helper1.Access"
 /* What sandboxes leave behind: DescribeState(s) -> (a(ss) reports, as errors), ResetState(s) -> (b). */
 #define HELPER_STATE_IFACE "org.sandy.Helper1.State"
 #define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
@@ -18,12 +20,17 @@
 #define HELPER_ERROR_BUSY "org.sandy.Helper1.Busy"
 #define HELPER_ERROR_NO_SUCH_IMAGE "org.sandy.Helper1.NoSuchImage"
 #define HELPER_ERROR_NETWORK_FAILED "org.sandy.Helper1.NetworkFailed"
+/* The declaration was edited after the last daemon-reload: the units run another text. */
+#define HELPER_ERROR_STALE_DECLARATION "org.sandy.Helper1.StaleDeclaration"
 
 /* polkit actions (polkit/org.sandy.policy.in). */
 #define POLKIT_ACTION_BUILD "org.sandy.helper.build"
 #define POLKIT_ACTION_REMOVE_IMAGE "org.sandy.helper.remove-image"
 #define POLKIT_ACTION_NETWORK "org.sandy.helper.network"
 #define POLKIT_ACTION_STATUS "org.sandy.helper.status"
+/* Asked instead of any of the above when the caller is not allowed on the sandbox the call names (Owner=,
+ * AllowUsers=, AllowGroups=): never granted by sandy.rules, so administrators only. */
+#define POLKIT_ACTION_OTHER_SANDBOX "org.sandy.helper.other-sandbox"
 #define POLKIT_ACTION_RESET "org.sandy.helper.reset"
 
 /* Other services sandy talks to. */

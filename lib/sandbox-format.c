@@ -50,6 +50,10 @@ int sandbox_format(const Sandbox *s, FILE *f) {
         fprintf(f, "PersistHome=%s\n", s->persist_home ? "yes" : "no");
         put_list(f, "ProtectPath", s->protect_paths);
         fprintf(f, "ProtectDefaultPaths=%s\n", s->protect_default_paths ? "yes" : "no");
+        if (s->owner)
+                fprintf(f, "Owner=%s\n", s->owner);
+        put_list(f, "AllowUsers", s->allow_users);
+        put_list(f, "AllowGroups", s->allow_groups);
 
         fputs("\n[Image]\n", f);
         if (s->from)

@@ -235,6 +235,57 @@ static int parse_protect_path(const char *file, unsigned line, const char *key, 
         return parse_word_list(file, line, key, value, &s->protect_paths, check_protect_path);
 }
 
+/* Owner=, AllowUsers=, AllowGroups=: user and group names as useradd and groupadd take them (root too), or
+ * numeric IDs. Resolved only when someone asks for access, so a user added later counts. */
+static bool principal_is_valid(const char *w) {
+        size_t n = strlen(w);
+
+        if (n == 0 || n > 32)
+                return false;
+        if (strspn(w, "0123456789") == n)
+                return n <= 10; /* a number; parse_id() decides the range */
+        if (!(isalpha((unsigned char) w[0]) || w[0] == '_'))
+                return false;
+        for (const char *c = w; *c; c++)
+                if (!isalnum((unsigned char) *c) && !strchr("_.-", *c))
+                        return false;
+        return true;
+}
+
+static int check_principal(const char *file, unsigned line, const char *key, char **w) {
+        if (!principal_is_valid(*w))
+                return SYNTAX_ERROR(file, line,
+                                    "%s= takes %s names (letters, digits, '_', '.', '-', not starting with a digit "
+                                    "or '-', at most 32 characters) or numeric IDs: \"%s\".",
+                                    key, streq(key, "AllowGroups") ? "group" : "user", *w);
+        return 0;
+}
+
+static int parse_owner(const char *file, unsigned line, const char *key, const char *value, void *data,
+                       void *object) {
+        _unused_ Sandbox *s = object;
+        char *w = (char *) value;
+
+        if (!isempty(value)) {
+                int r = check_principal(file, line, key, &w);
+                if (r < 0)
+                        return r;
+        }
+        return parse_text(file, line, key, value, data, s);
+}
+
+static int parse_allow_users(const char *file, unsigned line, const char *key, const char *value, void *data,
+                             void *object) {
+        _unused_ Sandbox *s = object;
+        return parse_word_list(file, line, key, value, &s->allow_users, check_principal);
+}
+
+static int parse_allow_groups(const char *file, unsigned line, const char *key, const char *value, void *data,
+                              void *object) {
+        _unused_ Sandbox *s = object;
+        return parse_word_list(file, line, key, value, &s->allow_groups, check_principal);
+}
+
 static int parse_from(const char *file, unsigned line, const char *key, const char *value, void *data,
                       void *object) {
         _unused_ Sandbox *s = object;
@@ -469,6 +520,9 @@ static const ConfKey key_table[] = {
         {"Sandbox", "PersistHome", parse_bool, FIELD(persist_home)},
         {"Sandbox", "ProtectPath", parse_protect_path, 0},
         {"Sandbox", "ProtectDefaultPaths", parse_bool, FIELD(protect_default_paths)},
+        {"Sandbox", "Owner", parse_owner, FIELD(owner)},
+        {"Sandbox", "AllowUsers", parse_allow_users, 0},
+        {"Sandbox", "AllowGroups", parse_allow_groups, 0},
         {"Image", "From", parse_from, FIELD(from)},
         {"Image", "Packages", parse_packages, 0},
         {"Image", "Setup", parse_setup, FIELD(setup)},

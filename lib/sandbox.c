@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "conf-parser.h"
+#include "fs-util.h"
 #include "log.h"
 #include "sandbox-internal.h"
 #include "strv.h"
@@ -40,6 +45,10 @@ Sandbox *sandbox_free(Sandbox *s) {
                 return NULL;
         free(s->name);
         strv_free(s->files);
+        free(s->digest_input);
+        free(s->owner);
+        strv_free(s->allow_users);
+        strv_free(s->allow_groups);
         free(s->description);
         free(s->user);
         free(s->workspace);
@@ -186,13 +195,160 @@ int sandbox_verify(Sandbox *s) {
         return r;
 }
 
-int sandbox_owner_uid(const Sandbox *s, uid_t *ret) {
-        struct stat st;
+/* A user or group as a declaration names it: a name, or a number. */
+static int parse_id(const char *s, uint32_t *ret) {
+        uint64_t v;
 
-        if (!s->workspace || lstat(s->workspace, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                *ret = 0;
+        if (safe_atou64(s, &v) < 0)
+                return -EINVAL;
+        /* (uid_t) -1 means "no user" to the kernel; 65535 is nobody on some systems, but still a user. */
+        if (v >= UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static int resolve_user(const char *u, uid_t *ret) {
+        struct passwd *pw;
+        int r;
+
+        r = parse_id(u, ret);
+        if (r != -EINVAL)
+                return r < 0 ? -ESRCH : 0;
+        pw = getpwnam(u);
+        if (!pw)
+                return -ESRCH;
+        *ret = pw->pw_uid;
+        return 0;
+}
+
+static int resolve_group(const char *g, gid_t *ret) {
+        struct group *gr;
+        int r;
+
+        r = parse_id(g, ret);
+        if (r != -EINVAL)
+                return r < 0 ? -ESRCH : 0;
+        gr = getgrnam(g);
+        if (!gr)
+                return -ESRCH;
+        *ret = gr->gr_gid;
+        return 0;
+}
+
+/* The owner of the directory at path when only that owner (or root) can have put it there, else root. */
+static uid_t dir_owner_without_races(const char *path) {
+        _cleanup_close_ int cur = -EBADF;
+        struct stat chain[128]; /* far more components than a workspace path has */
+        size_t n = 0;
+        uid_t owner;
+
+        /* One openat() per component from /, O_NOFOLLOW: a symlink anywhere, or anything but a directory,
+         * and nobody but root owns it. */
+        cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0 || fstat(cur, &chain[n++]) < 0)
                 return 0;
+        for (const char *p = path;;) {
+                char comp[NAME_MAX + 1];
+                size_t len;
+                int fd;
+
+                p += strspn(p, "/");
+                if (!*p)
+                        break;
+                len = strcspn(p, "/");
+                if (len > NAME_MAX || n >= ELEMENTSOF(chain))
+                        return 0;
+                memcpy(comp, p, len);
+                comp[len] = 0;
+                p += len;
+                fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return 0;
+                safe_close(cur);
+                cur = fd;
+                if (fstat(cur, &chain[n++]) < 0)
+                        return 0;
         }
-        *ret = st.st_uid;
+        owner = chain[n - 1].st_uid;
+        /* Whoever may rename or replace an entry of a directory above could swap in a directory of theirs:
+         * each must belong to root or the owner and be writable by nobody else, or be sticky. */
+        for (size_t i = 0; i + 1 < n; i++) {
+                if (chain[i].st_uid != 0 && chain[i].st_uid != owner)
+                        return 0;
+                if ((chain[i].st_mode & 0022) && !(chain[i].st_mode & S_ISVTX))
+                        return 0;
+        }
+        return owner;
+}
+
+int sandbox_owner_uid(const Sandbox *s, uid_t *ret) {
+        int r;
+
+        if (s->owner) {
+                r = resolve_user(s->owner, ret);
+                if (r < 0)
+                        *ret = 0;
+                return r;
+        }
+        *ret = s->workspace ? dir_owner_without_races(s->workspace) : 0;
+        return 0;
+}
+
+bool sandbox_uid_allowed(const Sandbox *s, uid_t owner, uid_t uid) {
+        _cleanup_free_ gid_t *groups = NULL;
+        _cleanup_free_ char *name = NULL;
+        struct passwd *pw;
+        int n = 64;
+        gid_t gid;
+
+        if (uid == 0 || (owner != 0 && uid == owner))
+                return true;
+        STRV_FOREACH(u, s->allow_users) {
+                uid_t a;
+                if (resolve_user(*u, &a) >= 0 && a == uid && a != 0)
+                        return true;
+        }
+        if (!s->allow_groups)
+                return false;
+        pw = getpwuid(uid);
+        if (!pw || !(name = strdup(pw->pw_name)))
+                return false;
+        gid = pw->pw_gid;
+        /* The groups the group database gives the user, as polkit's isInGroup() sees them, not the groups
+         * some process of theirs happens to have. */
+        for (;;) {
+                int k = n;
+                gid_t *g = realloc(groups, sizeof(gid_t) * (size_t) n);
+                if (!g)
+                        return false;
+                groups = g;
+                if (getgrouplist(name, gid, groups, &k) >= 0) {
+                        n = k;
+                        break;
+                }
+                if (k <= n)
+                        return false;
+                n = k;
+        }
+        STRV_FOREACH(a, s->allow_groups) {
+                gid_t want;
+                if (resolve_group(*a, &want) < 0 || want == 0)
+                        continue;
+                for (int i = 0; i < n; i++)
+                        if (groups[i] == want)
+                                return true;
+        }
+        return false;
+}
+
+int sandbox_check_digest(const Sandbox *s, const char *recorded) {
+        if (isempty(recorded))
+                return log_error_errno(ESTALE, "Sandbox %s has no generated unit, or one from an older sandy: "
+                                               "its declaration " SANDBOX_STALE_MESSAGE ".",
+                                       s->name);
+        if (!streq(recorded, s->digest))
+                return log_error_errno(ESTALE, "The declaration of sandbox %s " SANDBOX_STALE_MESSAGE ".",
+                                       s->name);
         return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "hash.h"
 #include "macro.h"
 #include "paths.h"
 
@@ -52,6 +53,16 @@ typedef struct PortForward {
 typedef struct Sandbox {
         char *name;
         char **files; /* the main file, then the drop-ins, in the order applied */
+        /* SHA-256 of the sha256sum-style lines "HASH  FILE" of the files, in that order: what the generator
+         * records in the unit (SANDY_DIGEST_ENV), and what every later reader compares it with. */
+        char digest[SHA256_HEX_LEN + 1];
+        char *digest_input; /* while loading */
+
+        /* Who may use the sandbox ([Sandbox] Owner=, AllowUsers=, AllowGroups=): user and group names or
+         * numeric IDs, resolved when asked. No Owner= means the owner of the workspace. */
+        char *owner;
+        char **allow_users;
+        char **allow_groups;
 
         /* [Sandbox] */
         char *description;
@@ -131,7 +142,24 @@ int sandbox_check_dropin(const char *path);
 /* The effective declaration in canonical .sandbox syntax; parsing it again gives the same Sandbox. */
 int sandbox_format(const Sandbox *s, FILE *f);
 
-/* Who the sandbox belongs to: the owner of its workspace (looked up without following symlinks), or root
- * when it has none or the workspace cannot be looked at. Credential= files of this user are read as this
- * user; authorization of other users builds on it. */
+/* Who the sandbox belongs to: Owner= when set; otherwise the owner of the workspace, but only when nobody
+ * else could have put that directory there: it is walked from / without following any symlink, and every
+ * directory above it must belong to root or to that same user and be writable by nobody else (a sticky
+ * directory such as /tmp is fine). Otherwise, and without a workspace, root: only root and administrators
+ * may use it. Credential= files of this user are read as this user. Returns 0 and *ret; -ESRCH (and *ret
+ * root) when Owner= names no user. */
 int sandbox_owner_uid(const Sandbox *s, uid_t *ret);
+/* May the user uid use s: root; owner (from sandbox_owner_uid()); a user AllowUsers= names; a member of a
+ * group AllowGroups= names (the group database, as polkit's subject.isInGroup()). */
+bool sandbox_uid_allowed(const Sandbox *s, uid_t owner, uid_t uid);
+
+/* Compare the digest the unit was generated from (recorded: from the unit's environment; NULL when it has
+ * none) with what was just loaded. 0 when they agree; otherwise logs, and returns -ESTALE, with the
+ * message every reader gives: "... changed since daemon-reload; run systemctl daemon-reload". */
+int sandbox_check_digest(const Sandbox *s, const char *recorded);
+/* The digest recorded in sandy@NAME.service as systemd has it loaded (its Environment= property, over
+ * D-Bus); *ret NULL when the unit has none (not generated). */
+typedef struct sd_bus sd_bus;
+int sandbox_unit_digest(sd_bus *bus, const char *name, char **ret);
+#define SANDBOX_STALE_MESSAGE "changed since daemon-reload; run \"systemctl daemon-reload\""
+

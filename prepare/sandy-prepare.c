@@ -257,6 +257,11 @@ static int prepare(const char *name) {
                                        r == -ENXIO ? "masked" : "no longer declared");
         if (r < 0)
                 return log_error_errno(r, "Sandbox %s has errors (see above); not starting it.", name);
+        /* The units (network, egress, settings) were generated from the text systemd loaded at the last
+         * daemon-reload; a different text now would start a mix of both. */
+        r = sandbox_check_digest(s, getenv(SANDY_DIGEST_ENV));
+        if (r < 0)
+                return r;
 
         r = workspace_check(s);
         if (r < 0)

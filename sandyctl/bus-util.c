@@ -61,8 +61,9 @@ int bus_log_call_error(int r, const sd_bus_error *error, const char *what) {
                                            SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
                         log_error("Failed to %s: %s", what, error->message ?: "Access denied");
                         log_error("Not authorized. Members of group 'sandy' may build, start, stop and enter "
-                                  "sandboxes; ask an administrator to add you (usermod -aG sandy USER), "
-                                  "or run this as root.");
+                                  "the sandboxes they are allowed on (\"sandyctl list\", column ACCESS); ask "
+                                  "an administrator (usermod -aG sandy USER, Owner= or AllowUsers=), or run "
+                                  "this as root.");
                         return -EACCES;
                 }
                 if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))

@@ -50,8 +50,10 @@ static char *cell_text(const TableColumn *c, const cJSON *row) {
                         if (s && cJSON_IsString(it) &&
                             strextendf(&s, "%s%s", *s ? " " : "", it->valuestring) < 0)
                                 s = mfree(s);
-        } else
-                s = strdup(c->null_text ?: "-");
+        } else {
+                const char *t = c->null_text_of ? c->null_text_of(row) : NULL;
+                s = strdup(t ?: c->null_text ?: "-");
+        }
         if (s && c->max_width > 0 && strlen(s) > c->max_width)
                 s[c->max_width] = 0;
         return s;

@@ -18,6 +18,8 @@ typedef struct TableColumn {
         size_t min_width;      /* wider than the header, for a steady layout (0: the header's width) */
         size_t max_width;      /* longer values are cut, as image IDs to 12 characters (0: never) */
         const char *null_text; /* shown for a null or absent value (NULL: "-") */
+        /* The same, decided per row (NULL, or returning NULL: null_text). */
+        const char *(*null_text_of)(const struct cJSON *row);
         /* ANSI colour of the cell (from ansi(), so "" without colour), given its row; NULL: none. */
         const char *(*color)(const struct cJSON *row);
         /* The text of a number cell (a size in bytes as "1.2G"); NULL: the number as it is. */

@@ -48,9 +48,11 @@ int sandbox_require_all_declared(char *const *names, size_t n);
 /* sandbox_image_id() without its message: "" and -errno when this user cannot compute it (an unreadable
  * Setup= script). Whether that image is built is sandy-helper's to say (helper-client.h). */
 int sandbox_image_id_quietly(const struct Sandbox *s, char id[static 65]);
-/* The digest of the declaration's files as sandy-generator records it in the unit (SANDY_DIGEST_ENV), from
- * the files as they are now; "" and -errno when one cannot be read. */
-int declaration_digest(const struct Sandbox *s, char ret[static 65]);
+/* Who owns sandbox NAME and whether the caller may use it, as sandy-helper says (CheckAccess): 1 and
+ * *ret_owner, *ret_access (1/0); 0 and NULL/-1 when the helper does not say; -ESTALE when the declaration
+ * changed since daemon-reload. */
+struct sd_bus;
+int sandbox_access(struct sd_bus *bus, const char *name, char **ret_owner, int *ret_access);
 
 /* pager.c */
 void pager_open(void);

@@ -93,7 +93,7 @@ assert all(v not in ("-", "unknown", "") for r in rows for v in r.values()), row
 b = next(r for r in rows if r["name"] == "broken")
 assert b["image"] is None and b["address"] is None and b["workspace"] is None and "mode" not in b, b' "$out"
 out=$("$sandyctl" list 2>/dev/null)
-if grep -qE '^broken +error +- +- +- +-$' <<<"$out" && grep -qE '^one +[^ ]+ +[0-9a-f]{12} +lenient +- +-$' <<<"$out" &&
+if grep -qE '^broken +error +- +- +- +- +- +-$' <<<"$out" && grep -qE '^one +[^ ]+ +[0-9a-f]{12} +lenient +- +- +- +-$' <<<"$out" &&
    grep -qx '2 sandboxes listed\.' <<<"$out"; then
         ok "list: the table shows \"-\" for what is unknown"
 else

@@ -18,6 +18,11 @@ static const char *state_color(const cJSON *row) {
         return active_state_color(cJSON_IsString(v) ? v->valuestring : NULL);
 }
 
+/* A declaration changed since daemon-reload has no owner the helper will vouch for: say why. */
+static const char *owner_null_text(const cJSON *row) {
+        return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "stale")) ? "(reload)" : NULL;
+}
+
 /* The table shows these members of the rows row_fill() makes; --json shows all of them. */
 static const TableColumn columns[] = {
         {.key = "name", .header = "NAME"},
@@ -25,6 +30,8 @@ static const TableColumn columns[] = {
         {.key = "image", .header = "IMAGE"},
         {.key = "mode", .header = "MODE"},
         {.key = "address", .header = "ADDRESS"},
+        {.key = "owner", .header = "OWNER", .null_text_of = owner_null_text},
+        {.key = "access", .header = "ACCESS"},
         {.key = "workspace", .header = "WORKSPACE"},
 };
 static const Table table = {.columns = columns, .n_columns = ELEMENTSOF(columns)};
@@ -46,15 +53,18 @@ static char *egress_address(const char *json) {
 
 /* The row of one sandbox: its unit's state (null without a bus), the first 12 characters of its image ID,
  * whether that is built (sandy-helper's ListImages in stored; null when it did not answer), its network
- * mode, address and workspace. A declaration with errors is listed with state "error" and nothing else
- * known. Returns 1, 0 for a masked sandbox (not listed), or -errno. */
+ * mode, address, owner, whether the caller may use it ("access", null when the helper does not say;
+ * "stale" when the declaration changed since daemon-reload) and workspace. A declaration with errors is
+ * listed with state "error" and nothing else known. Returns 1, 0 for a masked sandbox (not listed), or
+ * -errno. */
 static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char *const *dirs,
                     const char *name, cJSON *row) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
-        _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL;
+        _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL, *owner = NULL;
         char id[IMAGE_ID_HEX_LEN + 1] = "";
         const HelperImage *image = NULL;
-        int r;
+        bool stale = false;
+        int r, access = -1;
 
         r = sandbox_load(dirs, name, &s);
         if (r == -ENXIO)
@@ -71,7 +81,12 @@ static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char
                 else
                         (void) sandbox_image_id_quietly(s, id);
                 id[12] = 0;
-                if (bus && helper_describe_egress(bus, name, &egress) > 0)
+                r = sandbox_access(bus, name, &owner, &access);
+                if (r == -ENOMEM)
+                        return log_oom();
+                stale = r == -ESTALE;
+                /* sandy-helper refuses the egress state of sandboxes the caller may not use. */
+                if (access > 0 && helper_describe_egress(bus, name, &egress) > 0)
                         address = egress_address(egress);
         }
         if (!cJSON_AddStringToObject(row, "name", name) ||
@@ -81,6 +96,9 @@ static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char
                             : cJSON_AddNullToObject(row, "built")) ||
             (s && !cJSON_AddStringToObject(row, "mode", network_mode_to_string(s->network_mode))) ||
             !json_add_string_or_null(row, "address", address) ||
+            !json_add_string_or_null(row, "owner", owner) ||
+            !(access >= 0 ? cJSON_AddBoolToObject(row, "access", access > 0) : cJSON_AddNullToObject(row, "access")) ||
+            (stale && !cJSON_AddTrueToObject(row, "stale")) ||
             !json_add_string_or_null(row, "workspace", s ? s->workspace : NULL))
                 return log_oom();
         return 1;

@@ -35,11 +35,13 @@ typedef struct StatusInfo {
         bool tasks_counted;                  /* tasks from cgroup.threads: systemd has no pids controller */
         bool need_reload;                    /* systemd: the declaration file changed since it was loaded */
         char *loaded_digest; /* SANDY_DIGEST_ENV as systemd has the unit loaded, NULL: none */
-        char current_digest[SHA256_HEX_LEN + 1]; /* of the files on disk; "" if they cannot be read */
         uint32_t leader;                     /* the machine's leader PID, 0 when machined does not know it */
         char image_id[IMAGE_ID_HEX_LEN + 1]; /* "" when it cannot be computed (nor sandy-helper says) */
         int built;                           /* 1, 0, -1 unknown */
         char *egress;                        /* the helper's DescribeEgress JSON, NULL without one */
+        char *owner;                         /* as sandy-helper says, NULL when it does not */
+        int access;                          /* the caller may use it: 1, 0, -1 unknown */
+        bool stale;                          /* sandy-helper: the declaration changed since daemon-reload */
         bool state_known;                    /* sandy-helper answered DescribeState */
         char **report_names, **report_texts; /* sandy-prepare's reports (same index) */
         char **errors;                       /* the last warning and error lines since the last start */
@@ -53,6 +55,7 @@ static void status_info_done(StatusInfo *i) {
         free(i->result);
         free(i->loaded_digest);
         free(i->egress);
+        free(i->owner);
         strv_free(i->report_names);
         strv_free(i->report_texts);
         strv_free(i->errors);
@@ -65,22 +68,6 @@ static uint64_t unit_u64(sd_bus *bus, const char *path, const char *property) {
         (void) sd_bus_get_property_trivial(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, property, NULL, 't',
                                            &v);
         return v;
-}
-
-/* The digest sandy-generator recorded in the unit's environment (SANDY_DIGEST_ENV), as systemd has it
- * loaded; NULL when the unit records none. */
-static char *unit_digest(sd_bus *bus, const char *path) {
-        _cleanup_strv_free_ char **env = NULL;
-
-        if (sd_bus_get_property_strv(bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "Environment", NULL,
-                                     &env) < 0)
-                return NULL;
-        STRV_FOREACH(e, env) {
-                const char *v = startswith(*e, SANDY_DIGEST_ENV "=") ? *e + strlen(SANDY_DIGEST_ENV "=") : NULL;
-                if (v && strlen(v) == SHA256_HEX_LEN)
-                        return strdup(v);
-        }
-        return NULL;
 }
 
 /* Threads in the cgroup tree at dfd, as the pids controller would count them; -errno when unreadable. */
@@ -162,7 +149,8 @@ static int unit_props(sd_bus *bus, StatusInfo *i) {
                 i->tasks_counted = i->tasks != UNKNOWN;
         }
         i->tasks_max = unit_u64(bus, path, "TasksMax");
-        i->loaded_digest = unit_digest(bus, path);
+        /* What the generator recorded in the unit (SANDY_DIGEST_ENV), as systemd has it loaded. */
+        (void) sandbox_unit_digest(bus, i->sandbox->name, &i->loaded_digest);
         return 0;
 }
 
@@ -203,7 +191,6 @@ static int status_collect(sd_bus *bus, StatusInfo *i) {
 
         if (!(i->unit = sandbox_unit_name(SANDBOX_UNIT_FMT, name)))
                 return log_oom();
-        (void) declaration_digest(i->sandbox, i->current_digest);
         i->memory = i->memory_max = i->cpu_nsec = i->cpu_quota_usec = i->tasks = i->tasks_max = UNKNOWN;
         i->built = -1;
         if (!bus) {
@@ -214,7 +201,13 @@ static int status_collect(sd_bus *bus, StatusInfo *i) {
                 i->active = mfree(i->active);
         i->leader = machine_leader(bus, name);
         image_status(bus, i);
-        (void) helper_describe_egress(bus, name, &i->egress);
+        r = sandbox_access(bus, name, &i->owner, &i->access);
+        if (r == -ENOMEM)
+                return log_oom();
+        i->stale = r == -ESTALE;
+        /* sandy-helper refuses the egress state of sandboxes the caller may not use. */
+        if (i->access > 0)
+                (void) helper_describe_egress(bus, name, &i->egress);
         r = helper_describe_state(bus, name, &i->report_names, &i->report_texts, &i->errors);
         i->state_known = r >= 0;
         return 0;
@@ -222,8 +215,10 @@ static int status_collect(sd_bus *bus, StatusInfo *i) {
 
 /* Whether the declaration on disk is what systemd has loaded: 1 yes, 0 no, -1 not known. */
 static int declaration_current(const StatusInfo *i) {
-        if (i->loaded_digest && i->current_digest[0])
-                return streq(i->loaded_digest, i->current_digest);
+        if (i->stale)
+                return 0;
+        if (i->loaded_digest)
+                return streq(i->loaded_digest, i->sandbox->digest);
         if (i->need_reload)
                 return 0;
         return i->active ? 1 : -1;
@@ -263,14 +258,20 @@ static cJSON *status_json(const StatusInfo *i) {
              add_u64(o, "cpu_quota_per_sec_usec", i->cpu_quota_usec) &&
              add_u64(o, "tasks_current", i->tasks) && add_u64(o, "tasks_max", i->tasks_max) &&
              cJSON_AddStringToObject(o, "description", s->description ?: "") &&
-             cJSON_AddStringToObject(o, "user", s->user) &&
+             cJSON_AddStringToObject(o, "user", s->user) && json_add_string_or_null(o, "owner", i->owner) &&
+             (i->access >= 0 ? !!cJSON_AddBoolToObject(o, "access", i->access > 0)
+                             : !!cJSON_AddNullToObject(o, "access")) &&
+             cJSON_AddBoolToObject(o, "stale", i->stale) &&
+             json_add_string_or_null(o, "owner", i->owner) &&
+             (i->access >= 0 ? !!cJSON_AddBoolToObject(o, "access", i->access > 0)
+                             : !!cJSON_AddNullToObject(o, "access")) &&
+             cJSON_AddBoolToObject(o, "stale", i->stale) &&
              json_add_string_or_null(o, "workspace", s->workspace) &&
              cJSON_AddStringToObject(o, "source", s->from) &&
              json_add_string_or_null(o, "image", i->image_id[0] ? i->image_id : NULL) &&
              (i->built >= 0 ? !!cJSON_AddBoolToObject(o, "built", i->built > 0)
                             : !!cJSON_AddNullToObject(o, "built")) &&
-             json_add_string_or_null(o, "declaration_digest",
-                                     i->current_digest[0] ? i->current_digest : NULL) &&
+             cJSON_AddStringToObject(o, "declaration_digest", s->digest) &&
              json_add_string_or_null(o, "loaded_declaration_digest", i->loaded_digest) &&
              (current >= 0 ? !!cJSON_AddBoolToObject(o, "declaration_current", current > 0)
                            : !!cJSON_AddNullToObject(o, "declaration_current")) &&
@@ -353,7 +354,7 @@ static void print_declaration(const StatusInfo *i) {
 
         label("Declaration");
         if (current > 0)
-                printf("%.12s, as systemd has it loaded\n", i->current_digest[0] ? i->current_digest : "-");
+                printf("%.12s, as systemd has it loaded\n", i->sandbox->digest);
         else if (current == 0)
                 printf("%schanged on disk since the last daemon-reload%s: "
                        "run \"systemctl daemon-reload\"%s; what "
@@ -362,7 +363,7 @@ static void print_declaration(const StatusInfo *i) {
                        active ? "runs" : "would start");
         else
                 printf("%.12s (not known whether systemd has it loaded)\n",
-                       i->current_digest[0] ? i->current_digest : "-");
+                       i->sandbox->digest);
 }
 
 /* DescribeEgress in a few lines; "sandyctl egress NAME" shows all of it. */
@@ -459,6 +460,11 @@ static void status_print(const StatusInfo *i) {
         print_resources(i);
         label("User");
         printf("%s\n", s->user);
+        if (i->owner) {
+                label("Owner");
+                printf("%s%s\n", i->owner,
+                       i->access > 0 ? " (you may use it)" : i->access == 0 ? " (you may not use it)" : "");
+        }
         label("Workspace");
         printf("%s\n", s->workspace ?: "-");
         print_image(i);
@@ -492,7 +498,7 @@ int verb_status(int argc, char *argv[]) {
                 pager_open();
 
         for (int i = 1; i < argc; i++) {
-                _cleanup_(status_info_done) StatusInfo info = {};
+                _cleanup_(status_info_done) StatusInfo info = {.access = -1};
 
                 r = sandbox_load_named(dirs, argv[i], &info.sandbox);
                 if (r != 0) {

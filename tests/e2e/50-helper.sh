@@ -31,6 +31,7 @@ write_setup() { # write_setup FILE SECONDS [EXIT]
 fixture_sandbox() { # fixture_sandbox NAME [EXTRA [Sandbox] LINE] [EXTRA [Image] LINE]
         declare_sandbox "$1" <<EOF2
 [Sandbox]
+Owner=alice
 ${2:-}
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar

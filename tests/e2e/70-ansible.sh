@@ -25,6 +25,8 @@ playbook() {
         sandy_sandboxes:
           - name: ans
             description: Declared by Ansible
+            owner: alice
+            allow_users: [bob]
             from: oci-archive:$fixture/fixture.oci.tar
             mode: $1
             environment: ['GREETING=hello "world"']
@@ -51,6 +53,10 @@ tap_check "first run changes something" test "$(changed)" -gt 0
 tap_diag "first run: $(recap)"
 tap_check "the declaration was written" grep -qx 'Description=Declared by Ansible' /etc/sandy.d/ans.sandbox
 tap_check "it passes sandyctl verify" sandyctl verify ans
+tap_check "it names its owner and who else may use it" \
+        bash -c 'grep -qx "Owner=alice" /etc/sandy.d/ans.sandbox && grep -qx "AllowUsers=bob" /etc/sandy.d/ans.sandbox'
+tap_check "it belongs to root, mode 0644 (declarations are root's)" \
+        bash -c '[ "$(stat -c %U:%a /etc/sandy.d/ans.sandbox)" = root:644 ]'
 tap_check "systemd has the generated unit (daemon-reload ran)" \
         bash -c '[ "$(systemctl show -P Description sandy@ans.service)" = "Sandbox ans: Declared by Ansible" ]'
 tap_check "sandy@ans.service is running" systemctl is-active sandy@ans.service

@@ -21,9 +21,11 @@ usermod -aG sandy alice
 # the image, as the image build does. The recipe differs from other tests' (User=), so nobody shares it.
 # No Workspace= here: its idmapped mount is sandy-prepare's business (60-*.sh) and depends on the file
 # system; the decoy's declaration (never started by sandy) shows the workspace column of list instead.
+# Without a workspace a sandbox is root's: Owner=alice makes it hers (72-ownership.sh tests who may what).
 declare_sandbox pk <<EOF2
 [Sandbox]
 User=e2euser
+Owner=alice
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar
 [Network]
@@ -37,6 +39,7 @@ grep -q '^e2euser:' "$rootfs/etc/passwd" || useradd -R "$rootfs" -m -u 1000 -s /
 declare_sandbox decoy <<EOF2
 [Sandbox]
 User=e2euser
+Owner=alice
 Workspace=/srv/e2e-decoy
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar
@@ -59,15 +62,6 @@ ExecStart=/bin/true
 EOF2
 systemctl daemon-reload
 
-# refused CMD...: CMD fails, and because authorization was denied (not for some other reason).
-refused() {
-        local out rc
-        out=$("$@" 2>&1); rc=$?
-        echo "$out"
-        [ "$rc" != 0 ] && grep -qiE "interactive authentication required|access denied|not authorized|authentication is required" <<<"$out"
-}
-matches() { grep -qE -- "$1" <<<"$2" || { echo "no line matches /$1/ in:"; echo "$2"; false; }; }
-
 tap_check "alice is in group sandy" bash -c 'id -nG alice | grep -qw sandy'
 tap_check_fails "bob is not" bash -c 'id -nG bob | grep -qw sandy'
 
@@ -75,8 +69,8 @@ tap_check_fails "bob is not" bash -c 'id -nG bob | grep -qw sandy'
 tap_check "alice: sandyctl start pk" as_user alice timeout 120 sandyctl --no-ask-password start pk
 tap_check "sandy@pk.service is active" systemctl is-active sandy@pk.service
 out=$(as_user alice sandyctl --no-pager list 2>&1)
-tap_check "alice: sandyctl list shows pk active" matches "^pk +active +[0-9a-f]{12} +none +- +-$" "$out"
-tap_check "and decoy inactive, with its workspace" matches "^decoy +inactive +[0-9a-f]{12} +none +- +/srv/e2e-decoy$" "$out"
+tap_check "alice: sandyctl list shows pk active" matches "^pk +active +[0-9a-f]{12} +none +- +alice +yes +-$" "$out"
+tap_check "and decoy inactive, with its workspace" matches "^decoy +inactive +[0-9a-f]{12} +none +- +alice +yes +/srv/e2e-decoy$" "$out"
 out=$(as_user alice sandyctl --json=short list 2>&1)
 tap_check "alice: sandyctl --json=short list says active" python3 -c '
 import json, sys
@@ -140,13 +134,9 @@ tap_check "alice cannot shell into the host" \
         refused as_user alice timeout 30 machinectl --no-ask-password shell e2euser@.host /bin/true
 
 # --- the helper takes sandbox names, never paths: all refused before anything is read
-helper_call() { # helper_call USER NAME -> output of BuildImage; fails when refused
-        as_user "$1" busctl --timeout=60 call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager \
-                BuildImage sb "$2" false 2>&1
-}
 if busctl list --activatable 2>/dev/null | grep -q '^org\.sandy\.Helper1 '; then
         for bad in ../../etc/shadow /etc/shadow nosuch; do
-                out=$(helper_call alice "$bad"); rc=$?
+                out=$(helper_call alice BuildImage sb "$bad" false 2>&1); rc=$?
                 tap_check "alice: BuildImage \"$bad\" fails" test "$rc" != 0
                 tap_check "  refused by the helper itself, with a reason" \
                         matches "not a valid sandbox name|not declared" "$out"

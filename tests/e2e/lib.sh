@@ -190,6 +190,71 @@ stop_and_remove() {
         done
 }
 
+# ---- issue 15: who may use which sandbox ------------------------------------------------------------------
+
+# refused CMD...: CMD fails, and because authorization was denied (not for some other reason).
+refused() {
+        local out rc
+        out=$("$@" 2>&1)
+        rc=$?
+        echo "$out"
+        [ "$rc" != 0 ] &&
+                grep -qiE "interactive authentication required|access denied|not authorized|authentication is required|may not use" <<<"$out"
+}
+
+# matches REGEX TEXT: some line of TEXT matches.
+matches() { grep -qE -- "$1" <<<"$2" || { echo "no line matches /$1/ in:"; echo "$2"; false; }; }
+
+# ensure_members USER...: group sandy exists and has these users; ensure_user USER: a plain user exists.
+ensure_members() {
+        getent group sandy >/dev/null || groupadd --system sandy
+        local u
+        for u in "$@"; do usermod -aG sandy "$u"; done
+}
+ensure_user() {
+        id "$1" >/dev/null 2>&1 || useradd -m -s /bin/bash "$1"
+}
+
+# helper_call USER METHOD SIGNATURE ARGS...: a method of org.sandy.Helper1 as USER (root: as root), never
+# interactive. The interface is found from the method name.
+helper_call() {
+        local user=$1 method=$2 iface
+        shift 2
+        case $method in
+        SetupNetwork | TeardownNetwork | DescribeEgress) iface=org.sandy.Helper1.Network ;;
+        CheckAccess) iface=org.sandy.Helper1.Access ;;
+        *) iface=org.sandy.Helper1.Manager ;;
+        esac
+        if [ "$user" = root ]; then
+                busctl --timeout=120 call org.sandy.Helper1 /org/sandy/Helper1 "$iface" "$method" "$@"
+        else
+                as_user "$user" busctl --timeout=120 call org.sandy.Helper1 /org/sandy/Helper1 "$iface" "$method" "$@"
+        fi
+}
+
+# machined_login USER MACHINE: what "machinectl login" asks machined for (OpenMachineLogin), without a tty.
+machined_login() {
+        local user=$1
+        shift
+        as_user "$user" busctl --timeout=60 call org.freedesktop.machine1 /org/freedesktop/machine1 \
+                org.freedesktop.machine1.Manager OpenMachineLogin s "$1"
+}
+
+# unit_active NAME / unit_inactive NAME: for wait_for.
+unit_active() { systemctl is-active -q "sandy@$1.service"; }
+sandbox_inactive() { ! systemctl is-active -q "sandy@$1.service"; }
+
+# journal_since CURSOR: messages logged after the cursor (journal_cursor gives one).
+journal_cursor() { journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'; }
+journal_since() { journalctl --after-cursor="$1" --no-pager -o cat; }
+journal_since_has() { journal_since "$1" | grep -qF -- "$2"; }
+
+# kill_tree PID: PID and everything it started, by process ID.
+kill_tree() {
+        local c
+        for c in $(ps -o pid= --ppid "$1"); do kill_tree "$c"; done
+        kill "$1" 2>/dev/null
+
 # ---- issue 16: verify, images, status and start as a member; shared by 20, 76 and 77.
 
 # journal_since_lacks CURSOR TEXT: nothing logged after CURSOR contains TEXT.
@@ -199,14 +264,7 @@ journal_since_lacks() {
         echo "logged: $out"
         return 1
 }
-# journal_cursor: the journal's current end, for journal_since_has/journal_since_lacks.
-journal_cursor() {
-        journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'
-}
-# journal_since_has CURSOR TEXT: something logged after CURSOR contains TEXT.
-journal_since_has() {
-        journalctl --after-cursor="$1" --no-pager -o cat | grep -qF -- "$2"
-}
+# (journal_cursor and journal_since_has: issue 15's, above.)
 # both_inactive UNIT...: none of the units is active or on its way (for wait_for after a stop or failure).
 both_inactive() {
         local u s

@@ -108,12 +108,16 @@ static void check_unit_value(const SdConf *conf, const char *section, const char
         }
 }
 
-/* Environment= is a list: the settings path, then (with Credential=) nspawn's --load-credential=
+/* Environment= is a list: the settings path, the declaration's digest, then (with Credential=) nspawn's --load-credential=
  * arguments, each value reading back exactly after specifier unescaping. */
 static void check_environment(const SdConf *conf, const Sandbox *s, const char *text) {
-        _cleanup_free_ char *creds = NULL;
-        const char *expected[2] = {"\"SANDY_SETTINGS=" SETTINGS_PATH "\""};
+        _cleanup_free_ char *creds = NULL, *digest = NULL;
+        const char *expected[3] = {"\"SANDY_SETTINGS=" SETTINGS_PATH "\""};
         size_t n_expected = 1, seen = 0;
+
+        /* Then the digest of the declaration the unit was generated from. */
+        must(xasprintf(&digest, "\"" SANDY_DIGEST_ENV "=%s\"", s->digest) >= 0, NULL);
+        expected[n_expected++] = digest;
 
         if (s->n_credentials > 0) {
                 must((creds = strdup("\"SANDY_NSPAWN_ARGS=")) != NULL, NULL);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conf-parser.h"
 #include "log.h"
@@ -477,6 +478,118 @@ TEST(parse_file) {
         test_rm_rf(dir);
 }
 
+/* open_trusted(): what sudo and sshd's StrictModes refuse, on the fd actually opened. */
+static int trusted(const char *path, int flags, char **why) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        free(*why);
+        *why = NULL;
+        r = open_trusted(path, flags, UID_INVALID, &fd, why);
+        if (r >= 0)
+                check(fd >= 0);
+        return r;
+}
+
+TEST(open_trusted) {
+        _cleanup_free_ char *dir = test_mkdtemp(), *why = NULL;
+        char p[4096];
+        struct stat st;
+
+        snprintf(p, sizeof p, "%s/ok.conf", dir);
+        test_write_file(p, "[S]\nA=1\n");
+        check_int(chmod(p, 0644), 0);
+        check_int(trusted(p, 0, &why), 0);
+        check(!why);
+
+        /* Group- or world-writable: anyone in the group decides what is read. */
+        check_int(chmod(p, 0664), 0);
+        check_int(trusted(p, 0, &why), -EPERM);
+        check_contains(why, "is writable by its group (mode 0664)");
+        check_int(chmod(p, 0646), 0);
+        check_int(trusted(p, 0, &why), -EPERM);
+        check_contains(why, "is writable by others (mode 0646)");
+        check_int(chmod(p, 0644), 0);
+
+        /* A directory on the way that others may write to, unless it is sticky. */
+        snprintf(p, sizeof p, "%s/open", dir);
+        check_int(mkdir(p, 0777), 0);
+        check_int(chmod(p, 0777), 0);
+        snprintf(p, sizeof p, "%s/open/x.conf", dir);
+        test_write_file(p, "[S]\n");
+        check_int(chmod(p, 0644), 0);
+        check_int(trusted(p, 0, &why), -EPERM);
+        check_contains(why, "/open is writable by others (mode 0777)");
+        snprintf(p, sizeof p, "%s/open", dir);
+        check_int(chmod(p, 01777), 0);
+        snprintf(p, sizeof p, "%s/open/x.conf", dir);
+        check_int(trusted(p, 0, &why), 0);
+        /* ... and a symlink taken from a sticky directory counts as its owner's. */
+
+        /* Symlinks are followed by hand: the target's directories count, not the link's. */
+        snprintf(p, sizeof p, "%s/open", dir);
+        check_int(chmod(p, 0777), 0);
+        snprintf(p, sizeof p, "%s/link.conf", dir);
+        check_int(symlink("open/x.conf", p), 0);
+        check_int(trusted(p, 0, &why), -EPERM);
+        check_contains(why, "/open is writable by others");
+        snprintf(p, sizeof p, "%s/link2.conf", dir);
+        check_int(symlink("./sub/../ok.conf", p), 0);
+        snprintf(p, sizeof p, "%s/sub", dir);
+        check_int(mkdir(p, 0755), 0);
+        snprintf(p, sizeof p, "%s/link2.conf", dir);
+        check_int(trusted(p, 0, &why), 0);
+        snprintf(p, sizeof p, "%s/loop.conf", dir);
+        check_int(symlink("loop.conf", p), 0);
+        check_int(trusted(p, 0, &why), -ELOOP);
+        snprintf(p, sizeof p, "%s/dangling.conf", dir);
+        check_int(symlink("nothing-here", p), 0);
+        check_int(trusted(p, 0, &why), -ENOENT);
+        check_int(trusted("/dev/null", 0, &why), 0); /* a mask */
+
+        /* Kinds. */
+        check_int(trusted(dir, 0, &why), -EISDIR);
+        check_int(trusted(dir, O_DIRECTORY, &why), 0);
+        snprintf(p, sizeof p, "%s/ok.conf", dir);
+        check_int(trusted(p, O_DIRECTORY, &why), -ENOTDIR);
+        snprintf(p, sizeof p, "%s/ok.conf/x", dir);
+        check_int(trusted(p, 0, &why), -ENOTDIR);
+        snprintf(p, sizeof p, "%s/fifo", dir);
+        check_int(mkfifo(p, 0600), 0);
+        check_int(trusted(p, 0, &why), -EPERM);
+        check_contains(why, "is not a regular file");
+
+        /* Owned by somebody else (only root can make that here). */
+        if (geteuid() == 0) {
+                snprintf(p, sizeof p, "%s/ok.conf", dir);
+                check_int(chown(p, 1001, 1001), 0);
+                check_int(trusted(p, 0, &why), -EPERM);
+                check_contains(why, "ok.conf is owned by UID 1001, not by root");
+                {
+                        _cleanup_close_ int fd = -EBADF;
+                        /* ... unless that user is named as trusted too. */
+                        check_int(open_trusted(p, 0, 1001, &fd, NULL), 0);
+                }
+                check_int(chown(p, 0, 0), 0);
+                snprintf(p, sizeof p, "%s/sub", dir);
+                check_int(chown(p, 1001, 1001), 0);
+                snprintf(p, sizeof p, "%s/link2.conf", dir);
+                check_int(trusted(p, 0, &why), -EPERM);
+                check_contains(why, "directory ");
+                check_contains(why, "/sub is owned by UID 1001");
+                /* A symlink of another user's in a sticky directory is not followed. */
+                snprintf(p, sizeof p, "%s/open", dir);
+                check_int(chmod(p, 01777), 0);
+                snprintf(p, sizeof p, "%s/open/evil.conf", dir);
+                check_int(symlink("../ok.conf", p), 0);
+                check_int(lchown(p, 1001, 1001), 0);
+                check_int(trusted(p, 0, &why), -EPERM);
+                check_contains(why, "symlink ");
+        }
+        check_int(lstat(dir, &st), 0);
+        test_rm_rf(dir);
+}
+
 int main(void) {
         test_init();
         RUN(basic);
@@ -502,5 +615,6 @@ int main(void) {
         RUN(long_line_number);
         RUN(long_line_by_continuation);
         RUN(parse_file);
+        RUN(open_trusted);
         return test_finish();
 }

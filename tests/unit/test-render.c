@@ -498,8 +498,22 @@ TEST(render_service_dropin) {
         require(sd_unescape_specifiers(sd_conf_get(&conf, "Unit", "Description"), &desc) == 0);
         check_streq(desc, "Sandbox demo: 100% \"real\" %n");
         check_streq(sd_conf_get(&conf, "Unit", "SourcePath"), "/etc/sandy.d/demo.sandbox");
-        check_streq(sd_conf_get(&conf, "Service", "Environment"),
-                    "\"SANDY_SETTINGS=/run/systemd/generator/sandy/demo.nspawn\"");
+        /* The settings path, then the digest of the declaration the unit was generated from. */
+        {
+                _cleanup_free_ char *digest = NULL;
+                const char *env[2];
+                size_t n = 0;
+
+                require(xasprintf(&digest, "\"" SANDY_DIGEST_ENV "=%s\"", s->digest) >= 0);
+                check_int(strlen(s->digest), 64);
+                for (size_t i = 0; i < conf.n; i++)
+                        if (streq(conf.items[i].section, "Service") && streq(conf.items[i].key, "Environment") &&
+                            n < ELEMENTSOF(env))
+                                env[n++] = conf.items[i].value;
+                require(n == 2);
+                check_streq(env[0], "\"SANDY_SETTINGS=/run/systemd/generator/sandy/demo.nspawn\"");
+                check_streq(env[1], digest);
+        }
         /* systemd expands no specifiers in resource-control settings: "CPUQuota=200%%" is refused with
          * "Invalid CPU quota '200%%', ignoring" and the limit is lost. The values are written as they are.
          */
@@ -527,7 +541,7 @@ TEST(render_service_dropin_minimal) {
                 require(xasprintf(&q, "%ld%%", (n > 0 ? n : 1) * 90) >= 0);
                 check_streq(sd_conf_get(&conf, "Service", "CPUQuota"), q);
         }
-        check_int(conf.n, 4);
+        check_int(conf.n, 5);
         sd_conf_free(&conf);
 }
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "hash.h"
 #include "log.h"
 #include "render.h"
 #include "sandbox.h"
@@ -1119,8 +1122,240 @@ TEST(bad_file_name_is_refused) {
         test_rm_rf(root);
 }
 
+/* The digest: SHA-256 of sha256sum-style lines, one per file in the order applied. */
+TEST(digest) {
+        static const char text[] = "[Image]\nFrom=docker://debian:12\n";
+        char h[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
+        _cleanup_free_ char *lines = NULL, *root = test_mkdtemp(), *main_file = NULL, *d1 = NULL;
+        Loaded l = load(text);
+
+        require(l.s);
+        require(sha256_hex(text, strlen(text), h) >= 0);
+        require(xasprintf(&lines, "%s  t.sandbox\n", h) >= 0);
+        require(sha256_hex(lines, strlen(lines), want) >= 0);
+        check_streq(l.s->digest, want);
+        check_int(sandbox_check_digest(l.s, want), 0);
+        Capture cap;
+        capture_begin(&cap);
+        check_int(sandbox_check_digest(l.s, "0000"), -ESTALE);
+        check_int(sandbox_check_digest(l.s, NULL), -ESTALE);
+        free(capture_end(&cap));
+        loaded_done(&l);
+
+        /* From files: a drop-in counts, and so does any change of a byte. */
+        main_file = mkpath(root, "d.sandbox");
+        d1 = mkpath(root, "d.sandbox.d/10.conf");
+        put(root, "d.sandbox", text);
+        put(root, "d.sandbox.d/10.conf", "[Resources]\nMemoryMax=1G\n");
+        char *dropins[] = {d1, NULL};
+        Sandbox *a = NULL, *b = NULL, *c = NULL;
+        require(sandbox_load_files("d", main_file, NULL, &a) == 0);
+        require(sandbox_load_files("d", main_file, dropins, &b) == 0);
+        put(root, "d.sandbox.d/10.conf", "[Resources]\nMemoryMax=2G\n");
+        require(sandbox_load_files("d", main_file, dropins, &c) == 0);
+        check(!streq(a->digest, b->digest));
+        check(!streq(b->digest, c->digest));
+        {
+                char hm[SHA256_HEX_LEN + 1], hd[SHA256_HEX_LEN + 1], w[SHA256_HEX_LEN + 1];
+                _cleanup_free_ char *ls = NULL;
+                static const char dt[] = "[Resources]\nMemoryMax=2G\n";
+                require(sha256_hex(text, strlen(text), hm) >= 0 && sha256_hex(dt, strlen(dt), hd) >= 0);
+                require(xasprintf(&ls, "%s  %s\n%s  %s\n", hm, main_file, hd, d1) >= 0);
+                require(sha256_hex(ls, strlen(ls), w) >= 0);
+                check_streq(c->digest, w);
+        }
+        sandbox_free(a);
+        sandbox_free(b);
+        sandbox_free(c);
+        test_rm_rf(root);
+}
+
+TEST(ownership_keys) {
+        Loaded l = load("[Sandbox]\nOwner=alice\nAllowUsers=bob 1003\nAllowUsers=carol\nAllowGroups=devs 4242\n" FROM);
+        uid_t o;
+
+        require(l.s);
+        check_streq(l.s->owner, "alice");
+        check_strv(l.s->allow_users, "bob", "1003", "carol");
+        check_strv(l.s->allow_groups, "devs", "4242");
+        loaded_done(&l);
+
+        l = load("[Sandbox]\nOwner=alice\nOwner=\nAllowUsers=bob\nAllowUsers=\n" FROM);
+        require(l.s);
+        check(!l.s->owner && !l.s->allow_users);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 0); /* no owner, no workspace: root's */
+        loaded_done(&l);
+
+        l = load("[Sandbox]\nOwner=-x\nAllowUsers=a:b\nAllowGroups=12345678901\n" FROM);
+        check_int(l.r, -EINVAL);
+        check_contains(l.log, "t.sandbox:2: Owner= takes user names");
+        check_contains(l.log, "t.sandbox:3: AllowUsers= takes user names");
+        check_contains(l.log, "t.sandbox:4: AllowGroups= takes group names");
+        loaded_done(&l);
+
+        l = load("[Sandbox]\nOwner=4321\n" FROM);
+        require(l.s);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 4321);
+        loaded_done(&l);
+        l = load("[Sandbox]\nOwner=no-such-user-here\n" FROM);
+        require(l.s);
+        check_int(sandbox_owner_uid(l.s, &o), -ESRCH);
+        check_int(o, 0);
+        loaded_done(&l);
+}
+
+TEST(uid_allowed) {
+        struct passwd *pw = getpwnam("nobody");
+        _cleanup_free_ char *text = NULL;
+        uid_t nobody;
+        gid_t nogroup;
+        Loaded l;
+
+        require(pw);
+        /* getpwnam()'s result is overwritten by the next lookup. */
+        nobody = pw->pw_uid;
+        nogroup = pw->pw_gid;
+        l = load("[Sandbox]\nAllowUsers=1003 root\n" FROM);
+        require(l.s);
+        check(sandbox_uid_allowed(l.s, 1001, 0));     /* root, always */
+        check(sandbox_uid_allowed(l.s, 1001, 1001));  /* the owner */
+        check(sandbox_uid_allowed(l.s, 1001, 1003));  /* named */
+        check(!sandbox_uid_allowed(l.s, 1001, 1002)); /* anybody else */
+        check(!sandbox_uid_allowed(l.s, 0, 1002));
+        loaded_done(&l);
+
+        /* Groups: the user's groups in the group database; group root grants nothing. */
+        require(xasprintf(&text, "[Sandbox]\nAllowGroups=%u\n" FROM, (unsigned) nogroup) >= 0);
+        l = load(text);
+        require(l.s);
+        check(sandbox_uid_allowed(l.s, 0, nobody));
+        loaded_done(&l);
+        l = load("[Sandbox]\nAllowGroups=0 root\n" FROM);
+        require(l.s);
+        check(!sandbox_uid_allowed(l.s, 0, nobody));
+        loaded_done(&l);
+}
+
+/* The default owner: the workspace's, only when nobody else could have put it there. */
+TEST(workspace_owner) {
+        _cleanup_free_ char *root = test_mkdtemp(), *text = NULL, *ws = NULL, *mid = NULL, *link = NULL;
+        Loaded l;
+        uid_t o;
+
+        if (geteuid() != 0) {
+                printf("# skipped: needs root to give directories away\n");
+                test_rm_rf(root);
+                return;
+        }
+        mid = mkpath(root, "mid");
+        ws = mkpath(root, "mid/ws");
+        require(mkdir(mid, 0755) == 0 && mkdir(ws, 0755) == 0 && chown(ws, 1001, 1001) == 0);
+        require(chmod(root, 0755) == 0);
+        require(xasprintf(&text, "[Sandbox]\nWorkspace=%s\n" FROM, ws) >= 0);
+        l = load(text);
+        require(l.s);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 1001);
+
+        /* A directory above it that another user owns: they could swap in a directory of theirs. */
+        require(chown(mid, 1002, 1002) == 0);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 0);
+        /* The owner's own is fine. */
+        require(chown(mid, 1001, 1001) == 0);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 1001);
+        /* Writable by group or others: anybody could rename it away. Sticky is fine. */
+        require(chown(mid, 0, 0) == 0 && chmod(mid, 0775) == 0);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 0);
+        require(chmod(mid, 01777) == 0);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 1001);
+        require(chmod(mid, 0755) == 0);
+        loaded_done(&l);
+
+        /* A symlink on the way: not followed, root's. */
+        link = mkpath(root, "link");
+        require(symlink("mid", link) == 0);
+        free(text);
+        require(xasprintf(&text, "[Sandbox]\nWorkspace=%s/ws\n" FROM, link) >= 0);
+        l = load(text);
+        require(l.s);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 0);
+        loaded_done(&l);
+
+        /* Owner= wins over the workspace. */
+        free(text);
+        require(xasprintf(&text, "[Sandbox]\nWorkspace=%s\nOwner=1005\n" FROM, ws) >= 0);
+        l = load(text);
+        require(l.s);
+        check_int(sandbox_owner_uid(l.s, &o), 0);
+        check_int(o, 1005);
+        loaded_done(&l);
+        test_rm_rf(root);
+}
+
+/* Declarations are root's: a file others may write is refused wherever it is read from. */
+TEST(untrusted_declarations) {
+        _cleanup_free_ char *root = test_mkdtemp(), *etc = mkpath(root, "etc"), *usr = mkpath(root, "usr"),
+                            *search = NULL, *log = NULL;
+        _cleanup_strv_free_ char **dirs = NULL, **names = NULL;
+        Sandbox *s = NULL;
+        Capture cap;
+
+        put(etc, "good.sandbox", FROM);
+        put(etc, "gw.sandbox", FROM);
+        put(etc, "dd.sandbox", FROM);
+        put(etc, "dd.sandbox.d/10.conf", "[Network]\nMode=strict\n");
+        put(usr, "open/u.sandbox", FROM);
+        put(usr, "u.sandbox", FROM);
+        require(chmod(root, 0755) == 0);
+        {
+                _cleanup_free_ char *p = mkpath(etc, "gw.sandbox"), *d = mkpath(etc, "dd.sandbox.d"),
+                                    *o = mkpath(usr, "open"), *l = mkpath(etc, "u.sandbox");
+                require(chmod(p, 0620) == 0 && chmod(d, 0777) == 0 && chmod(o, 0777) == 0);
+                require(symlink("../usr/open/u.sandbox", l) == 0);
+        }
+        require(xasprintf(&search, "%s:%s", etc, usr) >= 0);
+        dirs = sandbox_search_path(search);
+        require(dirs);
+        capture_begin(&cap);
+        check_int(sandbox_load(dirs, "good", &s), 0);
+        s = sandbox_free(s);
+        check_int(sandbox_load(dirs, "gw", &s), -EINVAL);
+        check_int(sandbox_load(dirs, "dd", &s), -EPERM);
+        check_int(sandbox_load(dirs, "u", &s), -EINVAL);
+        log = capture_end(&cap);
+        check(!s);
+        check_contains(log, "gw.sandbox is writable by its group (mode 0620)");
+        check_contains(log, "dd.sandbox.d: Refusing this drop-in directory");
+        check_contains(log, "/usr/open is writable by others (mode 0777)");
+
+        /* A search directory others may write to is left out, said once. */
+        require(chmod(usr, 0757) == 0);
+        capture_begin(&cap);
+        dirs = strv_free(dirs);
+        dirs = sandbox_search_path(search);
+        free(log);
+        log = capture_end(&cap);
+        check_strv(dirs, etc);
+        check_contains(log, "Ignoring this search directory");
+        check_int(sandbox_list_names(dirs, &names), 0);
+        check_strv(names, "dd", "good", "gw", "u");
+        test_rm_rf(root);
+}
+
 int main(void) {
         test_init();
+        RUN(digest);
+        RUN(ownership_keys);
+        RUN(uid_allowed);
+        RUN(workspace_owner);
+        RUN(untrusted_declarations);
         RUN(defaults);
         RUN(scalars);
         RUN(empty_assignment_resets_scalars);
