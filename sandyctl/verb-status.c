@@ -408,13 +408,20 @@ static void print_egress(const StatusInfo *i) {
         cJSON_Delete(o);
 }
 
+/* After a failure: the unit's result and the last warning and error lines. A sandbox that is down without
+ * having failed itself (a unit it needs did not start) shows the lines alone, as warnings. */
 static void print_last_error(const StatusInfo *i) {
         bool failed = streq_ptr(i->active, "failed") || (i->result && !streq(i->result, "success"));
 
-        if (!failed)
-                return;
-        label("Last error");
-        printf("%s%s%s\n", ansi(ANSI_RED), i->result ?: "unknown", ansi(ANSI_NORMAL));
+        if (!failed) {
+                if (streq_ptr(i->active, "active") || !i->errors || !i->errors[0])
+                        return;
+                label("Warnings");
+                printf("since the last start:\n");
+        } else {
+                label("Last error");
+                printf("%s%s%s\n", ansi(ANSI_RED), i->result ?: "unknown", ansi(ANSI_NORMAL));
+        }
         if (!i->state_known) {
                 label("");
                 printf("(the journal lines need sandy-helper; see \"sandyctl logs %s\")\n", i->sandbox->name);
