@@ -156,6 +156,15 @@ static char *entry_line(sd_journal *j) {
         msg = strndup((const char *) d + strlen("MESSAGE="), min_size(n - strlen("MESSAGE="), STATE_LINE_MAX));
         if (!msg)
                 return NULL;
+        /* D-Bus strings are UTF-8, and a message may be any bytes (or cut in a character). */
+        for (char *t = ident; t && !utf8_is_valid(t); t = NULL)
+                for (char *c = t; *c; c++)
+                        if ((unsigned char) *c >= 0x80)
+                                *c = '?';
+        if (!utf8_is_valid(msg))
+                for (char *c = msg; *c; c++)
+                        if ((unsigned char) *c >= 0x80)
+                                *c = '?';
         return strdupf("%s: %s", ident ?: "?", msg);
 }
 
