@@ -140,6 +140,15 @@ static int add_matches(sd_journal *j, const char *field, const char *name, bool 
         return from_pid1 ? sd_journal_add_match(j, "_PID=1", 0) : 0;
 }
 
+/* D-Bus strings are UTF-8, and a journal field may be any bytes (or cut in the middle of a character). */
+static void make_utf8(char *s) {
+        if (!s || utf8_is_valid(s))
+                return;
+        for (char *c = s; *c; c++)
+                if ((unsigned char) *c >= 0x80)
+                        *c = '?';
+}
+
 static char *entry_line(sd_journal *j) {
         const void *d;
         size_t n;
@@ -156,15 +165,8 @@ static char *entry_line(sd_journal *j) {
         msg = strndup((const char *) d + strlen("MESSAGE="), min_size(n - strlen("MESSAGE="), STATE_LINE_MAX));
         if (!msg)
                 return NULL;
-        /* D-Bus strings are UTF-8, and a message may be any bytes (or cut in a character). */
-        for (char *t = ident; t && !utf8_is_valid(t); t = NULL)
-                for (char *c = t; *c; c++)
-                        if ((unsigned char) *c >= 0x80)
-                                *c = '?';
-        if (!utf8_is_valid(msg))
-                for (char *c = msg; *c; c++)
-                        if ((unsigned char) *c >= 0x80)
-                                *c = '?';
+        make_utf8(ident);
+        make_utf8(msg);
         return strdupf("%s: %s", ident ?: "?", msg);
 }
 
