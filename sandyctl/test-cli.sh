@@ -129,6 +129,19 @@ for c in checks:
     if c.get("fix"):
         assert lines[row + 1].strip() == "-> " + c["fix"], (c, lines[row + 1])' "$json" "$table"
 
+# Every JSON object has each key once (a table column and a JSON field added twice would not show).
+for verb in list "status one" images doctor; do
+        # shellcheck disable=SC2086  # the verb and its argument
+        out=$("$sandyctl" --json=short $verb 2>/dev/null)
+        check_python "$verb --json: no key twice" '
+import json, sys
+def once(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+json.loads(sys.argv[1], object_pairs_hook=once)' "$out"
+done
+
 # --no-legend and --quiet: listings for scripts.
 out=$("$sandyctl" --no-legend list 2>/dev/null)
 if ! grep -q "^NAME" <<<"$out" && ! grep -q "listed" <<<"$out" && grep -q "^one " <<<"$out"; then

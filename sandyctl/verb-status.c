@@ -262,10 +262,6 @@ static cJSON *status_json(const StatusInfo *i) {
              (i->access >= 0 ? !!cJSON_AddBoolToObject(o, "access", i->access > 0)
                              : !!cJSON_AddNullToObject(o, "access")) &&
              cJSON_AddBoolToObject(o, "stale", i->stale) &&
-             json_add_string_or_null(o, "owner", i->owner) &&
-             (i->access >= 0 ? !!cJSON_AddBoolToObject(o, "access", i->access > 0)
-                             : !!cJSON_AddNullToObject(o, "access")) &&
-             cJSON_AddBoolToObject(o, "stale", i->stale) &&
              json_add_string_or_null(o, "workspace", s->workspace) &&
              cJSON_AddStringToObject(o, "source", s->from) &&
              json_add_string_or_null(o, "image", i->image_id[0] ? i->image_id : NULL) &&

@@ -254,6 +254,7 @@ kill_tree() {
         local c
         for c in $(ps -o pid= --ppid "$1"); do kill_tree "$c"; done
         kill "$1" 2>/dev/null
+}
 
 # ---- issue 16: verify, images, status and start as a member; shared by 20, 76 and 77.
 
