@@ -71,9 +71,12 @@ unit_property_is() {
 unit_has_name() {
         systemctl show -P Names "$1" | grep -qw -- "$2"
 }
-# unit_inactive UNIT: the unit is not active (for wait_for after a stop).
+# unit_inactive UNIT: the unit has stopped: inactive or failed, not still deactivating (is-active is
+# false while ExecStopPost= runs), so that what its stop removes is gone.
 unit_inactive() {
-        ! systemctl is-active -q "$1"
+        local s
+        s=$(systemctl show -P ActiveState "$1")
+        [ "$s" = inactive ] || [ "$s" = failed ] || { echo "ActiveState=$s"; return 1; }
 }
 # unit_show_lacks UNIT TEXT: TEXT is nowhere in systemctl show UNIT.
 unit_show_lacks() {
@@ -242,7 +245,7 @@ machined_login() {
 
 # unit_active NAME / unit_inactive NAME: for wait_for.
 unit_active() { systemctl is-active -q "sandy@$1.service"; }
-sandbox_inactive() { ! systemctl is-active -q "sandy@$1.service"; }
+sandbox_inactive() { unit_inactive "sandy@$1.service"; }
 
 # journal_since CURSOR: messages logged after the cursor (journal_cursor gives one).
 journal_cursor() { journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'; }
