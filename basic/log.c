@@ -84,7 +84,7 @@ static void log_write(int level, const char *msg) {
                         {.iov_base = (char *) msg, .iov_len = strlen(msg)},
                         {.iov_base = (char *) "\n", .iov_len = 1},
                 };
-                (void) writev(kmsg_fd, iov, ELEMENTSOF(iov));
+                (void) !writev(kmsg_fd, iov, ELEMENTSOF(iov));
         }
         if (stderr_is_journal())
                 fprintf(stderr, "<%d>%s\n", level, msg);

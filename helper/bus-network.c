@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.sandy.Helper1.Network on /org/sandy/Helper1: SetupNetwork(s), TeardownNetwork(s), DescribeEgress(s).
- * Callers name a sandbox; everything else comes from its declaration, read here. */
+/* org.sandy.Helper1.Network on /org/sandy/Helper1: SetupNetwork(s) -> h, TeardownNetwork(s),
+ * DescribeEgress(s). Callers name a sandbox; everything else comes from its declaration, read here.
+ * SetupNetwork answers with the sandbox's network namespace as an fd: the caller (sandy-netctl, in the host's
+ * mount namespace) pins it; the helper makes no mount. Every call is checked with polkit asynchronously
+ * (details: "sandbox" NAME), so one caller's authentication dialog does not stall the others. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "network.h"
 #include "strv.h"
 #include "string-util.h"
+#include "validate.h"
 
 static int load_declared(sd_bus_message *m, const char *name, Sandbox **ret, sd_bus_error *error) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
@@ -33,7 +37,8 @@ static int load_declared(sd_bus_message *m, const char *name, Sandbox **ret, sd_
         return bus_sandbox_check_current(sd_bus_message_get_bus(m), ret, error);
 }
 
-/* 1: authorized; 0: polkit is asked, the call comes back later (return 1 without a reply); < 0: refused. */
+/* 1: authorized; 0: polkit is asked and the call is dispatched again when it answers (the handler returns 1
+ * without a reply); < 0: refused, error set. */
 static int check(sd_bus_message *m, const char *action, const char *name, sd_bus_error *error) {
         const char *details[] = {"sandbox", name, NULL};
         return bus_verify_polkit_async(m, action, details, error);
@@ -44,7 +49,10 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         const char *name;
         int r;
 
-        r = sd_bus_message_read(m, "s", &name);
+        /* Dispatched again once polkit has answered: read from the start. */
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         r = check(m, POLKIT_ACTION_NETWORK, name, error);
@@ -53,20 +61,31 @@ static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         r = load_declared(m, name, &s, error);
         if (r < 0)
                 return r;
+        if (!IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT)) {
+                sandbox_free(s);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Sandbox %s has no network namespace of sandy's (Mode=host or none).", name);
+        }
         r = network_setup(s);
         sandbox_free(s);
         if (r < 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_NETWORK_FAILED,
                                          "Setting up the network of %s failed (see the journal of sandy-helper).",
                                          name);
-        return sd_bus_reply_method_return(m, NULL);
+        _cleanup_close_ int fd = network_netns_fd(name);
+        if (fd < 0)
+                return sd_bus_error_set_errnof(error, fd, "The network namespace of %s is gone: %m", name);
+        return sd_bus_reply_method_return(m, "h", fd);
 }
 
 static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const char *name;
         int r;
 
-        r = sd_bus_message_read(m, "s", &name);
+        /* Dispatched again once polkit has answered: read from the start. */
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         if (!sandbox_name_is_valid(name))
@@ -82,24 +101,19 @@ static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(m, NULL);
 }
 
-/* Elements of a set, as strings. */
-static cJSON *set_elements(const char *set) {
-        _cleanup_free_ char *cmd = NULL, *out = NULL;
+/* The addresses in the dom4_N (or dom6_N) sets of the sandbox's own table: what strict mode allows now. */
+static cJSON *learned_now(int netns_fd, size_t n_groups, int family) {
         cJSON *a = cJSON_CreateArray();
 
-        if (!a || xasprintf(&cmd, "list set inet " SANDY_NFT_TABLE " %s", set) < 0 || nft_query(cmd, &out) < 0)
-                return a;
-        char *e = strstr(out, "elements = {");
-        if (!e)
-                return a;
-        e += strlen("elements = {");
-        char *end = strchr(e, '}');
-        if (end)
-                *end = 0;
-        for (char *tok = strtok(e, ",\n\t "); tok; tok = strtok(NULL, ",\n\t "))
-                /* "ADDR expires 59m2s416ms" or "ADDR timeout 1h expires ...": keep the addresses. */
-                if ((strchr(tok, '.') || strchr(tok, ':')) && strspn(tok, "0123456789abcdef.:") == strlen(tok))
-                        cJSON_AddItemToArray(a, cJSON_CreateString(tok));
+        for (size_t i = 0; a && netns_fd >= 0 && i < n_groups; i++) {
+                _cleanup_strv_free_ char **l = NULL;
+                char set[32];
+                snprintf(set, sizeof set, "dom%d_%zu", family, i);
+                if (nft_set_elements(netns_fd, set, &l) < 0)
+                        continue;
+                STRV_FOREACH(e, l)
+                        cJSON_AddItemToArray(a, cJSON_CreateString(*e));
+        }
         return a;
 }
 
@@ -108,7 +122,8 @@ static void learned_from_journal(const char *name, char *const *domains, cJSON *
         _cleanup_free_ char *match = NULL;
         sd_journal *j = NULL;
 
-        if (xasprintf(&match, "_SYSTEMD_UNIT=" SANDBOX_DNS_UNIT_FMT, name) < 0)
+        /* The resolver in the sandbox's namespace, which fills the sets. */
+        if (xasprintf(&match, "_SYSTEMD_UNIT=" SANDBOX_DNS_INSIDE_UNIT_FMT, name) < 0)
                 return;
         if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
                 return;
@@ -129,11 +144,14 @@ static void learned_from_journal(const char *name, char *const *domains, cJSON *
                         continue;
                 if (!(strchr(addr, '.') || strchr(addr, ':')))
                         continue; /* <CNAME>, NXDOMAIN, ... */
-                STRV_FOREACH(dom, domains) {
-                        const char *rest = endswith(host, *dom) ? host + strlen(host) - strlen(*dom) : NULL;
+                STRV_FOREACH(entry, domains) {
+                        _cleanup_free_ char *dom = NULL, *ports = NULL;
+                        if (allow_domain_split(*entry, &dom, &ports) < 0)
+                                continue;
+                        const char *rest = endswith(host, dom) ? host + strlen(host) - strlen(dom) : NULL;
                         if (!rest || !(rest == host || rest[-1] == '.'))
                                 continue;
-                        cJSON *arr = cJSON_GetObjectItemCaseSensitive(learned, *dom);
+                        cJSON *arr = cJSON_GetObjectItemCaseSensitive(learned, dom);
                         bool seen = false;
                         cJSON *it;
                         cJSON_ArrayForEach(it, arr) if (streq(it->valuestring, addr)) seen = true;
@@ -145,7 +163,7 @@ static void learned_from_journal(const char *name, char *const *domains, cJSON *
 }
 
 static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *text = NULL, *rules_fwd = NULL, *rules_in = NULL, *cmd = NULL;
+        _cleanup_free_ char *text = NULL, *inner = NULL, *elements = NULL;
         Sandbox *s = NULL;
         SandyConfig c = {};
         char ifname[IFNAMSIZ];
@@ -153,7 +171,10 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
         unsigned slot = 0;
         int r;
 
-        r = sd_bus_message_read(m, "s", &name);
+        /* Dispatched again once polkit has answered: read from the start. */
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         r = check(m, POLKIT_ACTION_STATUS, name, error);
@@ -169,6 +190,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
         cJSON_AddStringToObject(o, "mode", network_mode_to_string(s->network_mode));
         net_ifname(s->name, ifname);
         bool active = network_slot_of(s->name, &slot) >= 0;
+        int nsfd = netns_held_fd(s->name);
         cJSON_AddBoolToObject(o, "active", active);
         if (IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT)) {
                 cJSON_AddStringToObject(o, "interface", ifname);
@@ -178,14 +200,17 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
                                 /* "address": what sandyctl list shows. */
                                 cJSON_AddStringToObject(o, "address", a.sandbox4);
                                 cJSON_AddStringToObject(o, "address4", a.sandbox4);
-                                cJSON_AddStringToObject(o, "resolver4", a.host4);
+                                /* Strict: the resolver inside, on the sandbox's own address. */
+                                bool strict = s->network_mode == NETWORK_STRICT;
+                                cJSON_AddStringToObject(o, "resolver4", strict ? a.sandbox4 : a.host4);
                                 if (a.ipv6) {
                                         cJSON_AddStringToObject(o, "address6", a.sandbox6);
-                                        cJSON_AddStringToObject(o, "resolver6", a.host6);
+                                        cJSON_AddStringToObject(o, "resolver6", strict ? a.sandbox6 : a.host6);
                                 }
                         }
                 }
         }
+        cJSON_AddStringToObject(o, "default_ports", NET_DEFAULT_PORTS);
         cJSON *l = cJSON_AddArrayToObject(o, "allow_domains");
         STRV_FOREACH(d, s->allow_domains) cJSON_AddItemToArray(l, cJSON_CreateString(*d));
         l = cJSON_AddArrayToObject(o, "allow_addresses");
@@ -201,23 +226,31 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 cJSON_AddItemToArray(l, p);
         }
         if (s->network_mode == NETWORK_STRICT && active) {
-                _cleanup_free_ char *s4 = NULL, *s6 = NULL;
                 cJSON *learned = cJSON_AddObjectToObject(o, "learned");
-                STRV_FOREACH(d, s->allow_domains) cJSON_AddArrayToObject(learned, *d);
-                learned_from_journal(s->name, s->allow_domains, learned);
-                if (xasprintf(&s4, "sb_%s_a4", s->name) >= 0 && xasprintf(&s6, "sb_%s_a6", s->name) >= 0) {
-                        cJSON_AddItemToObject(o, "allowed_now4", set_elements(s4));
-                        cJSON_AddItemToObject(o, "allowed_now6", set_elements(s6));
+                size_t n_groups = 0;
+                STRV_FOREACH(entry, s->allow_domains) {
+                        _cleanup_free_ char *dom = NULL, *ports = NULL;
+                        if (allow_domain_split(*entry, &dom, &ports) >= 0 &&
+                            !cJSON_GetObjectItemCaseSensitive(learned, dom))
+                                cJSON_AddArrayToObject(learned, dom);
                 }
+                learned_from_journal(s->name, s->allow_domains, learned);
+                /* As many groups as the recorded rules have dom sets. */
+                if (net_state_read(s->name, SANDY_NFT_INNER_FILE, &inner) >= 0)
+                        for (const char *p = inner; (p = strstr(p, " dom4_")); p++)
+                                n_groups++;
+                inner = mfree(inner);
+                cJSON_AddItemToObject(o, "allowed_now4", learned_now(nsfd, n_groups, 4));
+                cJSON_AddItemToObject(o, "allowed_now6", learned_now(nsfd, n_groups, 6));
         }
         if (active) {
-                if (xasprintf(&cmd, "list chain inet " SANDY_NFT_TABLE " sb_%s_fwd", s->name) >= 0)
-                        (void) nft_query(cmd, &rules_fwd);
-                cmd = mfree(cmd);
-                if (xasprintf(&cmd, "list chain inet " SANDY_NFT_TABLE " sb_%s_in", s->name) >= 0)
-                        (void) nft_query(cmd, &rules_in);
                 _cleanup_free_ char *rules = NULL;
-                if (xasprintf(&rules, "%s%s", rules_fwd ?: "", rules_in ?: "") >= 0)
+                /* Both layers: the sandbox's own table, and its elements in the host's. */
+                if (nsfd >= 0)
+                        (void) nft_query_in(nsfd, "list table inet " SANDY_NFT_TABLE, &inner);
+                (void) net_state_read(s->name, SANDY_NFT_HOST_FILE, &elements);
+                if (xasprintf(&rules, "%s%s%s", inner ?: "", inner && elements ? "# In the host's table:\n" : "",
+                              elements ?: "") >= 0)
                         cJSON_AddStringToObject(o, "rules", rules);
         }
         text = cJSON_PrintUnformatted(o);
@@ -231,7 +264,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 static const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("SetupNetwork", SD_BUS_ARGS("s", sandbox), SD_BUS_NO_RESULT, method_setup,
+        SD_BUS_METHOD_WITH_ARGS("SetupNetwork", SD_BUS_ARGS("s", sandbox), SD_BUS_RESULT("h", netns), method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("TeardownNetwork", SD_BUS_ARGS("s", sandbox), SD_BUS_NO_RESULT, method_teardown,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -247,9 +280,13 @@ int bus_network_register(sd_bus *bus) {
                                      NULL);
         if (r < 0)
                 return r;
+        r = network_guard_start();
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch nftables; the egress rules are not self-healing: %m");
         /* The helper starts on demand, so this runs before the first call after a crash or reboot: rules and
-         * links of sandboxes that are not running go before anything new is set up. */
-        r = network_reconcile();
+         * links of sandboxes that are not running go before anything new is set up, and the running ones are
+         * adopted (their namespaces held and watched again). */
+        r = network_reconcile(false);
         if (r < 0)
                 log_warning_errno(r, "Reconciling sandbox networks failed, continuing: %m");
         return 0;

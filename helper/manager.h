@@ -16,6 +16,8 @@ typedef struct Manager {
         sd_bus *bus;
         Job *jobs;
         unsigned next_job_id;
+        /* A build that runs longer is killed (--build-timeout-sec). */
+        uint64_t build_timeout_usec;
         /* The bus name was given back after the idle timeout; exit once the last job is gone. */
         bool released;
         bool releasing;
@@ -32,10 +34,20 @@ struct Job {
         char *status;
         char *error;
         char *tmpdir;
+        /* The build's cgroup (build-cgroup.h) and UID range (confine.h); tag names both. */
+        char *cgroup;
+        char *tag;
+        /* The build's network (SANDY_BUILD_NETWORK_PREFIX tag) when it downloads, and its resolver. */
+        char *network;
+        sd_event_source *dns_source;
+        uid_t uid_base;
         pid_t pid;
         int fd;
-        bool canceled;
-        sd_event_source *io_source, *child_source;
+        bool canceled, timed_out;
+        /* How the builder ended (siginfo si_code and si_status), once it did. */
+        bool builder_done;
+        int builder_code, builder_status;
+        sd_event_source *io_source, *child_source, *timeout_source, *cgroup_source;
         sd_bus_slot *slot;
         /* EnsureImage calls waiting for this build. */
         sd_bus_message **waiters;
@@ -49,5 +61,7 @@ Job *manager_find_job(Manager *m, const char *image_id);
 /* Fork the builder for s. */
 int job_start(Manager *m, const Sandbox *s, const char *image_id, bool force, Job **ret);
 int job_add_waiter(Job *j, sd_bus_message *msg);
-/* SIGTERM: kill every builder and remove its temporary directory. */
+/* At start: remove the networks of builds an earlier instance left (nothing of them runs any more). */
+void manager_clean_build_networks(void);
+/* SIGTERM: kill every build's cgroup, wait until it is empty, then remove its temporary directory. */
 void manager_abort_jobs(Manager *m);

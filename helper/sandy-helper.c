@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "build-cgroup.h"
 #include "bus-polkit.h"
 #include "bus-state.h"
+#include "confine.h"
 #include "image-build.h"
 #include "log.h"
 #include "manager.h"
@@ -17,21 +19,29 @@
 #include "string-util.h"
 
 #define DEFAULT_EXIT_IDLE_USEC (30ULL * 1000000)
+#define DEFAULT_BUILD_TIMEOUT_USEC (3600ULL * 1000000)
 
 static uint64_t arg_exit_idle_usec = DEFAULT_EXIT_IDLE_USEC;
+static uint64_t arg_build_timeout_usec = DEFAULT_BUILD_TIMEOUT_USEC;
+
+/* Seconds, 0 = never. */
+static int parse_sec(const char *value, const char *what, uint64_t *ret) {
+        uint64_t sec;
+        if (safe_atou64(value, &sec) < 0 || sec > 7 * 24 * 3600)
+                return log_error_errno(EINVAL, "Invalid %s \"%s\" (seconds, 0 = never).", what, value);
+        *ret = sec == 0 ? UINT64_MAX : sec * 1000000;
+        return 0;
+}
 
 static int parse_idle(const char *value) {
-        uint64_t sec;
-        if (safe_atou64(value, &sec) < 0 || sec > 24 * 3600)
-                return log_error_errno(EINVAL, "Invalid idle timeout \"%s\" (seconds, 0 = never exit).", value);
-        arg_exit_idle_usec = sec == 0 ? UINT64_MAX : sec * 1000000;
-        return 0;
+        return parse_sec(value, "idle timeout", &arg_exit_idle_usec);
 }
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"exit-idle-sec", required_argument, NULL, 'i'},
+                {"build-timeout-sec", required_argument, NULL, 't'},
                 {},
         };
         const char *e = getenv("SANDY_HELPER_EXIT_IDLE_SEC");
@@ -42,15 +52,26 @@ static int parse_argv(int argc, char *argv[]) {
                 if (r < 0)
                         return r;
         }
+        e = getenv("SANDY_HELPER_BUILD_TIMEOUT_SEC");
+        if (e) {
+                r = parse_sec(e, "build timeout", &arg_build_timeout_usec);
+                if (r < 0)
+                        return r;
+        }
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%s [--exit-idle-sec=SEC]\n\nThe sandy image and network service "
+                        printf("%s [--exit-idle-sec=SEC] [--build-timeout-sec=SEC]\n\nThe sandy image and network service "
                                "(org.sandy.Helper1); started by D-Bus activation. See sandy-helper(8).\n",
                                program_invocation_short_name);
                         return 0;
                 case 'i':
                         r = parse_idle(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 't':
+                        r = parse_sec(optarg, "build timeout", &arg_build_timeout_usec);
                         if (r < 0)
                                 return r;
                         break;
@@ -115,12 +136,13 @@ static int run_loop(Manager *m) {
                 /* Given back the name: go once the builds and the calls waiting for polkit are done. */
                 if (m->released && !m->jobs && bus_verify_polkit_pending() == 0)
                         return 0;
-                idle = !m->jobs && bus_verify_polkit_pending() == 0 && !m->releasing &&
+                /* While sandboxes run, the helper guards their egress rules (network_guarding()). */
+                idle = !m->jobs && bus_verify_polkit_pending() == 0 && !m->releasing && !network_guarding() &&
                        arg_exit_idle_usec != UINT64_MAX;
                 r = sd_event_run(m->event, idle ? arg_exit_idle_usec : UINT64_MAX);
                 if (r < 0)
                         return log_error_errno(r, "Event loop failed: %m");
-                if (r == 0 && idle && !m->jobs && bus_verify_polkit_pending() == 0) {
+                if (r == 0 && idle && !m->jobs && bus_verify_polkit_pending() == 0 && !network_guarding()) {
                         log_info("Idle for %llu s, exiting.", (unsigned long long) (arg_exit_idle_usec / 1000000));
                         (void) sd_notify(false, "STOPPING=1");
                         r = release_name(m);
@@ -151,8 +173,12 @@ int main(int argc, char *argv[]) {
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m"), 1;
 
-        /* A previous instance killed mid-build left its temporary trees; nothing can be using them now
-         * (systemd ended the whole cgroup before starting us again). */
+        /* A previous instance killed mid-build left its temporary trees; nothing can be using them now:
+         * systemd ended the whole cgroup before starting us again, and any build cgroup still below ours
+         * is killed and waited for first. Then the UID ranges of those builds are free again. */
+        build_cgroup_clean_stale();
+        confine_range_clean();
+        manager_clean_build_networks();
         r = image_store_ensure();
         if (r >= 0)
                 (void) image_store_clean_temp();
@@ -168,6 +194,7 @@ int main(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to connect to the system bus: %m"), 1;
         m.event = event;
         m.bus = bus;
+        m.build_timeout_usec = arg_build_timeout_usec;
 
         r = manager_register(&m);
         if (r < 0)

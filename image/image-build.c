@@ -2,6 +2,8 @@
 /* Image builds, run in a forked child of sandy-helper (see image-build.h): fetch or unpack the source,
  * provision (Packages=, Setup=, User=, the Boot=yes check), write the metadata, rename into the store. */
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pwd.h>
@@ -19,6 +21,7 @@
 
 #include "process-util.h"
 #include "config.h"
+#include "confine.h"
 #include "image-build.h"
 #include "log.h"
 #include "oci.h"
@@ -27,6 +30,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "rm-rf.h"
+#include "socket-util.h"
 #include "string-util.h"
 
 #define CHROOT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -80,171 +84,75 @@ static int fail(int error, const char *fmt, ...) {
         return error < 0 ? error : -error;
 }
 
-typedef int (*chroot_fn_t)(void *userdata);
+/* The build's confinement (confine.h): its user namespace, the tree, its network. */
+static Confine confine = {.userns_fd = -EBADF, .tree_fd = -EBADF, .netns_fd = -EBADF, .resolv_fd = -EBADF};
+static int tree_fd = -EBADF;
 
-/* A directory of the new root that we mount over or write into must be a real directory, not a symlink
- * the image could point at the host (mounts follow symlinks, and we are not chrooted here). */
-static int root_subdir(const char *root, const char *sub, char **ret) {
-        _cleanup_free_ char *p = path_join(root, sub);
-        struct stat st;
+static char *const build_env[] = {CHROOT_PATH, "HOME=/root", "LANG=C", "DEBIAN_FRONTEND=noninteractive",
+                                  "DEBCONF_NONINTERACTIVE_SEEN=true", NULL};
+/* debootstrap: "lxc" makes it skip its mknod test and use the /dev nodes the confinement provides. */
+static char *const debootstrap_env[] = {CHROOT_PATH, "HOME=/root", "LANG=C", "container=lxc", NULL};
+/* --second-stage finds CONFINE_SHIM_DIR's "chroot" first. */
+static char *const debootstrap2_env[] = {"PATH=" CONFINE_SHIM_DIR ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                         "HOME=/root", "LANG=C", "container=lxc", NULL};
 
-        if (!p)
-                return -ENOMEM;
-        if (lstat(p, &st) < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                if (mkdir(p, 0755) < 0)
-                        return -errno;
-        } else if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        *ret = TAKE_PTR(p);
-        return 0;
-}
-
-/* Capabilities the image's own programs (apt, dpkg scripts, useradd, Setup=) keep while they run as root
- * in the new root: enough to install packages and chown files, none that leads out of a chroot (chroot,
- * mount, open_by_handle_at, ptrace, mknod, modules, raw I/O) or into the host's kernel settings. */
-static const int kept_caps[] = {
-        CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FOWNER,   CAP_FSETID,  CAP_KILL,
-        CAP_SETGID, CAP_SETUID,           CAP_SETFCAP,  CAP_NET_RAW, CAP_NET_BIND_SERVICE,
-        CAP_AUDIT_WRITE,
-};
-
-static bool cap_is_kept(int c) {
-        for (size_t i = 0; i < ELEMENTSOF(kept_caps); i++)
-                if (kept_caps[i] == c)
-                        return true;
-        return false;
-}
-
-/* The image's /dev: a tmpfs with the few harmless nodes bound from the host, never the host's /dev. */
-static int mount_dev(const char *root) {
-        static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-        _cleanup_free_ char *dev = NULL;
-        int r;
-
-        r = root_subdir(root, "dev", &dev);
-        if (r < 0)
-                return r;
-        if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4m") < 0)
-                return -errno;
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                _cleanup_free_ char *host = path_join("/dev", nodes[i]), *p = path_join(dev, nodes[i]);
-                int fd;
-
-                if (!host || !p)
-                        return -ENOMEM;
-                fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-                if (fd < 0)
-                        return -errno;
-                safe_close(fd);
-                if (mount(host, p, NULL, MS_BIND, NULL) < 0)
-                        return -errno;
-        }
-        static const char *const links[][2] = {
-                {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-                {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-                _cleanup_free_ char *p = path_join(dev, links[i][0]);
-                if (!p)
-                        return -ENOMEM;
-                if (symlink(links[i][1], p) < 0)
-                        return -errno;
-        }
-        _cleanup_free_ char *shm = path_join(dev, "shm"), *pts = path_join(dev, "pts");
-        if (!shm || !pts)
-                return -ENOMEM;
-        if (mkdir(shm, 01777) < 0 || mkdir(pts, 0755) < 0)
-                return -errno;
-        if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
-                return -errno;
-        return 0;
-}
-
-/* In the child that runs image code: PID 1 of new PID, IPC, UTS and mount namespaces, with its own /proc
- * and a minimal /dev, chrooted, with a reduced capability bounding set and no_new_privs. Returns only on
- * failure. The network is shared: Packages= and Setup= scripts download. */
-static void enter_confined_root(const char *root) {
-        _cleanup_free_ char *proc = NULL;
-        int r;
-
-        if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
-                fprintf(stderr, "unshare: %m\n");
-                _exit(127);
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                fprintf(stderr, "fork: %m\n");
-                _exit(127);
-        }
-        if (pid > 0) {
-                /* Relay the exit status; when this process dies, PID 1 below is killed with everything in
-                 * its namespace. */
-                int status;
-                if (wait_for_pid(pid, &status) < 0)
-                        _exit(127);
-                _exit(exit_status_from_wait(status));
-        }
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-                fprintf(stderr, "Failed to make mounts private: %m\n");
-                _exit(127);
-        }
-        r = root_subdir(root, "proc", &proc);
-        if (r < 0 || mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-                fprintf(stderr, "Failed to mount /proc in the new root: %s\n", strerror(r < 0 ? -r : errno));
-                _exit(127);
-        }
-        r = mount_dev(root);
-        if (r < 0) {
-                fprintf(stderr, "Failed to set up /dev in the new root: %s\n", strerror(-r));
-                _exit(127);
-        }
-        if (chroot(root) < 0 || chdir("/") < 0) {
-                fprintf(stderr, "chroot %s: %m\n", root);
-                _exit(127);
-        }
-        (void) sethostname("sandy-build", strlen("sandy-build"));
-        for (int c = 0; c <= CAP_LAST_CAP; c++)
-                if (!cap_is_kept(c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
-                        fprintf(stderr, "Failed to drop capability %d: %m\n", c);
-                        _exit(127);
-                }
-        /* The bounding set alone is not enough: root's inheritable set passes through exec unchanged
-         * (a root exec treats the file's inheritable set as full), and ambient capabilities too. */
-        cap_t caps = cap_get_proc();
-        if (!caps || cap_clear_flag(caps, CAP_INHERITABLE) < 0) {
-                fprintf(stderr, "Failed to read capabilities: %m\n");
-                _exit(127);
-        }
-        for (int c = 0; c <= CAP_LAST_CAP; c++) {
-                cap_value_t v = c;
-                if (!cap_is_kept(c) && (cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_CLEAR) < 0 ||
-                                        cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) < 0)) {
-                        fprintf(stderr, "Failed to drop capability %d: %m\n", c);
-                        _exit(127);
-                }
-        }
-        if (cap_set_proc(caps) < 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
-                fprintf(stderr, "Failed to set capabilities: %m\n");
-                _exit(127);
-        }
-        cap_free(caps);
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-                fprintf(stderr, "Failed to set no_new_privs: %m\n");
-                _exit(127);
-        }
-}
-
-/* Run argv (or fn) in a child; with root set, confined in the new root (enter_confined_root()). Its output
- * goes to the journal line by line. Returns the exit status (>= 0) or a negative errno. */
-static int run(const char *root, char *const *argv, chroot_fn_t fn, void *userdata) {
-        static char *const env[] = {CHROOT_PATH, "HOME=/root", "LANG=C", "DEBIAN_FRONTEND=noninteractive",
-                                    "DEBCONF_NONINTERACTIVE_SEEN=true", NULL};
-        _cleanup_fclose_ FILE *f = NULL;
+/* Log what a child prints, line by line, with the sandbox named; keep the last line for the error. */
+static void journal_output(int fd) {
+        _cleanup_fclose_ FILE *f = fdopen(fd, "r");
         char *line = NULL;
         size_t n = 0;
+
+        last_output[0] = 0;
+        if (!f) {
+                safe_close(fd);
+                return;
+        }
+        while (getline(&line, &n, f) >= 0) {
+                size_t len = strlen(line);
+                if (len > 0 && line[len - 1] == '\n')
+                        line[--len] = 0;
+                if (len == 0)
+                        continue;
+                (void) sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", LOG_INFO, "SANDBOX=%s", build_sandbox,
+                                       "SANDY_IMAGE_ID=%s", build_id, "SYSLOG_IDENTIFIER=sandy-helper", NULL);
+                snprintf(last_output, sizeof last_output, "%s", line);
+        }
+        free(line);
+}
+
+/* Run argv (or fn) confined in view (confine.h). Returns the exit status (>= 0) or a negative errno. */
+static int run_confined(ConfineView view, char *const *argv, confine_fn_t fn, void *userdata, char *const *env) {
+        int pipefd[2], r;
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        ConfineExec e = {
+                .view = view,
+                .argv = argv,
+                .fn = fn,
+                .userdata = userdata,
+                .env = env ?: build_env,
+                .stdin_fd = -EBADF,
+                .stdout_fd = pipefd[1],
+        };
+        r = confine_spawn(&confine, &e, &pid);
+        safe_close(pipefd[1]);
+        if (r < 0) {
+                safe_close(pipefd[0]);
+                return r;
+        }
+        /* EOF comes when the last process of the run is gone: init's exit takes all of them. */
+        journal_output(pipefd[0]);
+        return wait_for_terminate_and_check(NULL, pid);
+}
+
+static int run(char *const *argv, confine_fn_t fn, void *userdata) {
+        return run_confined(CONFINE_VIEW_TREE, argv, fn, userdata, NULL);
+}
+
+/* Host tools that take no code from the image (skopeo): a plain child. */
+static int run_host(char *const *argv) {
         int pipefd[2];
         pid_t pid;
 
@@ -261,43 +169,17 @@ static int run(const char *root, char *const *argv, chroot_fn_t fn, void *userda
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
                         _exit(127);
-                if (root)
-                        enter_confined_root(root);
-                if (fn)
-                        _exit(fn(userdata));
-                if (root)
-                        execve(argv[0], argv, env);
-                else {
-                        environ = (char **) env;
-                        execvp(argv[0], argv);
-                }
+                environ = (char **) build_env;
+                execvp(argv[0], argv);
                 fprintf(stderr, "Failed to run %s: %m\n", argv[0]);
                 _exit(127);
         }
         safe_close(pipefd[1]);
-        f = fdopen(pipefd[0], "r");
-        if (!f) {
-                safe_close(pipefd[0]);
-                (void) wait_for_pid(pid, NULL);
-                return -ENOMEM;
-        }
-        last_output[0] = 0;
-        while (getline(&line, &n, f) >= 0) {
-                size_t len = strlen(line);
-                if (len > 0 && line[len - 1] == '\n')
-                        line[--len] = 0;
-                if (len == 0)
-                        continue;
-                (void) sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", LOG_INFO, "SANDBOX=%s", build_sandbox,
-                                       "SANDY_IMAGE_ID=%s", build_id, "SYSLOG_IDENTIFIER=sandy-helper", NULL);
-                snprintf(last_output, sizeof last_output, "%s", line);
-        }
-        free(line);
+        journal_output(pipefd[0]);
         return wait_for_terminate_and_check(NULL, pid);
 }
 
-static int run_checked(const char *root, char *const *argv, const char *what) {
-        int r = run(root, argv, NULL, NULL);
+static int check_status(int r, const char *what) {
         if (r < 0)
                 return fail(r, "%s: %m", what);
         if (r > 0)
@@ -306,17 +188,115 @@ static int run_checked(const char *root, char *const *argv, const char *what) {
         return 0;
 }
 
-static int build_debootstrap(const Sandbox *s, const char *rootfs) {
+/* A path of the tree, resolved inside it as the image's own programs would (symlinks never lead out). */
+static int tree_open(const char *path, int flags) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        int fd = (int) syscall(SYS_openat2, tree_fd, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+static bool tree_is_executable(const char *path) {
+        _cleanup_close_ int fd = tree_open(path, O_PATH);
+        struct stat st;
+        return fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+/* The build's network for the steps that download; every other step gets an empty namespace. */
+static int net_fd = -EBADF, net_resolv_fd = -EBADF, net_ready_fd = -EBADF;
+static const char *net_name;
+/* /etc/resolv.conf made empty for the resolver to be shown on; removed again at the end. */
+static bool made_resolv_conf;
+
+/* The helper sets the network up while the source is unpacked; wait for it the first time it is needed. */
+static int network_wait(void) {
+        _cleanup_free_ char *resolv = NULL;
+        char c = 0;
+
+        if (!net_name || net_fd >= 0)
+                return 0;
+        /* "y" and the namespace, or "n". */
+        if (receive_byte_with_fd(net_ready_fd, &c, &net_fd) < 0)
+                c = 'n';
+        net_ready_fd = safe_close(net_ready_fd);
+        if (c != 'y' || net_fd < 0)
+                return fail(ENETDOWN, "The build's network could not be set up (see the journal)");
+        if (!(resolv = sandbox_net_path(net_name, "resolv.conf")))
+                return fail(ENOMEM, "Out of memory");
+        net_resolv_fd = open(resolv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (net_fd < 0 || net_resolv_fd < 0)
+                return fail(errno, "Failed to open the build's network: %m");
+        return 0;
+}
+
+static void network_on(void) {
+        confine.netns_fd = net_fd;
+        confine.resolv_fd = net_resolv_fd;
+        if (net_fd < 0 || made_resolv_conf)
+                return;
+        /* Images made for containers often have no /etc/resolv.conf: the runtime provides one. */
+        _cleanup_close_ int etc = tree_open("etc", O_PATH | O_DIRECTORY);
+        struct stat st;
+        if (etc >= 0 && fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                int fd = openat(etc, "resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                made_resolv_conf = fd >= 0;
+                safe_close(fd);
+        }
+}
+
+static void network_off(void) {
+        confine.netns_fd = -EBADF;
+        confine.resolv_fd = -EBADF;
+        if (!made_resolv_conf)
+                return;
+        _cleanup_close_ int etc = tree_open("etc", O_PATH | O_DIRECTORY);
+        struct stat st;
+        if (etc >= 0 && fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
+            st.st_size == 0)
+                (void) unlinkat(etc, "resolv.conf", 0);
+        made_resolv_conf = false;
+}
+
+static int run_checked(char *const *argv, const char *what) {
+        return check_status(run(argv, NULL, NULL), what);
+}
+
+static int find_in_path(const char *name, char **ret) {
+        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (const char *p = path; *p;) {
+                size_t len = strcspn(p, ":");
+                _cleanup_free_ char *f = NULL;
+                if (xasprintf(&f, "%.*s/%s", (int) len, p, name) < 0)
+                        return -ENOMEM;
+                if (access(f, X_OK) >= 0) {
+                        *ret = TAKE_PTR(f);
+                        return 0;
+                }
+                p += len + (p[len] == ':');
+        }
+        return -ENOENT;
+}
+
+/* debootstrap in two stages, both confined: --foreign (download, unpack: host tools on the read-only
+ * host, the tree at CONFINE_HOST_TARGET), then the image's own copy of debootstrap --second-stage inside
+ * the tree, which runs the packages' maintainer scripts. */
+static int build_debootstrap(const Sandbox *s) {
         _cleanup_(sandy_config_done) SandyConfig c = {};
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *include = NULL, *keyring = NULL;
+        _cleanup_free_ char *include = NULL, *keyring = NULL, *debootstrap = NULL;
         const char *suite = s->from + strlen("debootstrap:");
         int r;
 
         r = sandy_config_load(NULL, &c);
         if (r < 0)
                 return fail(r, "%s has errors (see the journal)", SANDY_CONFIG_FILE);
-        if (strv_extend(&argv, "debootstrap") < 0 || strv_extend(&argv, "--variant=minbase") < 0)
+        r = find_in_path("debootstrap", &debootstrap);
+        if (r < 0)
+                return fail(r, "debootstrap is not installed");
+        if (strv_extend(&argv, debootstrap) < 0 || strv_extend(&argv, "--foreign") < 0 ||
+            strv_extend(&argv, "--variant=minbase") < 0)
                 return fail(ENOMEM, "Out of memory");
         /* Packages= come with debootstrap's own resolver, from the same mirror. minbase has no init:
          * a booted sandbox gets systemd and D-Bus as if it had asked for them. */
@@ -338,20 +318,38 @@ static int build_debootstrap(const Sandbox *s, const char *rootfs) {
             (c.debootstrap_no_check_gpg && strv_extend(&argv, "--no-check-gpg") < 0) ||
             (c.debootstrap_keyring && (xasprintf(&keyring, "--keyring=%s", c.debootstrap_keyring) < 0 ||
                                        strv_extend(&argv, keyring) < 0)) ||
-            strv_extend(&argv, suite) < 0 || strv_extend(&argv, rootfs) < 0 ||
+            strv_extend(&argv, suite) < 0 || strv_extend(&argv, CONFINE_HOST_TARGET) < 0 ||
             strv_extend(&argv, c.debootstrap_mirror) < 0)
                 return fail(ENOMEM, "Out of memory");
+        /* A local mirror and the keyring may live where the confinement hides the host (/srv, /var/tmp). */
+        const char *local = startswith(c.debootstrap_mirror, "file://") ? c.debootstrap_mirror + 7 : NULL;
+        if ((local && strv_extend(&confine.host_binds, local) < 0) ||
+            (c.debootstrap_keyring && strv_extend(&confine.host_binds, c.debootstrap_keyring) < 0))
+                return fail(ENOMEM, "Out of memory");
+
+        r = confine_prepare_tree(tree_fd);
+        if (r < 0)
+                return fail(r, "Failed to prepare the build directory: %m");
         report(0.05, "debootstrap %s from %s", suite, c.debootstrap_mirror);
-        r = run_checked(NULL, argv, "debootstrap");
+        r = network_wait();
+        if (r < 0)
+                return r;
+        network_on();
+        r = check_status(run_confined(CONFINE_VIEW_HOST, argv, NULL, NULL, debootstrap_env), "debootstrap");
+        network_off();
+        if (r < 0)
+                return r;
+        report(0.4, "debootstrap --second-stage");
+        char *second[] = {"/debootstrap/debootstrap", "--second-stage", NULL};
+        r = check_status(run_confined(CONFINE_VIEW_TREE, second, NULL, NULL, debootstrap2_env),
+                         "debootstrap --second-stage");
         if (r < 0)
                 return r;
         /* debootstrap copies the build host's /etc/hostname into the new root: without it nspawn names
          * the sandbox after its machine name, and the image says nothing about the host. */
-        _cleanup_free_ char *hostname = path_join(rootfs, "etc/hostname");
-        if (!hostname)
-                return fail(ENOMEM, "Out of memory");
-        if (unlink(hostname) < 0 && errno != ENOENT)
-                return fail(errno, "Failed to remove %s: %m", hostname);
+        _cleanup_close_ int etc = tree_open("etc", O_PATH | O_DIRECTORY);
+        if (etc >= 0 && unlinkat(etc, "hostname", 0) < 0 && errno != ENOENT)
+                return fail(errno, "Failed to remove /etc/hostname of the image: %m");
         return 0;
 }
 
@@ -360,12 +358,11 @@ static void oci_progress(double fraction, const char *what, void *userdata) {
         report(base + (0.7 - base) * fraction, "unpacking %s", what);
 }
 
-static int build_oci(ImageSourceType type, const char *location, const char *tmpdir, const char *rootfs,
-                     double base) {
+static int build_oci(ImageSourceType type, const char *location, const char *tmpdir, double base) {
         _cleanup_free_ char *config = NULL, *config_path = NULL;
         int r;
 
-        r = oci_unpack(type, location, rootfs, oci_progress, &base, &config);
+        r = oci_unpack(type, location, &confine, oci_progress, &base, &config);
         if (r < 0)
                 return fail(r, "Failed to unpack %s: %m (details in the journal)", location);
         config_path = path_join(tmpdir, "config.json");
@@ -379,7 +376,7 @@ static int build_oci(ImageSourceType type, const char *location, const char *tmp
         return 0;
 }
 
-static int build_docker(const Sandbox *s, const char *tmpdir, const char *rootfs) {
+static int build_docker(const Sandbox *s, const char *tmpdir) {
         _cleanup_free_ char *dest = NULL, *location = NULL;
         int r;
 
@@ -388,24 +385,23 @@ static int build_docker(const Sandbox *s, const char *tmpdir, const char *rootfs
                 return fail(ENOMEM, "Out of memory");
         report(0.02, "skopeo copy %s", s->from);
         char *argv[] = {"skopeo", "copy", "--quiet", s->from, dest, NULL};
-        r = run_checked(NULL, argv, "skopeo copy");
+        r = check_status(run_host(argv), "skopeo copy");
         if (r < 0)
                 return r;
-        return build_oci(IMAGE_SOURCE_OCI, location, tmpdir, rootfs, 0.4);
+        return build_oci(IMAGE_SOURCE_OCI, location, tmpdir, 0.4);
 }
 
-static int build_packages(const Sandbox *s, const char *rootfs) {
+static int build_packages(const Sandbox *s) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *apt = path_join(rootfs, "usr/bin/apt-get");
         int r;
 
         if (strv_isempty(s->packages))
                 return 0;
-        if (!apt || access(apt, X_OK) < 0)
+        if (!tree_is_executable("usr/bin/apt-get"))
                 return fail(ENOENT, "Packages= needs apt-get in the image, and %s has none", s->from);
         report(0.72, "apt-get update");
         char *update[] = {"/usr/bin/apt-get", "-q", "update", NULL};
-        r = run_checked(rootfs, update, "apt-get update");
+        r = run_checked(update, "apt-get update");
         if (r < 0)
                 return r;
         if (strv_extend(&argv, "/usr/bin/apt-get") < 0 || strv_extend(&argv, "-q") < 0 ||
@@ -416,16 +412,16 @@ static int build_packages(const Sandbox *s, const char *rootfs) {
                 if (strv_extend(&argv, *p) < 0)
                         return fail(ENOMEM, "Out of memory");
         report(0.75, "apt-get install %zu packages", strv_length(s->packages));
-        r = run_checked(rootfs, argv, "apt-get install");
+        r = run_checked(argv, "apt-get install");
         if (r < 0)
                 return r;
         char *clean[] = {"/usr/bin/apt-get", "clean", NULL};
-        (void) run(rootfs, clean, NULL, NULL);
+        (void) run(clean, NULL, NULL);
         return 0;
 }
 
-static int build_setup(const Sandbox *s, const char *rootfs) {
-        _cleanup_free_ char *script = NULL, *dest = NULL;
+static int build_setup(const Sandbox *s) {
+        _cleanup_free_ char *script = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t size;
         int r;
@@ -435,23 +431,21 @@ static int build_setup(const Sandbox *s, const char *rootfs) {
         r = read_full_file(s->setup, 1024 * 1024, &script, &size);
         if (r < 0)
                 return fail(r, "Failed to read Setup= script %s: %m", s->setup);
-        dest = path_join(rootfs, SETUP_IN_ROOT + 1);
-        if (!dest)
-                return fail(ENOMEM, "Out of memory");
-        fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+        /* At the top of the tree, whose directory is ours: no symlink of the image is on the way. */
+        fd = openat(tree_fd, SETUP_IN_ROOT + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
         if (fd < 0)
-                return fail(errno, "Failed to create %s: %m", dest);
+                return fail(errno, "Failed to create %s in the image: %m", SETUP_IN_ROOT);
         for (size_t done = 0; done < size;) {
                 ssize_t k = write(fd, script + done, size - done);
                 if (k < 0)
-                        return fail(errno, "Failed to write %s: %m", dest);
+                        return fail(errno, "Failed to write %s: %m", SETUP_IN_ROOT);
                 done += (size_t) k;
         }
         fd = safe_close(fd);
         report(0.85, "running Setup= script %s", s->setup);
         char *argv[] = {SETUP_IN_ROOT, NULL};
-        r = run(rootfs, argv, NULL, NULL);
-        (void) unlink(dest);
+        r = run(argv, NULL, NULL);
+        (void) unlinkat(tree_fd, SETUP_IN_ROOT + 1, 0);
         if (r < 0)
                 return fail(r, "Setup= script %s: %m", s->setup);
         if (r > 0)
@@ -460,22 +454,123 @@ static int build_setup(const Sandbox *s, const char *rootfs) {
         return 0;
 }
 
-/* Runs chrooted into the new root: only its own files are read and written. Exit status 0, or 1 with
- * the reason printed. */
-static int create_user_in_root(void *userdata) {
-        const char *user = userdata;
-        const char *shell = access("/bin/bash", X_OK) >= 0 ? "/bin/bash" : "/bin/sh";
-        _cleanup_free_ char *home = NULL;
+/* ---- the sandbox user: the image's files are edited, none of its tools run */
+
+/* A copy of /etc/skel into the new home, as useradd --create-home makes: directories and regular files,
+ * nothing else (a symlink in the image's skel is not followed). */
+static int copy_skel(int from, int to, uid_t uid, gid_t gid, unsigned depth) {
+        DIR *d;
+        int dup_fd, r = 0;
+
+        if (depth > 16)
+                return 0;
+        dup_fd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+                safe_close(dup_fd);
+                return -errno;
+        }
+        for (struct dirent *de; r >= 0 && (de = readdir(d));) {
+                struct stat st;
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+                    fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sf = -EBADF, tf = -EBADF;
+                        if (mkdirat(to, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
+                                continue;
+                        sf = openat(from, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        tf = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sf < 0 || tf < 0)
+                                continue;
+                        (void) fchown(tf, uid, gid);
+                        r = copy_skel(sf, tf, uid, gid, depth + 1);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int sf = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int tf = -EBADF;
+                        char buf[16384];
+                        ssize_t n;
+                        if (sf < 0)
+                                continue;
+                        tf = openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                    st.st_mode & 0777);
+                        if (tf < 0)
+                                continue;
+                        while ((n = read(sf, buf, sizeof buf)) > 0)
+                                if (write(tf, buf, (size_t) n) != n) {
+                                        r = -EIO;
+                                        break;
+                                }
+                        (void) fchown(tf, uid, gid);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static int append_line(const char *path, bool only_if_exists, const char *fmt, ...) _printf_(3, 4);
+static int append_line(const char *path, bool only_if_exists, const char *fmt, ...) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *line = NULL;
+        struct stat st;
+        va_list ap;
+        int k;
+
+        fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | (only_if_exists ? 0 : O_CREAT), 0644);
+        if (fd < 0)
+                return only_if_exists && errno == ENOENT ? 0 : -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EBADF;
+        va_start(ap, fmt);
+        k = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        /* A file without a final newline must not have its last entry merged with ours. */
+        if (st.st_size > 0) {
+                char last = 0;
+                _cleanup_close_ int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (rfd >= 0 && pread(rfd, &last, 1, st.st_size - 1) == 1 && last != '\n' && write(fd, "\n", 1) != 1)
+                        return -errno;
+        }
+        if (write(fd, line, strlen(line)) != (ssize_t) strlen(line))
+                return -errno;
+        return 0;
+}
+
+static bool id_taken(uid_t id) {
         struct passwd *pw;
         struct group *gr;
+        FILE *f;
+        bool taken = false;
+
+        /* fgetpwent()/fgetgrent() read the files themselves: no NSS module of the image is loaded. */
+        if ((f = fopen("/etc/passwd", "re"))) {
+                while ((pw = fgetpwent(f)))
+                        taken = taken || pw->pw_uid == id;
+                fclose(f);
+        }
+        if ((f = fopen("/etc/group", "re"))) {
+                while ((gr = fgetgrent(f)))
+                        taken = taken || gr->gr_gid == id;
+                fclose(f);
+        }
+        return taken;
+}
+
+/* Runs confined in the new root, as its root: only its own files are read and written, no program of the
+ * image runs (its useradd could be anything). Exit status 0, or 1 with the reason printed. */
+static int create_user_in_root(void *userdata) {
+        const char *user = userdata;
+        _cleanup_free_ char *home = NULL;
+        struct passwd *pw;
+        struct stat st;
         uid_t uid = 1000;
         FILE *f;
-        bool taken;
+        int r;
 
         if (xasprintf(&home, "/home/%s", user) < 0)
                 return 1;
-        f = fopen("/etc/passwd", "re");
-        if (f) {
+        if ((f = fopen("/etc/passwd", "re"))) {
                 while ((pw = fgetpwent(f)))
                         if (streq(pw->pw_name, user)) {
                                 printf("User %s exists in the image (uid %u).\n", user, (unsigned) pw->pw_uid);
@@ -485,62 +580,36 @@ static int create_user_in_root(void *userdata) {
                 fclose(f);
         }
         /* uid 1000, or the next one free as both a uid and a gid. */
-        do {
-                taken = false;
-                f = fopen("/etc/passwd", "re");
-                if (f) {
-                        while ((pw = fgetpwent(f)))
-                                taken = taken || pw->pw_uid == uid;
-                        fclose(f);
-                }
-                f = fopen("/etc/group", "re");
-                if (f) {
-                        while ((gr = fgetgrent(f)))
-                                taken = taken || gr->gr_gid == uid;
-                        fclose(f);
-                }
-                if (taken)
-                        uid++;
-        } while (taken && uid < 60000);
+        while (id_taken(uid) && uid < 60000)
+                uid++;
+        const char *shell = stat("/bin/bash", &st) >= 0 && S_ISREG(st.st_mode) ? "/bin/bash" : "/bin/sh";
 
-        if (access("/usr/sbin/useradd", X_OK) >= 0) {
-                char uidstr[16];
-                snprintf(uidstr, sizeof uidstr, "%u", (unsigned) uid);
-                char *argv[] = {"/usr/sbin/useradd", "--create-home", "--uid", uidstr, "--user-group",
-                                "--shell", (char *) shell, "--home-dir", home, (char *) user, NULL};
-                char *env[] = {CHROOT_PATH, NULL};
-                printf("useradd %s (uid %s)\n", user, uidstr);
-                fflush(stdout);
-                execve(argv[0], argv, env);
-                printf("Failed to run useradd: %m\n");
+        printf("Adding %s (uid %u) to /etc/passwd, /etc/group, /etc/shadow and /etc/gshadow\n", user,
+               (unsigned) uid);
+        fflush(stdout);
+        r = append_line("/etc/passwd", false, "%s:x:%u:%u::%s:%s\n", user, (unsigned) uid, (unsigned) uid, home,
+                        shell);
+        if (r >= 0)
+                r = append_line("/etc/group", false, "%s:x:%u:\n", user, (unsigned) uid);
+        if (r >= 0)
+                r = append_line("/etc/shadow", true, "%s:!:%ld:0:99999:7:::\n", user, (long) (time(NULL) / 86400));
+        if (r >= 0)
+                r = append_line("/etc/gshadow", true, "%s:!::\n", user);
+        if (r < 0) {
+                errno = -r;
+                printf("Failed to add %s to the user database: %m\n", user);
                 return 1;
-        }
-
-        /* No shadow tools (e.g. busybox images): write the entries directly. */
-        printf("Adding %s (uid %u) to /etc/passwd and /etc/group\n", user, (unsigned) uid);
-        f = fopen("/etc/passwd", "ae");
-        if (!f || fprintf(f, "%s:x:%u:%u::%s:%s\n", user, (unsigned) uid, (unsigned) uid, home, shell) < 0 ||
-            fclose(f) != 0) {
-                printf("Failed to write /etc/passwd: %m\n");
-                return 1;
-        }
-        f = fopen("/etc/group", "ae");
-        if (!f || fprintf(f, "%s:x:%u:\n", user, (unsigned) uid) < 0 || fclose(f) != 0) {
-                printf("Failed to write /etc/group: %m\n");
-                return 1;
-        }
-        if (access("/etc/shadow", F_OK) >= 0) {
-                f = fopen("/etc/shadow", "ae");
-                if (!f || fprintf(f, "%s:!:19000:0:99999:7:::\n", user) < 0 || fclose(f) != 0) {
-                        printf("Failed to write /etc/shadow: %m\n");
-                        return 1;
-                }
         }
         (void) mkdir("/home", 0755);
-        if ((mkdir(home, 0700) < 0 && errno != EEXIST) || chown(home, uid, uid) < 0) {
+        if ((mkdir(home, 0700) < 0 && errno != EEXIST) || lstat(home, &st) < 0 || !S_ISDIR(st.st_mode) ||
+            lchown(home, uid, uid) < 0) {
                 printf("Failed to create %s: %m\n", home);
                 return 1;
         }
+        _cleanup_close_ int skel = open("/etc/skel", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int hfd = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (skel >= 0 && hfd >= 0)
+                (void) copy_skel(skel, hfd, uid, uid, 0);
         return 0;
 }
 
@@ -558,6 +627,7 @@ static int add_size(const char *path, const struct stat *st, int flag, struct FT
         return 0;
 }
 
+/* No process of the build runs any more (each confined run ends with its PID namespace). */
 static int finish(const Sandbox *s, const char *id, const char *tmpdir, const char *rootfs, bool force) {
         _cleanup_free_ char *recipe = NULL, *meta = NULL, *p = NULL, *dest = image_dir(id);
         struct timespec ts;
@@ -598,87 +668,115 @@ static int finish(const Sandbox *s, const char *id, const char *tmpdir, const ch
         if (errno != EEXIST && errno != ENOTEMPTY)
                 return fail(errno, "Failed to rename %s to %s: %m", tmpdir, dest);
         if (!force)
-                /* Built meanwhile by someone else (the same recipe gives the same tree): keep theirs. */
-                return rm_rf(tmpdir);
-        /* A forced rebuild swaps in the new tree in one step; the old one is left at tmpdir and removed. */
+                /* Built meanwhile by someone else (the same recipe gives the same tree): keep theirs. The
+                 * helper removes tmpdir once the build's cgroup is empty. */
+                return 0;
+        /* A forced rebuild swaps in the new tree in one step; the old one is left at tmpdir and removed
+         * by the helper. */
         if (renameat2(AT_FDCWD, tmpdir, AT_FDCWD, dest, RENAME_EXCHANGE) < 0)
                 return fail(errno, "Failed to replace %s: %m", dest);
-        (void) rm_rf(tmpdir);
         return 0;
 }
 
-int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, int fd) {
+static int build_source(const Sandbox *s, const char *tmpdir) {
+        switch (s->from_type) {
+        case IMAGE_SOURCE_DEBOOTSTRAP:
+                return build_debootstrap(s);
+        case IMAGE_SOURCE_DOCKER:
+                return build_docker(s, tmpdir);
+        case IMAGE_SOURCE_OCI:
+        case IMAGE_SOURCE_OCI_ARCHIVE:
+        case IMAGE_SOURCE_DOCKER_ARCHIVE:
+                report(0.02, "unpacking %s", s->from);
+                return build_oci(s->from_type, s->from + strlen(image_source_type_to_string(s->from_type)),
+                                 tmpdir, 0.02);
+        default:
+                return fail(EINVAL, "Unknown image source %s", s->from);
+        }
+}
+
+static int build_user_and_check(const Sandbox *s) {
+        int r;
+
+        report(0.92, "creating user %s", s->user);
+        r = run(NULL, create_user_in_root, s->user);
+        if (r < 0)
+                return fail(r, "Failed to create user %s: %m", s->user);
+        if (r > 0)
+                return fail(EPROTO, "Failed to create user %s in the image: %s", s->user, last_output);
+        if (!s->boot)
+                return 0;
+        report(0.95, "checking that the image can boot");
+        r = run(NULL, check_boot_in_root, NULL);
+        if (r < 0)
+                return fail(r, "Failed to check the image: %m");
+        if (r == 2)
+                return fail(ENOEXEC, "Boot=yes needs systemd in the image; add Packages=systemd dbus or use Boot=no");
+        if (r == 3)
+                return fail(ENOEXEC, "Boot=yes needs D-Bus in the image (dbus-daemon or dbus-broker); add "
+                                     "Packages=dbus or use Boot=no");
+        if (r > 0)
+                return fail(EPROTO, "Checking the image failed: %s", last_output);
+        return 0;
+}
+
+bool image_build_needs_network(const Sandbox *s) {
+        _cleanup_(sandy_config_done) SandyConfig c = {};
+
+        if (s->from_type != IMAGE_SOURCE_DEBOOTSTRAP)
+                return !strv_isempty(s->packages);
+        if (sandy_config_load(NULL, &c) < 0)
+                return false; /* the build fails, naming the file */
+        return !startswith(c.debootstrap_mirror, "file://");
+}
+
+int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base,
+                const char *network, int network_ready_fd, int fd) {
         _cleanup_free_ char *rootfs = NULL;
         int r;
 
         progress_fd = fd;
         build_sandbox = s->name;
         build_id = id;
-
-        /* Mounts made during the build (debootstrap mounts /proc and /sys in the new root) stay in this
-         * process's namespace and vanish with it, even when it is killed. */
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return fail(errno, "Failed to set up a private mount namespace: %m");
+        net_name = network;
+        net_ready_fd = network_ready_fd;
 
         rootfs = path_join(tmpdir, "rootfs");
         if (!rootfs)
                 return fail(ENOMEM, "Out of memory");
         if (mkdir(rootfs, 0755) < 0)
                 return fail(errno, "Failed to create %s: %m", rootfs);
+        tree_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (tree_fd < 0)
+                return fail(errno, "Failed to open %s: %m", rootfs);
+        r = confine_init(&confine, tree_fd, uid_base);
+        if (r < 0)
+                return fail(r, "Failed to create the build's user namespace: %m");
 
         report(0.0, "building image %.12s from %s", id, s->from);
-        switch (s->from_type) {
-        case IMAGE_SOURCE_DEBOOTSTRAP:
-                r = build_debootstrap(s, rootfs);
-                break;
-        case IMAGE_SOURCE_DOCKER:
-                r = build_docker(s, tmpdir, rootfs);
-                break;
-        case IMAGE_SOURCE_OCI:
-        case IMAGE_SOURCE_OCI_ARCHIVE:
-        case IMAGE_SOURCE_DOCKER_ARCHIVE:
-                report(0.02, "unpacking %s", s->from);
-                r = build_oci(s->from_type, s->from + strlen(image_source_type_to_string(s->from_type)), tmpdir,
-                              rootfs, 0.02);
-                break;
-        default:
-                r = fail(EINVAL, "Unknown image source %s", s->from);
-        }
+        r = build_source(s, tmpdir);
         if (r < 0)
                 return r;
-
-        if (!strv_isempty(s->packages) && s->from_type != IMAGE_SOURCE_DEBOOTSTRAP) {
-                r = build_packages(s, rootfs);
-                if (r < 0)
-                        return r;
-        }
-        if (s->setup) {
-                r = build_setup(s, rootfs);
-                if (r < 0)
-                        return r;
-        }
-
-        report(0.92, "creating user %s", s->user);
-        r = run(rootfs, NULL, create_user_in_root, s->user);
+        r = confine_prepare_tree(tree_fd);
         if (r < 0)
-                return fail(r, "Failed to create user %s: %m", s->user);
-        if (r > 0)
-                return fail(EPROTO, "Failed to create user %s in the image: %s", s->user, last_output);
+                return fail(r, "The image's /proc, /dev or /etc is not a directory: %m");
 
-        if (s->boot) {
-                report(0.95, "checking that the image can boot");
-                r = run(rootfs, NULL, check_boot_in_root, NULL);
+        r = network_wait();
+        if (r < 0)
+                return r;
+        network_on();
+        if (!strv_isempty(s->packages) && s->from_type != IMAGE_SOURCE_DEBOOTSTRAP) {
+                r = build_packages(s);
                 if (r < 0)
-                        return fail(r, "Failed to check the image: %m");
-                if (r == 2)
-                        return fail(ENOEXEC, "Boot=yes needs systemd in the image; add Packages=systemd dbus or "
-                                             "use Boot=no");
-                if (r == 3)
-                        return fail(ENOEXEC, "Boot=yes needs D-Bus in the image (dbus-daemon or dbus-broker); add "
-                                             "Packages=dbus or use Boot=no");
-                if (r > 0)
-                        return fail(EPROTO, "Checking the image failed: %s", last_output);
+                        return r;
         }
+        r = build_setup(s);
+        network_off();
+        if (r < 0)
+                return r;
+        r = build_user_and_check(s);
+        if (r < 0)
+                return r;
 
         report(0.98, "saving image %.12s", id);
         r = finish(s, id, tmpdir, rootfs, force);

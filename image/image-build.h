@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "image.h"
 #include "sandbox.h"
@@ -27,9 +28,18 @@ int image_read_meta(const char *id, ImageMeta *ret);
 /* Remove ID from the store atomically (rename to .tmp-rm-*, then delete). */
 int image_remove(const char *id);
 
-/* In the forked builder process: build the image of s (recipe id) in tmpdir (an empty directory in the
- * store) and rename it to its place. Progress and the final error go to progress_fd as lines:
+/* In the forked builder process (in its own cgroup, build-cgroup.h): build the image of s (recipe id) in
+ * tmpdir (an empty directory in the store) and rename it to its place. Image and recipe code runs confined
+ * (confine.h) as the host UIDs uid_base..uid_base+65535. network: the name of the build's network (see
+ * image_build_needs_network()) or NULL; it is set up while the source is unpacked, and network_ready_fd
+ * (a socket) then says "y" (ready, with the namespace's fd attached) or "n" (failed). Progress and the
+ * final error go to progress_fd as lines:
  *   "P FRACTION TEXT"  progress (0..1) and what is being done
  *   "E TEXT"           why the build failed
  * Output of the tools it runs goes to the journal with SANDBOX=NAME. Returns 0 or a negative errno. */
-int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, int progress_fd);
+int image_build(const Sandbox *s, const char *id, const char *tmpdir, bool force, uid_t uid_base,
+                const char *network, int network_ready_fd, int progress_fd);
+/* Whether building s downloads: Packages= (apt, or debootstrap's), a debootstrap: mirror that is not
+ * file://. Such a build gets a lenient network (with a resolver shown on its resolv.conf) for apt,
+ * Setup= and debootstrap's first stage; any other build, and every other step, has no network at all. */
+bool image_build_needs_network(const Sandbox *s);

@@ -49,9 +49,12 @@
  *     Extended attributes: only security.capability and user.* are kept; ACLs and file flags are not.
  *   - Symlinks are written as they are, whatever they point to: they are resolved inside the sandbox.
  * CONFINEMENT
- *   Each layer is extracted by a child process that chroot()s into the target directory before it
- *   reads the first entry, so absolute names, symlinks (also in parent directories and under
- *   whiteouts) and hardlink targets all resolve inside the tree. The parent reads the blob, hashes the
+ *   Each layer is extracted by a confined child process (confine.h) whose root is the target directory
+ *   before it reads the first entry, so absolute names, symlinks (also in parent directories and under
+ *   whiteouts) and hardlink targets all resolve inside the tree. It is root of the build's user namespace
+ *   (owners outside 0..65535 cannot be set and are warned about), keeps CAP_CHOWN, CAP_DAC_OVERRIDE,
+ *   CAP_FOWNER, CAP_FSETID and CAP_SETFCAP there and nothing outside, has no network, no_new_privs and a
+ *   seccomp filter that also refuses execve() and sockets. The parent reads the blob, hashes the
  *   stored and the decompressed bytes and feeds the tar stream to the child through a pipe; the child
  *   reports errors as text over a second pipe and through its exit status. Whether a layer is good is
  *   decided by the parent from the digests it computed itself; the child can only add failures.
@@ -772,7 +775,7 @@ static int load_docker(Source *s, Image *im) {
         return config_diff_ids(s, config_digest, im);
 }
 
-int oci_unpack(ImageSourceType type, const char *location, const char *target_dir, oci_progress_t progress,
+int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci_progress_t progress,
                void *userdata, char **ret_config_json) {
         _cleanup_(image_done) Image im = {};
         _cleanup_(source_done) Source s = {.type = type, .dir_fd = -EBADF};
@@ -789,8 +792,8 @@ int oci_unpack(ImageSourceType type, const char *location, const char *target_di
                 return log_oom();
         if (s.ref && isempty(s.ref))
                 s.ref = mfree(s.ref);
-        if (stat(target_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-                return log_error_errno(ENOTDIR, "Target %s is not a directory.", target_dir);
+        if (fstat(c->tree_fd, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "The target is not a directory.");
 
         if (type == IMAGE_SOURCE_OCI) {
                 s.dir_fd = open(s.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -828,7 +831,7 @@ int oci_unpack(ImageSourceType type, const char *location, const char *target_di
                                                l->digest ?: l->name);
                 if (r < 0)
                         return log_error_errno(r, "%s: cannot open layer %s: %m", s.path, l->name);
-                r = oci_layer_apply(&b, l, target_dir, &p);
+                r = oci_layer_apply(&b, l, c, &p);
                 oci_blob_close(&b);
                 if (r < 0)
                         return r;

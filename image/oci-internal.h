@@ -50,8 +50,8 @@ typedef struct OciLayer {
         unsigned index, n; /* 1-based position, for messages */
 } OciLayer;
 
-/* Applies one layer to target_dir (see the description at the top of oci-image.c). */
-int oci_layer_apply(OciBlob *blob, const OciLayer *l, const char *target_dir, OciProgress *p);
+/* Applies one layer to the tree of c (see the description at the top of oci-image.c). */
+int oci_layer_apply(OciBlob *blob, const OciLayer *l, const Confine *c, OciProgress *p);
 
 /* Lower-case hex of a sha256, "sha256:" prefixed, into out[OCI_DIGEST_SHA256_LEN + 1]. */
 void oci_digest_format(const unsigned char md[32], char *out);

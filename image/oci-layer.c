@@ -57,7 +57,7 @@ void oci_progress_bytes(OciProgress *p, uint64_t n) {
               p->what, p->userdata);
 }
 
-/* ---- the child, inside the chroot ---- */
+/* ---- the child, confined in the tree ---- */
 
 /* A set of strings: the paths (and their parents) this layer wrote, which its own whiteouts and opaque
  * markers must leave alone. */
@@ -438,45 +438,38 @@ static int child_entry(Child *c, struct archive *in, struct archive *out, struct
         return 0;
 }
 
-_noreturn_ static void child_run(int data_fd, int status_fd, const char *target_dir) {
-        Child c = {.status_fd = status_fd};
+typedef struct ChildFds {
+        int data_fd, status_fd;
+} ChildFds;
+
+/* The confined child (confine.h, CONFINE_VIEW_BARE): its root is the tree, and only the two pipes are
+ * open. Returns its exit status. */
+static int child_run(void *userdata) {
+        const ChildFds *fds = userdata;
+        Child c = {.status_fd = fds->status_fd};
         struct archive *in, *out;
         struct archive_entry *e;
         int r;
 
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         (void) signal(SIGPIPE, SIG_DFL);
-        /* Nothing of the parent's stays open in here (its layout directory, say): only the two pipes. */
-        int lo = data_fd < status_fd ? data_fd : status_fd, hi = data_fd < status_fd ? status_fd : data_fd;
-        if (lo > 3)
-                (void) close_range(3, (unsigned) lo - 1, 0);
-        if (hi > lo + 1)
-                (void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-        (void) close_range((unsigned) hi + 1, ~0U, 0);
-
         in = archive_read_new();
         out = archive_write_disk_new();
         if (!in || !out)
-                _exit(EXIT_FAILURE);
+                return EXIT_FAILURE;
         /* Only tar: the parent has decompressed and hashed the stream already. */
         archive_read_support_format_tar(in);
         /* Numeric owners only: name lookups would read the image's own /etc/passwd. No ACLs, no file
-         * flags (chattr +i would stop later layers), no SECURE_* flags: the chroot does that job and
+         * flags (chattr +i would stop later layers), no SECURE_* flags: the confinement does that job and
          * SECURE_SYMLINKS would refuse writes through usrmerge symlinks. */
         archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_TIME |
                                                     ARCHIVE_EXTRACT_XATTR);
-
-        if (chroot(target_dir) < 0 || chdir("/") < 0) {
-                child_msg(&c, 'e', "chroot into %s: %s", target_dir, strerror(errno));
-                _exit(EXIT_FAILURE);
-        }
         /* Entries get their modes exactly (ARCHIVE_EXTRACT_PERM ignores the umask); parents a layer does
          * not list get 0755, as with tar and docker. */
         umask(022);
 
-        if (archive_read_open_fd(in, data_fd, 256 * 1024) != ARCHIVE_OK) {
+        if (archive_read_open_fd(in, fds->data_fd, 256 * 1024) != ARCHIVE_OK) {
                 child_msg(&c, 'e', "tar: %s", archive_error_string(in) ?: "cannot open stream");
-                _exit(EXIT_FAILURE);
+                return EXIT_FAILURE;
         }
         for (;;) {
                 r = archive_read_next_header(in, &e);
@@ -484,15 +477,15 @@ _noreturn_ static void child_run(int data_fd, int status_fd, const char *target_
                         break;
                 if (r < ARCHIVE_WARN) {
                         child_msg(&c, 'e', "tar: %s", archive_error_string(in) ?: "broken archive");
-                        _exit(EXIT_FAILURE);
+                        return EXIT_FAILURE;
                 }
                 if (child_entry(&c, in, out, e) < 0)
-                        _exit(EXIT_FAILURE);
+                        return EXIT_FAILURE;
         }
         /* Directory modes and times are set last, so that read-only directories can be filled first. */
         if (archive_write_close(out) < ARCHIVE_WARN) {
                 child_msg(&c, 'e', "finishing: %s", archive_error_string(out) ?: "failed");
-                _exit(EXIT_FAILURE);
+                return EXIT_FAILURE;
         }
         if (c.n_devices > 0)
                 child_msg(&c, 'd', "%u", c.n_devices);
@@ -501,9 +494,9 @@ _noreturn_ static void child_run(int data_fd, int status_fd, const char *target_
 
         /* Read what follows the end of the archive, so the parent can hash it without EPIPE. */
         char buf[65536];
-        while (read(data_fd, buf, sizeof(buf)) > 0)
+        while (read(fds->data_fd, buf, sizeof(buf)) > 0)
                 ;
-        _exit(EXIT_SUCCESS);
+        return EXIT_SUCCESS;
 }
 
 /* ---- the parent: read, hash, decompress, hash, feed ---- */
@@ -577,168 +570,158 @@ static void sanitize(char *s) {
                         *s = '?';
 }
 
-int oci_layer_apply(OciBlob *blob, const OciLayer *l, const char *target_dir, OciProgress *p) {
-        int data[2] = {-EBADF, -EBADF}, status[2] = {-EBADF, -EBADF};
-        EVP_MD_CTX *blob_md = NULL, *diff_md = NULL;
-        struct archive *a = NULL;
-        char decompress_error[512] = "";
-        char msg[(MAX_WARNINGS + 4) * CHILD_MSG_MAX]; /* all the child may say fits in the pipe, too */
-        size_t msg_len = 0;
-        bool child_gone = false;
-        sigset_t pipe_set, old_set;
-        pid_t pid = -1;
-        int r, wstatus = 0;
-        Feed f = {
-                .blob = blob,
-                .progress = p,
-                .limit = l->size,
-        };
-
-        /* EPIPE when the child gave up is handled below; the signal would end the whole helper. */
-        sigemptyset(&pipe_set);
-        sigaddset(&pipe_set, SIGPIPE);
-        sigprocmask(SIG_BLOCK, &pipe_set, &old_set);
+/* Start the confined child with a data pipe (we write the tar stream) and a status pipe (it writes). */
+static int child_start(const Confine *c, int *ret_data, int *ret_status, pid_t *ret_pid) {
+        int data[2] = {-EBADF, -EBADF}, status[2] = {-EBADF, -EBADF}, r;
 
         if (pipe2(data, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
                 r = log_error_errno(errno, "Failed to create pipes: %m");
-                goto finish;
+                goto fail;
         }
         (void) fcntl(data[1], F_SETPIPE_SZ, PIPE_SIZE);
-
-        pid = fork();
-        if (pid < 0) {
-                r = log_error_errno(errno, "Failed to fork: %m");
-                goto finish;
+        ChildFds fds = {.data_fd = data[0], .status_fd = status[1]};
+        int keep[] = {data[0], status[1]};
+        ConfineExec e = {
+                .view = CONFINE_VIEW_BARE,
+                .fn = child_run,
+                .userdata = &fds,
+                .caps = CONFINE_CAPS_UNPACK,
+                .unpacker = true,
+                .stdin_fd = -EBADF,
+                .stdout_fd = STDERR_FILENO, /* why the confinement failed, if it does: to the journal */
+                .keep_fds = keep,
+                .n_keep_fds = ELEMENTSOF(keep),
+                .name = "(sandy-unpack)",
+        };
+        r = confine_spawn(c, &e, ret_pid);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the confined extraction: %m");
+                goto fail;
         }
-        if (pid == 0) {
-                safe_close(data[1]);
-                safe_close(status[0]);
-                sigprocmask(SIG_SETMASK, &old_set, NULL);
-                child_run(data[0], status[1], target_dir);
-        }
-        data[0] = safe_close(data[0]);
-        status[1] = safe_close(status[1]);
+        safe_close(data[0]);
+        safe_close(status[1]);
+        *ret_data = data[1];
+        *ret_status = status[0];
+        return 0;
+fail:
+        safe_close(data[0]);
+        safe_close(data[1]);
+        safe_close(status[0]);
+        safe_close(status[1]);
+        return r;
+}
 
-        blob_md = EVP_MD_CTX_new();
-        diff_md = EVP_MD_CTX_new();
-        a = archive_read_new();
-        if (!blob_md || !diff_md || !a) {
-                r = log_oom();
-                goto finish;
-        }
-        EVP_DigestInit_ex(blob_md, EVP_sha256(), NULL);
-        EVP_DigestInit_ex(diff_md, EVP_sha256(), NULL);
-        f.blob_md = blob_md;
+/* Decompress what feed_read() hands out, hash it for diff_id and pass it to the child. Sets
+ * decompress_error (size 512) when the data is not what the layer says. */
+static void feed_layer(Feed *f, const OciLayer *l, EVP_MD_CTX *diff_md, int data_fd, char decompress_error[static 512]) {
+        struct archive *a = archive_read_new();
+        struct archive_entry *e;
+        bool child_gone = false;
 
-        /* Only the compressions OCI defines; format "raw" hands out the decompressed stream, which is
-         * both hashed for diff_id and fed to the child. */
+        if (!a) {
+                snprintf(decompress_error, 512, "out of memory");
+                return;
+        }
+        /* Only the compressions OCI defines; format "raw" hands out the decompressed stream. */
         archive_read_support_filter_gzip(a);
         archive_read_support_filter_zstd(a);
         archive_read_support_format_raw(a);
-
-        struct archive_entry *e;
-        if (archive_read_open(a, &f, NULL, feed_read, NULL) != ARCHIVE_OK ||
+        if (archive_read_open(a, f, NULL, feed_read, NULL) != ARCHIVE_OK ||
             archive_read_next_header(a, &e) != ARCHIVE_OK)
-                snprintf(decompress_error, sizeof(decompress_error), "%s",
-                         archive_error_string(a) ?: "empty or unreadable");
+                snprintf(decompress_error, 512, "%s", archive_error_string(a) ?: "empty or unreadable");
         else {
                 int code = archive_filter_code(a, 0);
                 OciCompression found = code == ARCHIVE_FILTER_GZIP   ? OCI_COMPRESSION_GZIP
                                        : code == ARCHIVE_FILTER_ZSTD ? OCI_COMPRESSION_ZSTD
                                                                      : OCI_COMPRESSION_NONE;
                 if (l->compression != OCI_COMPRESSION_ANY && found != l->compression)
-                        snprintf(decompress_error, sizeof(decompress_error),
-                                 "media type says %s, the data is %s", compression_name(l->compression),
-                                 compression_name(found));
+                        snprintf(decompress_error, 512, "media type says %s, the data is %s",
+                                 compression_name(l->compression), compression_name(found));
         }
         while (!decompress_error[0]) {
                 const void *buf;
                 size_t size;
                 la_int64_t offset;
-
-                r = archive_read_data_block(a, &buf, &size, &offset);
+                int r = archive_read_data_block(a, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN) {
-                        snprintf(decompress_error, sizeof(decompress_error), "%s",
-                                 archive_error_string(a) ?: "decompression failed");
+                        snprintf(decompress_error, 512, "%s", archive_error_string(a) ?: "decompression failed");
                         break;
                 }
                 EVP_DigestUpdate(diff_md, buf, size);
-                if (!child_gone && write_all(data[1], buf, size) < 0)
+                if (!child_gone && write_all(data_fd, buf, size) < 0)
                         child_gone = true; /* its exit status says why */
         }
-        data[1] = safe_close(data[1]);
+        archive_read_free(a);
+}
 
-        /* The blob digest covers every byte, also those after the compressed stream or after an error. */
-        while (!f.too_big && f.error == 0) {
+/* The blob digest covers every byte, also those after the compressed stream or after an error. */
+static void drain_blob(Feed *f, OciProgress *p) {
+        while (!f->too_big && f->error == 0) {
                 const void *buf;
-                ssize_t n = oci_blob_next(blob, &buf);
+                ssize_t n = oci_blob_next(f->blob, &buf);
                 if (n < 0)
-                        f.error = (int) n;
+                        f->error = (int) n;
                 if (n <= 0)
                         break;
-                EVP_DigestUpdate(blob_md, buf, (size_t) n);
-                f.n_read += (uint64_t) n;
+                EVP_DigestUpdate(f->blob_md, buf, (size_t) n);
+                f->n_read += (uint64_t) n;
                 oci_progress_bytes(p, (uint64_t) n);
-                if (f.n_read > f.limit)
-                        f.too_big = true;
+                if (f->n_read > f->limit)
+                        f->too_big = true;
         }
+}
 
-        for (;;) {
-                ssize_t n = read(status[0], msg + msg_len, sizeof(msg) - 1 - msg_len);
+static size_t read_all(int fd, char *buf, size_t size) {
+        size_t len = 0;
+        while (len < size - 1) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
-                msg_len += (size_t) n;
-                if (msg_len >= sizeof(msg) - 1)
-                        break;
+                len += (size_t) n;
         }
-        msg[msg_len] = 0;
-        if (wait_for_pid(pid, &wstatus) < 0)
-                wstatus = -1;
-        pid = -1;
+        buf[len] = 0;
+        return len;
+}
 
+/* The parent decides, from what it read itself; the child's word only adds failures. */
+static int verify_layer(const OciLayer *l, const Feed *f, EVP_MD_CTX *blob_md, EVP_MD_CTX *diff_md,
+                        char *decompress_error) {
         unsigned char md[32];
         char blob_digest[OCI_DIGEST_SHA256_LEN + 1], diff_digest[OCI_DIGEST_SHA256_LEN + 1];
+
         EVP_DigestFinal_ex(blob_md, md, NULL);
         oci_digest_format(md, blob_digest);
         EVP_DigestFinal_ex(diff_md, md, NULL);
         oci_digest_format(md, diff_digest);
-
-        /* The parent decides, from what it read itself; the child's word only adds failures. */
-        if (f.error < 0) {
-                r = log_error_errno(f.error, "Layer %u/%u %s: read error: %m", l->index, l->n, l->name);
-                goto finish;
-        }
-        if (l->size != UINT64_MAX && (f.too_big || f.n_read != l->size)) {
-                r = log_error_errno(EBADMSG,
-                                    "Layer %u/%u blob %s: size is %s%" PRIu64 " bytes, descriptor says %" PRIu64 ".",
-                                    l->index, l->n, l->digest ?: l->name, f.too_big ? "more than " : "",
-                                    f.too_big ? l->size : f.n_read, l->size);
-                goto finish;
-        }
-        if (l->digest && !streq(blob_digest, l->digest)) {
-                r = log_error_errno(EBADMSG, "Layer %u/%u blob %s: digest mismatch, content is %s.", l->index,
-                                    l->n, l->digest, blob_digest);
-                goto finish;
-        }
+        if (f->error < 0)
+                return log_error_errno(f->error, "Layer %u/%u %s: read error: %m", l->index, l->n, l->name);
+        if (l->size != UINT64_MAX && (f->too_big || f->n_read != l->size))
+                return log_error_errno(EBADMSG,
+                                       "Layer %u/%u blob %s: size is %s%" PRIu64 " bytes, descriptor says %" PRIu64 ".",
+                                       l->index, l->n, l->digest ?: l->name, f->too_big ? "more than " : "",
+                                       f->too_big ? l->size : f->n_read, l->size);
+        if (l->digest && !streq(blob_digest, l->digest))
+                return log_error_errno(EBADMSG, "Layer %u/%u blob %s: digest mismatch, content is %s.", l->index,
+                                       l->n, l->digest, blob_digest);
         if (decompress_error[0]) {
                 sanitize(decompress_error);
-                r = log_error_errno(EBADMSG, "Layer %u/%u blob %s: %s.", l->index, l->n, l->digest ?: l->name,
-                                    decompress_error);
-                goto finish;
+                return log_error_errno(EBADMSG, "Layer %u/%u blob %s: %s.", l->index, l->n, l->digest ?: l->name,
+                                       decompress_error);
         }
-        if (!streq(diff_digest, l->diff_id)) {
-                r = log_error_errno(EBADMSG,
-                                    "Layer %u/%u blob %s: uncompressed content is %s, the config's diff_id says %s.",
-                                    l->index, l->n, l->digest ?: l->name, diff_digest, l->diff_id);
-                goto finish;
-        }
+        if (!streq(diff_digest, l->diff_id))
+                return log_error_errno(EBADMSG,
+                                       "Layer %u/%u blob %s: uncompressed content is %s, the config's diff_id says %s.",
+                                       l->index, l->n, l->digest ?: l->name, diff_digest, l->diff_id);
+        return 0;
+}
 
+static int report_child(const OciLayer *l, char *msg, int wstatus) {
         bool child_error = false;
-        r = 0;
+
         for (char *line = msg, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
@@ -758,22 +741,64 @@ int oci_layer_apply(OciBlob *blob, const OciLayer *l, const char *target_dir, Oc
                         log_error("Layer %u/%u blob %s: extraction %s.", l->index, l->n, l->digest ?: l->name,
                                   wstatus == -1 ? "could not be waited for"
                                                 : wait_status_to_string(wstatus, buf, sizeof buf));
-                r = -EBADMSG;
+                return -EBADMSG;
         }
+        return 0;
+}
+
+int oci_layer_apply(OciBlob *blob, const OciLayer *l, const Confine *c, OciProgress *p) {
+        int data = -EBADF, status = -EBADF;
+        EVP_MD_CTX *blob_md = NULL, *diff_md = NULL;
+        char decompress_error[512] = "";
+        char msg[(MAX_WARNINGS + 4) * CHILD_MSG_MAX]; /* all the child may say fits in the pipe, too */
+        sigset_t pipe_set, old_set;
+        pid_t pid = -1;
+        int r, wstatus = 0;
+        Feed f = {
+                .blob = blob,
+                .progress = p,
+                .limit = l->size,
+        };
+
+        /* EPIPE when the child gave up is handled below; the signal would end the whole helper. */
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &pipe_set, &old_set);
+
+        r = child_start(c, &data, &status, &pid);
+        if (r < 0)
+                goto finish;
+        blob_md = EVP_MD_CTX_new();
+        diff_md = EVP_MD_CTX_new();
+        if (!blob_md || !diff_md) {
+                r = log_oom();
+                goto finish;
+        }
+        EVP_DigestInit_ex(blob_md, EVP_sha256(), NULL);
+        EVP_DigestInit_ex(diff_md, EVP_sha256(), NULL);
+        f.blob_md = blob_md;
+
+        feed_layer(&f, l, diff_md, data, decompress_error);
+        data = safe_close(data);
+        drain_blob(&f, p);
+        (void) read_all(status, msg, sizeof msg);
+        if (wait_for_pid(pid, &wstatus) < 0)
+                wstatus = -1;
+        pid = -1;
+
+        r = verify_layer(l, &f, blob_md, diff_md, decompress_error);
+        if (r >= 0)
+                r = report_child(l, msg, wstatus);
 
 finish:
         if (pid > 0) {
                 (void) kill(pid, SIGKILL);
                 (void) wait_for_pid(pid, NULL);
         }
-        if (a)
-                archive_read_free(a);
         EVP_MD_CTX_free(blob_md);
         EVP_MD_CTX_free(diff_md);
-        safe_close(data[0]);
-        safe_close(data[1]);
-        safe_close(status[0]);
-        safe_close(status[1]);
+        safe_close(data);
+        safe_close(status);
         if (!sigismember(&old_set, SIGPIPE)) {
                 const struct timespec zero = {};
                 while (sigtimedwait(&pipe_set, NULL, &zero) > 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -90,6 +91,8 @@ static int set_string(char **p, const char *value) {
 
 static int parse_mirror(const char *file, unsigned line, const char *key, const char *value, void *data,
                         void *object) {
+        if (isempty(value)) /* back to the default */
+                return set_string(data, SANDY_DEBOOTSTRAP_MIRROR_DEFAULT);
         if (!(startswith(value, "http://") || startswith(value, "https://") || startswith(value, "file:///")) ||
             string_has_cc(value) || strpbrk(value, " \t'\"\\"))
                 return log_syntax(file, line, LOG_ERR, EINVAL,
@@ -99,6 +102,10 @@ static int parse_mirror(const char *file, unsigned line, const char *key, const 
 
 static int parse_path(const char *file, unsigned line, const char *key, const char *value, void *data,
                       void *object) {
+        if (isempty(value)) {
+                *(char **) data = mfree(*(char **) data);
+                return 0;
+        }
         if (!path_is_normalized(value))
                 return log_syntax(file, line, LOG_ERR, EINVAL, "%s= takes an absolute, normalized path, not \"%s\".",
                                   key, value);
@@ -132,16 +139,44 @@ int sandy_config_load_string(const char *label, const char *text, SandyConfig *c
         return conf_parse_string(label, text, strlen(text), conf_table_assign, &t);
 }
 
+/* PATH.d/ *.conf in lexical order, as systemd's drop-ins: later assignments override earlier ones. */
+static int load_dropins(const char *path, const ConfTable *t) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **names = NULL;
+        int n, r = 0;
+
+        if (xasprintf(&dir, "%s.d", path) < 0)
+                return log_oom();
+        n = scandir(dir, &names, NULL, alphasort);
+        if (n < 0)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot read %s: %m", dir);
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *p = NULL;
+                if (names[i]->d_name[0] != '.' && endswith(names[i]->d_name, ".conf")) {
+                        p = path_join(dir, names[i]->d_name);
+                        int k = p ? conf_parse_file(p, conf_table_assign, (void *) t) : log_oom();
+                        if (k < 0 && r == 0)
+                                r = k;
+                }
+                free(names[i]);
+        }
+        free(names);
+        return r;
+}
+
 int sandy_config_load(const char *path, SandyConfig *c) {
-        int r = set_defaults(c);
+        int r = set_defaults(c), k;
         if (r < 0)
                 return r;
         if (!path)
                 path = getenv("SANDY_CONFIG") ?: SANDY_CONFIG_FILE;
-        if (access(path, F_OK) < 0)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot access %s: %m", path);
         ConfTable t = {key_table, ELEMENTSOF(key_table), c};
-        return conf_parse_file(path, conf_table_assign, &t);
+        if (access(path, F_OK) >= 0)
+                r = conf_parse_file(path, conf_table_assign, &t);
+        else if (errno != ENOENT)
+                r = log_error_errno(errno, "Cannot access %s: %m", path);
+        k = load_dropins(path, &t);
+        return r < 0 ? r : k;
 }
 
 unsigned sandy_config_slots(const SandyConfig *c) {

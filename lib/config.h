@@ -31,8 +31,9 @@ typedef struct SandyConfig {
 } SandyConfig;
 
 void sandy_config_done(SandyConfig *c);
-/* The defaults, then path (NULL: $SANDY_CONFIG or SANDY_CONFIG_FILE) if it exists. Problems are logged as
- * file:line; returns -EINVAL if anything was invalid (c then holds the defaults for those keys). */
+/* The defaults, then path (NULL: $SANDY_CONFIG or SANDY_CONFIG_FILE) if it exists, then path.d/ *.conf in
+ * lexical order. Problems are logged as file:line; returns -EINVAL if anything was invalid (c then holds
+ * the defaults for those keys). */
 int sandy_config_load(const char *path, SandyConfig *c);
 int sandy_config_load_string(const char *label, const char *text, SandyConfig *c);
 /* Number of /30 (and /126) slots the pools give. */

@@ -14,10 +14,24 @@
 #define SANDY_RUNTIME_DIR "/run/sandy"
 /* Per sandbox: SANDY_RUNTIME_DIR/NAME/{lower,tmp,root,home,workspace,credentials,protected,START_ENV}. */
 #define SANDY_START_ENV "start.env"
-/* Networking of sandy-helper: SANDY_NET_DIR/NAME/{resolv.conf,dnsmasq.conf}, slot allocation. */
+/* Networking of sandy-helper: SANDY_NET_DIR/NAME/{resolv.conf,dnsmasq.conf,dnsmasq-inside.conf,host.nft,
+ * inner.nft}, slot allocation, and what sandy changed of the host's forwarding settings. */
 #define SANDY_NET_DIR SANDY_RUNTIME_DIR "/net"
-#define SANDY_NET_ALLOC_DIR SANDY_NET_DIR "/alloc"
+/* "_": no sandbox name has one, so these never meet SANDY_NET_DIR/NAME. */
+#define SANDY_NET_ALLOC_DIR SANDY_NET_DIR "/_alloc"
 #define SANDY_DNSMASQ_CONF "dnsmasq.conf"
+/* The network of an image build that downloads is a lenient sandbox network named with this prefix,
+ * which no declaration may take (sandbox_name_is_reserved()). */
+#define SANDY_BUILD_NETWORK_PREFIX "sandy-build-"
+/* The resolver sandy-dns@NAME.service and image builds run. */
+#define DNSMASQ_BINARY "/usr/sbin/dnsmasq"
+#define SANDY_DNSMASQ_INSIDE_CONF "dnsmasq-inside.conf"
+/* The rules applied for a sandbox: its elements of the host's table, and its own table's script. */
+#define SANDY_NFT_HOST_FILE "host.nft"
+#define SANDY_NFT_INNER_FILE "inner.nft"
+#define SANDY_FORWARDING_FILE SANDY_NET_DIR "/_forwarding"
+/* The user the sandbox resolvers (dnsmasq) run as (sysusers.d). */
+#define SANDY_DNS_USER "sandy-dns"
 /* Pinned network namespaces: SANDY_NETNS_DIR/NAME. */
 #define SANDY_NETNS_DIR SANDY_RUNTIME_DIR "/netns"
 /* Where the credentials appear inside a sandbox, one file per ID. */
@@ -51,6 +65,10 @@
 #define SANDBOX_DNS_UNIT_PREFIX "sandy-dns@"
 #define SANDBOX_DNS_UNIT_TEMPLATE SANDBOX_DNS_UNIT_PREFIX ".service"
 #define SANDBOX_DNS_UNIT_FMT SANDBOX_DNS_UNIT_PREFIX "%s.service"
+/* Mode=strict: the sandbox's resolver inside its namespace, which fills the nft sets there. */
+#define SANDBOX_DNS_INSIDE_UNIT_PREFIX "sandy-dns-inside@"
+#define SANDBOX_DNS_INSIDE_UNIT_TEMPLATE SANDBOX_DNS_INSIDE_UNIT_PREFIX ".service"
+#define SANDBOX_DNS_INSIDE_UNIT_FMT SANDBOX_DNS_INSIDE_UNIT_PREFIX "%s.service"
 #define HELPER_UNIT "sandy-helper.service"
 
 /* The instance of a unit format above for sandbox NAME, e.g. sandbox_unit_name(SANDBOX_UNIT_FMT, "x") is

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The keys of a .sandbox file: one parser per kind of value, and the table that names them. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <string.h>
@@ -369,14 +370,22 @@ static int parse_mode(const char *file, unsigned line, const char *key, const ch
         return SYNTAX_ERROR(file, line, "Mode= must be one of host, none, lenient, strict, not \"%s\".", value);
 }
 
+/* AllowDomain= and AllowAddress=: a name or an address, and optionally ":PORTS" (see sandy.sandbox(5)). */
 static int check_domain(const char *file, unsigned line, const char *key, char **w) {
-        int r = domain_normalize(*w);
+        _cleanup_free_ char *orig = strdup(*w);
+        int r = orig ? allow_domain_normalize(w) : -ENOMEM;
 
+        if (r == -ENOMEM)
+                return log_oom();
         if (r == -EDOM)
                 return SYNTAX_ERROR(file, line, "AllowDomain= \"%s\" is a top-level domain; name a domain below it.",
-                                    *w);
+                                    orig);
+        if (r == -ERANGE)
+                return SYNTAX_ERROR(file, line, "AllowDomain= takes DOMAIN[:PORTS] with PORTS as PORT[,PORT...] "
+                                                "(1-65535, or FIRST-LAST), not \"%s\".",
+                                    orig);
         if (r < 0)
-                return SYNTAX_ERROR(file, line, "AllowDomain= has an invalid domain name: \"%s\".", *w);
+                return SYNTAX_ERROR(file, line, "AllowDomain= has an invalid domain name: \"%s\".", orig);
         return 0;
 }
 
@@ -388,17 +397,29 @@ static int parse_allow_domain(const char *file, unsigned line, const char *key, 
 }
 
 static int check_address(const char *file, unsigned line, const char *key, char **w) {
+        unsigned char bin[16];
+        unsigned prefix;
         char *n;
-        int r = address_normalize(*w, &n);
+        int family, r = address_normalize(*w, &n);
 
         if (r == -ENOMEM)
                 return log_oom();
         if (r == -EADDRNOTAVAIL)
                 return SYNTAX_ERROR(file, line, "AllowAddress= \"%s\" has host bits set below its prefix length.", *w);
-        if (r < 0)
-                return SYNTAX_ERROR(file, line, "AllowAddress= takes ADDRESS[/PREFIX][:PORT] (IPv6 in brackets "
-                                                "when a port follows), not \"%s\".",
+        if (r == -ERANGE)
+                return SYNTAX_ERROR(file, line, "AllowAddress= takes ADDRESS[/PREFIX][:PORTS] with PORTS as "
+                                                "PORT[,PORT...] (1-65535, or FIRST-LAST), not \"%s\".",
                                     *w);
+        if (r < 0)
+                return SYNTAX_ERROR(file, line, "AllowAddress= takes ADDRESS[/PREFIX][:PORTS] (IPv6 in brackets "
+                                                "when ports follow), not \"%s\".",
+                                    *w);
+        /* Legal, and private ranges and metadata stay closed, but it is rarely what was meant. */
+        if (address_parse(n, &family, bin, &prefix, NULL) >= 0 && prefix < (family == AF_INET ? 8u : 16u))
+                log_syntax(file, line, LOG_WARNING, 0,
+                           "AllowAddress= %s is wider than /%u: strict mode allows a large part of the internet "
+                           "(LAN, CGNAT, link-local, ULA, host and metadata addresses stay blocked).",
+                           n, family == AF_INET ? 8u : 16u);
         free(*w);
         *w = n;
         return 0;

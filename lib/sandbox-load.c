@@ -238,7 +238,7 @@ static int collect_dropins(char *const *dirs, const char *name, char ***ret) {
 int sandbox_find(char *const *dirs, const char *name, char **ret_main, char ***ret_dropins) {
         int r;
 
-        if (!sandbox_name_is_valid(name))
+        if (!sandbox_name_is_valid(name) || sandbox_name_is_reserved(name))
                 return -EINVAL;
         STRV_FOREACH(d, dirs) {
                 _cleanup_free_ char *p = NULL;

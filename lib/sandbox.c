@@ -132,6 +132,11 @@ bool sandbox_name_is_valid(const char *name) {
         return !streq(name, "net") && !streq(name, "netns");
 }
 
+bool sandbox_name_is_reserved(const char *name) {
+        /* Image builds' networks: a declaration by such a name could take one over. */
+        return startswith(name, SANDY_BUILD_NETWORK_PREFIX);
+}
+
 int sandbox_name_from_path(const char *path, char **ret) {
         const char *base = strrchr(path, '/');
         _cleanup_free_ char *name = NULL;
@@ -142,7 +147,7 @@ int sandbox_name_from_path(const char *path, char **ret) {
         name = strndup(base, strlen(base) - strlen(SANDBOX_SUFFIX));
         if (!name)
                 return -ENOMEM;
-        if (!sandbox_name_is_valid(name))
+        if (!sandbox_name_is_valid(name) || sandbox_name_is_reserved(name))
                 return -EINVAL;
         *ret = TAKE_PTR(name);
         return 0;

@@ -87,8 +87,8 @@ typedef struct Sandbox {
 
         /* [Network] */
         NetworkMode network_mode;
-        char **allow_domains;
-        char **allow_addresses; /* normalised "ADDRESS[/PREFIX][:PORT]", IPv6 as "[ADDR]/P:PORT" */
+        char **allow_domains;   /* normalised "DOMAIN[:PORTS]" (validate.h) */
+        char **allow_addresses; /* normalised "ADDRESS[/PREFIX][:PORTS]", IPv6 as "[ADDR/P]:PORTS" */
         uint16_t *allow_host_ports;
         size_t n_allow_host_ports;
         PortForward *ports;
@@ -115,6 +115,8 @@ extern const char *const sandbox_default_protect_paths[];
 bool protect_path_is_valid(const char *p);
 
 bool sandbox_name_is_valid(const char *name);
+/* Names of the form SANDY_BUILD_NETWORK_PREFIX*: valid, but for image builds' networks, never a declaration. */
+bool sandbox_name_is_reserved(const char *name);
 /* "/etc/sandy.d/foo.sandbox" -> "foo"; -EINVAL if the file name does not make a valid sandbox name. */
 int sandbox_name_from_path(const char *path, char **ret);
 

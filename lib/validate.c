@@ -115,36 +115,126 @@ static int parse_prefix(const char *s, unsigned max, unsigned *ret) {
         return 0;
 }
 
-int address_normalize(const char *s, char **ret) {
-        _cleanup_free_ char *host = NULL;
-        const char *port_s = NULL;
-        char *slash, buf[INET6_ADDRSTRLEN];
-        unsigned char bin[16];
-        unsigned prefix = 0;
-        uint16_t port = 0;
-        int family;
+/* One port or range: "N" or "FIRST-LAST", 1..65535, FIRST < LAST. */
+static int parse_port_item(const char *s, uint16_t *ret_first, uint16_t *ret_last) {
+        _cleanup_free_ char *a = NULL;
+        const char *dash = strchr(s, '-');
+        uint16_t first, last;
+
+        a = dash ? strndup(s, (size_t) (dash - s)) : strdup(s);
+        if (!a)
+                return -ENOMEM;
+        if (strlen(a) > 5 || safe_atou16(a, &first) < 0 || first == 0)
+                return -ERANGE;
+        last = first;
+        if (dash && (strlen(dash + 1) > 5 || safe_atou16(dash + 1, &last) < 0 || last <= first))
+                return -ERANGE;
+        *ret_first = first;
+        *ret_last = last;
+        return 0;
+}
+
+int port_list_normalize(const char *s, char **ret) {
+        _cleanup_free_ char *out = NULL;
+        const char *p = s;
+
+        if (isempty(s))
+                return -ERANGE;
+        for (;;) {
+                size_t n = strcspn(p, ",");
+                _cleanup_free_ char *item = strndup(p, n);
+                uint16_t first, last;
+                int r;
+
+                if (!item)
+                        return -ENOMEM;
+                r = parse_port_item(item, &first, &last);
+                if (r < 0)
+                        return r;
+                r = first == last ? strextendf(&out, "%s%u", out ? "," : "", first)
+                                  : strextendf(&out, "%s%u-%u", out ? "," : "", first, last);
+                if (r < 0)
+                        return -ENOMEM;
+                if (!p[n])
+                        break;
+                p += n + 1;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int port_list_parse(const char *s, uint16_t (**ret)[2], size_t *ret_n) {
+        _cleanup_free_ uint16_t (*l)[2] = NULL;
+        size_t n = 0;
+
+        for (const char *p = s;;) {
+                size_t k = strcspn(p, ",");
+                _cleanup_free_ char *item = strndup(p, k);
+                if (!item)
+                        return -ENOMEM;
+                uint16_t(*m)[2] = realloc(l, sizeof(*l) * (n + 1));
+                if (!m)
+                        return -ENOMEM;
+                l = m;
+                int r = parse_port_item(item, &l[n][0], &l[n][1]);
+                if (r < 0)
+                        return r;
+                n++;
+                if (!p[k])
+                        break;
+                p += k + 1;
+        }
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+/* "HOST" and "PORTS" of "HOST:PORTS", where HOST has no ':' (IPv4, domain), or "[V6]:PORTS"/"[V6]"/"V6". */
+static int split_host_ports(const char *s, char **ret_host, const char **ret_ports, bool *ret_bracketed) {
+        const char *ports = NULL;
+        char *host;
+        bool bracketed = false;
 
         if (s[0] == '[') {
                 const char *close = strchr(s, ']');
                 if (!close)
                         return -EINVAL;
-                host = strndup(s + 1, (size_t) (close - s - 1));
                 if (close[1] == ':')
-                        port_s = close + 2;
+                        ports = close + 2;
                 else if (close[1])
                         return -EINVAL;
-                family = AF_INET6;
-        } else if (strchr(s, ':') && strchr(s, ':') != strrchr(s, ':')) {
-                host = strdup(s); /* bare IPv6: no port possible */
-                family = AF_INET6;
-        } else {
+                host = strndup(s + 1, (size_t) (close - s - 1));
+                bracketed = true;
+        } else if (strchr(s, ':') && strchr(s, ':') != strrchr(s, ':'))
+                host = strdup(s); /* bare IPv6: no ports possible */
+        else {
                 const char *colon = strchr(s, ':');
                 host = colon ? strndup(s, (size_t) (colon - s)) : strdup(s);
-                port_s = colon ? colon + 1 : NULL;
-                family = AF_INET;
+                ports = colon ? colon + 1 : NULL;
         }
         if (!host)
                 return -ENOMEM;
+        *ret_host = host;
+        *ret_ports = ports;
+        if (ret_bracketed)
+                *ret_bracketed = bracketed;
+        return 0;
+}
+
+int address_parse(const char *s, int *ret_family, unsigned char ret_addr[static 16], unsigned *ret_prefix,
+                  char **ret_ports) {
+        _cleanup_free_ char *host = NULL, *ports = NULL;
+        const char *port_s;
+        unsigned char bin[16] = {};
+        unsigned prefix;
+        bool bracketed;
+        char *slash;
+        int family, r;
+
+        r = split_host_ports(s, &host, &port_s, &bracketed);
+        if (r < 0)
+                return r;
+        family = bracketed || strchr(host, ':') ? AF_INET6 : AF_INET;
 
         slash = strchr(host, '/');
         if (slash) {
@@ -156,8 +246,11 @@ int address_normalize(const char *s, char **ret) {
 
         if (inet_pton(family, host, bin) != 1)
                 return -EINVAL;
-        if (port_s && (safe_atou16(port_s, &port) < 0 || port == 0))
-                return -ERANGE;
+        if (port_s) {
+                r = port_list_normalize(port_s, &ports);
+                if (r < 0)
+                        return r;
+        }
 
         /* Host bits set under the prefix are almost always a typo; refuse rather than guess. */
         unsigned len = family == AF_INET ? 4 : 16;
@@ -165,15 +258,74 @@ int address_normalize(const char *s, char **ret) {
                 if (bin[bit / 8] & (0x80 >> (bit % 8)))
                         return -EADDRNOTAVAIL;
 
+        *ret_family = family;
+        memcpy(ret_addr, bin, 16);
+        *ret_prefix = prefix;
+        if (ret_ports)
+                *ret_ports = TAKE_PTR(ports);
+        return 0;
+}
+
+int address_normalize(const char *s, char **ret) {
+        _cleanup_free_ char *ports = NULL;
+        unsigned char bin[16];
+        char buf[INET6_ADDRSTRLEN];
+        unsigned prefix;
+        int family, r;
+
+        r = address_parse(s, &family, bin, &prefix, &ports);
+        if (r < 0)
+                return r;
         inet_ntop(family, bin, buf, sizeof(buf));
         char pfx[8] = "";
-        if (prefix != len * 8)
+        if (prefix != (family == AF_INET ? 32u : 128u))
                 snprintf(pfx, sizeof(pfx), "/%u", prefix);
-        if (family == AF_INET6 && port)
-                return xasprintf(ret, "[%s%s]:%u", buf, pfx, port);
-        if (port)
-                return xasprintf(ret, "%s%s:%u", buf, pfx, port);
+        if (family == AF_INET6 && ports)
+                return xasprintf(ret, "[%s%s]:%s", buf, pfx, ports);
+        if (ports)
+                return xasprintf(ret, "%s%s:%s", buf, pfx, ports);
         return xasprintf(ret, "%s%s", buf, pfx);
+}
+
+int allow_domain_normalize(char **s) {
+        _cleanup_free_ char *host = NULL, *ports = NULL;
+        const char *port_s;
+        int r;
+
+        if (strchr(*s, '[') || strchr(*s, ']'))
+                return -EINVAL;
+        r = split_host_ports(*s, &host, &port_s, NULL);
+        if (r < 0)
+                return r;
+        r = domain_normalize(host);
+        if (r < 0)
+                return r;
+        if (port_s) {
+                r = port_list_normalize(port_s, &ports);
+                if (r < 0)
+                        return r;
+        }
+        char *n = NULL;
+        if (ports ? xasprintf(&n, "%s:%s", host, ports) < 0 : !(n = strdup(host)))
+                return -ENOMEM;
+        free(*s);
+        *s = n;
+        return 0;
+}
+
+int allow_domain_split(const char *entry, char **ret_domain, char **ret_ports) {
+        const char *colon = strchr(entry, ':');
+        char *d = colon ? strndup(entry, (size_t) (colon - entry)) : strdup(entry);
+        char *p = colon ? strdup(colon + 1) : NULL;
+
+        if (!d || (colon && !p)) {
+                free(d);
+                free(p);
+                return -ENOMEM;
+        }
+        *ret_domain = d;
+        *ret_ports = p;
+        return 0;
 }
 
 static bool percent_is_valid(const char *s, uint64_t max) {

@@ -14,8 +14,19 @@ bool suite_name_is_valid(const char *s);
 bool container_ref_is_valid(const char *s);
 /* Lower-cases in place; a leading "*." is dropped (a domain always includes its subdomains). */
 int domain_normalize(char *s);
-/* "ADDR[/PREFIX][:PORT]" or "[V6ADDR[/PREFIX]]:PORT" -> canonical text. */
+/* Ports of AllowAddress= and AllowDomain=: "PORT[,PORT...]", each 1-65535 or a range FIRST-LAST
+ * (FIRST < LAST). -ERANGE when not. port_list_parse() gives the [first, last] pairs. */
+int port_list_normalize(const char *s, char **ret);
+int port_list_parse(const char *s, uint16_t (**ret)[2], size_t *ret_n);
+/* "ADDR[/PREFIX][:PORTS]" or "[V6ADDR[/PREFIX]]:PORTS" or "V6ADDR[/PREFIX]" -> canonical text. address_parse()
+ * gives the parts (ret_ports NULL when none given). -EADDRNOTAVAIL: host bits set below the prefix. */
 int address_normalize(const char *s, char **ret);
+int address_parse(const char *s, int *ret_family, unsigned char ret_addr[static 16], unsigned *ret_prefix,
+                  char **ret_ports);
+/* AllowDomain=: "DOMAIN[:PORTS]", normalised in place (domain_normalize() and port_list_normalize()); and
+ * its parts (ret_ports NULL when none given). */
+int allow_domain_normalize(char **s);
+int allow_domain_split(const char *entry, char **ret_domain, char **ret_ports);
 /* Size with K/M/G/T suffix (base 1024), a percentage, or "infinity". */
 bool memory_value_is_valid(const char *s);
 bool cpu_quota_is_valid(const char *s);

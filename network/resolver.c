@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The files of a sandbox's resolver: its resolv.conf and the configuration of sandy-dns@NAME (dnsmasq),
- * forwarding (lenient) or answering only the allowlist and filling the nft sets (strict). */
+/* The resolvers of a sandbox and their files in SANDY_NET_DIR/NAME:
+ *   resolv.conf          what the sandbox sees (bound by sandy-prepare)
+ *   dnsmasq.conf         sandy-dns@NAME, on the host side of the link: forwards to the host's resolvers
+ *                        (lenient), or only the allowed domains (strict)
+ *   dnsmasq-inside.conf  sandy-dns-inside@NAME (strict only), in the sandbox's namespace: the sandbox's
+ *                        resolver; answers only allowed domains (asking sandy-dns@NAME) and adds each
+ *                        answer to the nft sets of that namespace before the sandbox sees it
+ * The renderers are pure; resolver_write_files() reads /etc/resolv.conf and writes the files. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +19,93 @@
 #include "path-util.h"
 #include "string-util.h"
 #include "strv.h"
+
+int resolver_resolv_conf(const NetPolicy *p, char **ret) {
+        const NetAddrs *a = &p->addrs;
+        /* Strict: the resolver inside, on the sandbox's own address. */
+        const char *v4 = p->strict ? a->sandbox4 : a->host4, *v6 = p->strict ? a->sandbox6 : a->host6;
+
+        return xasprintf(ret, "# The sandbox's own resolver (%s%s.service).\nnameserver %s\n%s%s%s",
+                         p->strict ? SANDBOX_DNS_INSIDE_UNIT_PREFIX : SANDBOX_DNS_UNIT_PREFIX, p->name, v4,
+                         a->ipv6 ? "nameserver " : "", a->ipv6 ? v6 : "", a->ipv6 ? "\n" : "") < 0
+                               ? -ENOMEM
+                               : 0;
+}
+
+static void put_common(FILE *f, bool stop_dns_rebind) {
+        if (stop_dns_rebind)
+                fputs("stop-dns-rebind\n", f);
+        /* No user= here: the units run dnsmasq as SANDY_DNS_USER already. */
+        fputs("port=53\nno-hosts\nno-poll\nno-resolv\ndomain-needed\nbogus-priv\npid-file=\nlog-facility=-"
+              "\n",
+              f);
+}
+
+int resolver_host_conf(const NetPolicy *p, char *const *upstreams, bool stop_dns_rebind, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        const NetAddrs *a = &p->addrs;
+        size_t size;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fprintf(f,
+                "# Written by sandy-helper for sandbox %s (Mode=%s); read by " SANDBOX_DNS_UNIT_PREFIX
+                "%s.service.\n",
+                p->name, p->strict ? "strict" : "lenient", p->name);
+        fprintf(f, "bind-interfaces\nlisten-address=%s\n", a->host4);
+        if (a->ipv6)
+                fprintf(f, "listen-address=%s\n", a->host6);
+        put_common(f, stop_dns_rebind);
+        fputs("cache-size=1000\n", f);
+        if (p->strict) {
+                /* Only the allowed names go upstream; everything else is answered here (NXDOMAIN). The
+                 * resolver inside asks this one, and so would anything else in the sandbox that got past
+                 * the rules in its namespace. */
+                fputs("address=/#/\n", f);
+                for (size_t i = 0; i < p->n_groups; i++)
+                        STRV_FOREACH (d, p->groups[i].domains)
+                                STRV_FOREACH (u, upstreams)
+                                        fprintf(f, "server=/%s/%s\n", *d, *u);
+        } else
+                STRV_FOREACH (u, upstreams)
+                        fprintf(f, "server=%s\n", *u);
+        return memstream_finish(&f, &buf, ret);
+}
+
+int resolver_inside_conf(const NetPolicy *p, bool stop_dns_rebind, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        const NetAddrs *a = &p->addrs;
+        size_t size;
+        FILE *f;
+
+        if (!p->strict) {
+                *ret = NULL;
+                return 0;
+        }
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f,
+                "# Written by sandy-helper for sandbox %s (Mode=strict); read "
+                "by " SANDBOX_DNS_INSIDE_UNIT_PREFIX "%s.service, in the sandbox's network namespace.\n",
+                p->name, p->name);
+        fprintf(f, "bind-interfaces\nlisten-address=%s\n", a->sandbox4);
+        if (a->ipv6)
+                fprintf(f, "listen-address=%s\n", a->sandbox6);
+        put_common(f, stop_dns_rebind);
+        /* No cache: every answer comes from sandy-dns@NAME and refreshes the sets' timeouts. */
+        fputs("cache-size=0\nlog-queries\naddress=/#/\n", f);
+        for (size_t i = 0; i < p->n_groups; i++)
+                STRV_FOREACH (d, p->groups[i].domains) {
+                        fprintf(f, "server=/%s/%s\n", *d, a->host4);
+                        fprintf(f,
+                                "nftset=/%s/4#inet#" SANDY_NFT_TABLE "#dom4_%zu,6#inet#" SANDY_NFT_TABLE
+                                "#dom6_%zu\n",
+                                *d, i, i);
+                }
+        return memstream_finish(&f, &buf, ret);
+}
 
 static int read_upstreams(char ***ret) {
         _cleanup_free_ char *text = NULL;
@@ -38,85 +132,59 @@ static int read_upstreams(char ***ret) {
         return 0;
 }
 
-int resolver_write_files(const Sandbox *s, const SandyConfig *c, const NetAddrs *a) {
-        _cleanup_free_ char *dir = NULL, *resolv = NULL, *conf = NULL, *p = NULL;
-        _cleanup_strv_free_ char **ups = NULL;
-        size_t size;
-        FILE *f;
+static int write_one(const char *dir, const char *name, const char *text, mode_t mode) {
+        _cleanup_free_ char *p = path_join(dir, name);
         int r;
 
-        if (xasprintf(&dir, SANDY_NET_DIR "/%s", s->name) < 0)
-                return -ENOMEM;
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", dir);
-
-        if (xasprintf(&resolv, "# The sandbox's own resolver (" SANDBOX_DNS_UNIT_FMT ").\nnameserver %s\n%s%s%s", s->name,
-                      a->host4, a->ipv6 ? "nameserver " : "", a->ipv6 ? a->host6 : "", a->ipv6 ? "\n" : "") < 0)
-                return -ENOMEM;
-        p = path_join(dir, "resolv.conf");
         if (!p)
                 return -ENOMEM;
-        r = write_file_atomic(p, resolv, strlen(resolv), 0644);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write %s: %m", p);
-
-        r = read_upstreams(&ups);
-        if (r < 0)
-                return r;
-
-        f = open_memstream(&conf, &size);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "# Written by sandy-helper for sandbox %s (Mode=%s); read by " SANDBOX_DNS_UNIT_FMT ".\n", s->name,
-                network_mode_to_string(s->network_mode), s->name);
-        fprintf(f, "bind-interfaces\nlisten-address=%s\n", a->host4);
-        if (a->ipv6)
-                fprintf(f, "listen-address=%s\n", a->host6);
-        if (c->stop_dns_rebind)
-                fputs("stop-dns-rebind\n", f);
-        fputs("port=53\nno-hosts\nno-poll\ndomain-needed\nbogus-priv\ncache-size=1000\n"
-              "pid-file=\nuser=nobody\ngroup=nogroup\nlog-facility=-\n",
-              f);
-        if (s->network_mode == NETWORK_STRICT) {
-                /* No default server: names not allowed are answered here (NXDOMAIN), never sent upstream. */
-                fputs("no-resolv\naddress=/#/\nlog-queries\n", f);
-                STRV_FOREACH(d, s->allow_domains) {
-                        STRV_FOREACH(u, ups)
-                                fprintf(f, "server=/%s/%s\n", *d, *u);
-                        fprintf(f, "nftset=/%s/4#inet#" SANDY_NFT_TABLE "#sb_%s_a4,6#inet#" SANDY_NFT_TABLE
-                                   "#sb_%s_a6\n",
-                                *d, s->name, s->name);
-                }
-        } else {
-                fputs("no-resolv\n", f);
-                STRV_FOREACH(u, ups)
-                        fprintf(f, "server=%s\n", *u);
+        if (!text) {
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Failed to remove %s: %m", p);
+                return 0;
         }
-        r = ferror(f) ? -ENOMEM : 0;
-        fclose(f);
-        if (r < 0)
-                return r;
-        free(p);
-        p = path_join(dir, "dnsmasq.conf");
-        if (!p)
-                return -ENOMEM;
-        r = write_file_atomic(p, conf, strlen(conf), 0644);
+        r = write_file_atomic(p, text, strlen(text), mode);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", p);
         return 0;
 }
 
+int resolver_write_files(const NetPolicy *p, const SandyConfig *c) {
+        _cleanup_free_ char *dir = NULL, *resolv = NULL, *host = NULL, *inside = NULL;
+        _cleanup_strv_free_ char **ups = NULL;
+        int r;
+
+        dir = sandbox_net_path(p->name, NULL);
+        if (!dir)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", dir);
+        r = read_upstreams(&ups);
+        if (r < 0)
+                return r;
+        if (resolver_resolv_conf(p, &resolv) < 0 ||
+            resolver_host_conf(p, ups, c->stop_dns_rebind, &host) < 0 ||
+            resolver_inside_conf(p, c->stop_dns_rebind, &inside) < 0)
+                return log_oom();
+        /* resolv.conf is bound into the sandbox; the dnsmasq files are read by SANDY_DNS_USER. */
+        r = write_one(dir, "resolv.conf", resolv, 0644);
+        if (r >= 0)
+                r = write_one(dir, SANDY_DNSMASQ_CONF, host, 0644);
+        if (r >= 0)
+                r = write_one(dir, SANDY_DNSMASQ_INSIDE_CONF, inside, 0644);
+        return r;
+}
+
 void resolver_remove_files(const char *name) {
-        _cleanup_free_ char *dir = NULL;
-        if (xasprintf(&dir, SANDY_NET_DIR "/%s", name) < 0)
+        _cleanup_free_ char *dir = sandbox_net_path(name, NULL);
+        static const char *const files[] = {"resolv.conf", SANDY_DNSMASQ_CONF, SANDY_DNSMASQ_INSIDE_CONF};
+
+        if (!dir)
                 return;
-        static const char *const files[] = {"resolv.conf", "dnsmasq.conf"};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = path_join(dir, files[i]);
                 if (p)
-                        (void) unlink(p);
+                        (void)unlink(p);
         }
-        (void) rmdir(dir);
 }
-

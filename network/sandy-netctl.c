@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* sandy-netctl: what sandy-net@NAME.service runs. "setup NAME" / "teardown NAME" ask sandy-helper over D-Bus
- * (org.sandy.Helper1.Network); with --direct the work is done in this process (root; tests, and hosts
- * without the helper). */
+/* sandy-netctl: what sandy-net@NAME.service runs, as root in the host's mount namespace.
+ *   setup NAME      ask sandy-helper (org.sandy.Helper1.Network.SetupNetwork) for the network of NAME; the
+ *                   helper answers with the namespace as an fd, which is pinned here at SANDY_NETNS_DIR/NAME
+ *   teardown NAME   TeardownNetwork, then remove the pin
+ *   check           are the egress tables what is on record? (sandyctl doctor runs it)
+ * With --direct the work is done in this process (root; tests, and hosts without the helper). The helper
+ * never mounts anything itself: the pin is a mount that the host's mount namespace must see. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,8 +21,9 @@
 
 static bool arg_direct = false;
 
-static int call_helper(const char *method, const char *name) {
+static int call_helper(const char *method, const char *name, int *ret_fd) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
         sd_bus *bus = NULL;
         int r;
 
@@ -25,43 +31,84 @@ static int call_helper(const char *method, const char *name) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
         /* Image builds are not involved; a network setup takes well under a second. */
-        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE,
-                               method, &error, NULL, "s", name);
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_NETWORK_IFACE, method,
+                               &error, &reply, "s", name);
         if (r < 0)
                 log_error_errno(r, "%s(%s) failed: %s", method, name, error.message ?: strerror(-r));
+        else if (ret_fd) {
+                int fd;
+                r = sd_bus_message_read(reply, "h", &fd);
+                if (r < 0)
+                        log_error_errno(r, "Bad reply to %s(%s): %m", method, name);
+                else {
+                        /* The message owns fd. */
+                        *ret_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                        if (*ret_fd < 0)
+                                r = log_error_errno(errno, "Failed to duplicate the namespace fd: %m");
+                }
+        }
+        sd_bus_message_unref(reply);
         sd_bus_error_free(&error);
         sd_bus_flush_close_unref(bus);
         return r;
 }
 
-static int direct(const char *verb, const char *name) {
-        if (streq(verb, "setup")) {
+static int setup(const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (arg_direct) {
                 _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
                 Sandbox *s = NULL;
-                int r = sandbox_load(dirs, name, &s);
+                r = sandbox_load(dirs, name, &s);
                 if (r < 0)
                         return log_error_errno(r, "Sandbox %s cannot be loaded: %m", name);
                 r = network_setup(s);
+                bool netns = IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT);
                 sandbox_free(s);
-                return r;
+                if (r < 0 || !netns)
+                        return r;
+                fd = network_netns_fd(name);
+                if (fd < 0)
+                        return log_error_errno(fd, "The network of %s has no namespace: %m", name);
+        } else {
+                r = call_helper("SetupNetwork", name, &fd);
+                if (r < 0)
+                        return r;
         }
-        if (streq(verb, "teardown"))
-                return network_teardown(name);
-        return -EINVAL;
+        r = netns_pin(name, fd);
+        if (r < 0) {
+                /* Nothing may stay that has no sandbox to go with it. */
+                if (arg_direct)
+                        (void)network_teardown(name);
+                else
+                        (void)call_helper("TeardownNetwork", name, NULL);
+        }
+        return r;
+}
+
+static int teardown(const char *name) {
+        int r = arg_direct ? network_teardown(name) : call_helper("TeardownNetwork", name, NULL);
+        int k = netns_unpin(name);
+        return r < 0 ? r : k;
 }
 
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {"direct", no_argument, NULL, 'd'},
-                {},
+                        {"help", no_argument, NULL, 'h'},
+                        {"direct", no_argument, NULL, 'd'},
+                        {},
         };
         int c, r;
 
         while ((c = getopt_long(argc, argv, "hd", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n",
+                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n%1$s check\n\n"
+                               "check: compare the egress tables in force with what is on record (exit 1 "
+                               "if\n"
+                               "one is missing or was changed), and list forwarding settings sandy "
+                               "changed.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'd':
@@ -71,7 +118,11 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         if (argc - optind == 1 && arg_direct && streq(argv[optind], "reconcile"))
-                return network_reconcile() < 0;
+                return network_reconcile(true) < 0;
+        if (argc - optind == 1 && streq(argv[optind], "check")) {
+                r = network_check(stdout);
+                return r < 0 ? 2 : r;
+        }
         if (argc - optind != 2 || !(streq(argv[optind], "setup") || streq(argv[optind], "teardown"))) {
                 log_error("Usage: %s [--direct] setup|teardown NAME", program_invocation_short_name);
                 return 2;
@@ -81,9 +132,6 @@ int main(int argc, char *argv[]) {
                 log_error("Invalid sandbox name: %s", name);
                 return 2;
         }
-        if (arg_direct)
-                r = direct(verb, name);
-        else
-                r = call_helper(streq(verb, "setup") ? "SetupNetwork" : "TeardownNetwork", name);
+        r = streq(verb, "setup") ? setup(name) : teardown(name);
         return r < 0 ? 1 : 0;
 }

@@ -19,11 +19,8 @@
 #include "sandbox.h"
 
 /* Per sandbox, a UID/GID range of 65536 of its own, kept across restarts (a persistent upper layer holds
- * host IDs of it). Between the end of nspawn's "pick" range (0x6FFF0000) and systemd's foreign UID range
- * (0x7FFE0000), and below 2^31, which some tools still take for negative. */
-#define SANDY_UID_RANGE 0x10000U
-#define SANDY_UID_BASE_MIN 0x70000000U
-#define SANDY_UID_SLOTS 0x0FFEU
+ * host IDs of it); the constants are in lib/uid-range.h, shared with image builds. */
+#include "uid-range.h"
 
 /* uid-range.c: the first host UID of the range of name; allocate: take one if it has none. */
 int sandbox_uid_base(const char *name, bool allocate, uid_t *ret);

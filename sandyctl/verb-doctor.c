@@ -328,10 +328,56 @@ static int check_nftables(Doctor *d) {
                    needed_by(users, detail));
 }
 
+/* Are the egress tables in force what sandy put there (the host's table inet sandy and each sandbox's own),
+ * and which forwarding settings did sandy change? sandy-netctl check compares them with the record; listing
+ * nftables needs root. */
+static int check_egress(Doctor *d) {
+        _cleanup_free_ char *problems = NULL, *fwd = NULL;
+        char *const *users = d->needed_by[NEED_NET];
+        unsigned tables = 0;
+        char line[1024];
+        FILE *p;
+        int r = 0, st;
+
+        if (geteuid() != 0)
+                return add(d, "egress tables", CHECK_WARN, false, "sudo sandyctl doctor",
+                           strdup("run as root to compare the egress tables with what sandy set up"));
+        p = popen(SANDY_LIBEXEC_DIR "/sandy-netctl check 2>&1", "re");
+        if (!p)
+                return add(d, "egress tables", CHECK_MISSING, users, "install sandy",
+                           strdup("cannot run sandy-netctl check"));
+        while (r >= 0 && fgets(line, sizeof line, p)) {
+                char *l = strstrip(line);
+                if (startswith(l, "forwarding "))
+                        r = strextendf(&fwd, "%s%s", fwd ? "; " : "", l + strlen("forwarding "));
+                else if (startswith(l, "host ") || startswith(l, "sandbox ")) {
+                        tables++;
+                        /* "WHAT ok ...", "sandbox NAME ok ..." */
+                        if (!strstr(l, " ok ") && !strstr(l, " unchecked "))
+                                r = strextendf(&problems, "%s%s", problems ? "; " : "", l);
+                } else
+                        r = strextendf(&problems, "%s%s", problems ? "; " : "", l);
+        }
+        st = pclose(p);
+        if (r < 0)
+                return log_oom();
+        if (!problems && (st == -1 || exit_status_from_wait(st) != 0))
+                problems = strdup("sandy-netctl check failed");
+        r = add(d, "egress tables", problems ? CHECK_MISSING : CHECK_OK, users,
+                "sandy-helper restores them within a second; if not: systemctl restart sandy-helper",
+                problems ? TAKE_PTR(problems) : strdupf("%u table%s as sandy set them up", tables, tables == 1 ? "" : "s"));
+        if (r >= 0 && fwd)
+                /* Announced, not a fault: put back when the last sandbox stops. */
+                r = add(d, "forwarding", CHECK_WARN, false, "put back when no sandbox runs",
+                        strdupf("changed by sandy for its sandboxes: %s", fwd));
+        return r;
+}
+
 /* The checks of the system itself, in the order shown; the tools follow. */
 static int (*const checks[])(Doctor *d) = {
-        check_pid1,      check_nspawn,  check_machined,    check_userns, check_unprivileged_userns,
-        check_overlayfs, check_cgroup2, check_controllers, check_nftables, check_workspaces,
+        check_pid1,      check_nspawn,  check_machined,    check_userns,   check_unprivileged_userns,
+        check_overlayfs, check_cgroup2, check_controllers, check_nftables, check_egress,
+        check_workspaces,
 };
 
 /* Green when ok; yellow for a warning or what is not required; red for what is required and missing. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sandyctl egress NAME...: what a sandbox may reach, from sandy-helper's DescribeEgress: mode, addresses,
- * the allow lists, the addresses learned for each allowed domain, and the nft rules in force. */
+ * the allow lists and their ports, the addresses learned for each allowed domain, and the nft rules in
+ * force (the sandbox's own table, and its elements in the host's). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,9 @@ static int show(const char *json) {
                        str(o, "resolver6") ?: "");
         print_list("AllowDomain", cJSON_GetObjectItem(o, "allow_domains"));
         print_list("AllowAddress", cJSON_GetObjectItem(o, "allow_addresses"));
+        /* Entries without ":PORTS" allow these (strict only). */
+        if (streq_ptr(str(o, "mode"), "strict") && str(o, "default_ports"))
+                printf("%16s: %s\n", "Default ports", str(o, "default_ports"));
         print_list("AllowHostPort", cJSON_GetObjectItem(o, "allow_host_ports"));
         print_list("Port", cJSON_GetObjectItem(o, "ports"));
         learned = cJSON_GetObjectItem(o, "learned");

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
         # build
         meson ninja-build gcc pkg-config
-        libsystemd-dev libcjson-dev libarchive-dev libcap-dev libnftables-dev libmnl-dev libssl-dev
+        libsystemd-dev libcjson-dev libarchive-dev libcap-dev libseccomp-dev libnftables-dev libmnl-dev libssl-dev
         # sanitizers and the fuzzer
         clang libclang-rt-dev llvm
         # tests: nspawn, test-host and fixture images, network namespaces
@@ -15,6 +15,8 @@ packages=(
         umoci hyperfine skopeo
         # documentation checks
         groff-base mandoc
+        # the Debian package (debian/): built and checked by tools/test.sh
+        dpkg-dev debhelper lintian
 )
 
 # Debian 12 names the sanitizer runtime after the LLVM version.

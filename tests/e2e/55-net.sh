@@ -8,6 +8,8 @@
 . "$(dirname "$0")/sandbox-lib.sh"
 
 fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-tests"; tap_done; exit; }
+# The resolvers run as sandy-dns (sysusers.d).
+systemd-sysusers >/dev/null 2>&1
 
 # dnsmasq's --stop-dns-rebind also refuses the TEST-NET ranges that the canaries live in.
 mkdir -p /etc/sandy
@@ -42,12 +44,13 @@ from_host() {
                 [ "$(canary_hits_since "$m" "$1" "${2:-}")" -ge 1 ]
 }
 sb_links() { ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^sb-' || true; }
-nothing_left() { # nothing_left NAME: no namespace, link, chain, set, map entry, slot, resolver files
+nothing_left() { # nothing_left NAME: no namespace, link, element, slot, resolver files, resolvers
         local n=$1
         ! test -e "/run/sandy/netns/$n" && [ -z "$(sb_links)" ] &&
                 ! nft list table inet sandy 2>/dev/null | grep -qE "sb_${n}_|\"sb-[0-9a-f]" &&
                 ! test -e "/run/sandy/net/$n" &&
-                ! systemctl -q is-active "sandy-dns@$n.service"
+                ! systemctl -q is-active "sandy-dns@$n.service" &&
+                ! systemctl -q is-active "sandy-dns-inside@$n.service"
 }
 export -f inside fetch reached blocked from_host canary_mark canary_hits_since canary_url sb_links nothing_left
 export CANARY_LOG DNS_LOG
@@ -215,12 +218,13 @@ EOF2
 seed_image nets
 tap_check "strict sandbox starts" timeout 120 systemctl start sandy@nets.service
 wait_for 60 test -e /run/systemd/machines/nets
+# Strict: the resolver inside its namespace, on the sandbox's own address.
 tap_check "strict: its /etc/resolv.conf (none in the image) names its own resolver" \
-        bash -c 'gw=$(nsenter --net=/run/sandy/netns/nets ip -4 route show default | cut -d" " -f3); [ -n "$gw" ] && grep -qx "nameserver $gw" /proc/$(leader nets)/root/etc/resolv.conf'
+        bash -c 'a=$(nsenter --net=/run/sandy/netns/nets ip -4 -o addr show dev sandy0 | awk "{print \$4}" | cut -d/ -f1); [ -n "$a" ] && grep -qx "nameserver $a" /proc/$(leader nets)/root/etc/resolv.conf'
 dm=$(wc -l <"$DNS_LOG")
 tap_check "strict reaches allowed.test" bash -c 'fetch nets http://allowed.test/ | grep -q "^canary 203.0.113.20 "'
-tap_check "strict: the address of allowed.test is in its nft set" \
-        bash -c 'nft list set inet sandy sb_nets_a4 | grep -q 203.0.113.20'
+tap_check "strict: the address of allowed.test is in the nft set of its own namespace" \
+        bash -c 'nsenter --net=/run/sandy/netns/nets nft list set inet sandy dom4_0 | grep -q 203.0.113.20'
 tap_check "strict cannot reach blocked.test" bash -c '! fetch nets http://blocked.test/ | grep -q "^canary"'
 tap_check "strict: no DNS query for blocked.test reached upstream" \
         bash -c "! tail -n +$((dm + 1)) $DNS_LOG | grep -q 'blocked\.test'"
@@ -259,19 +263,19 @@ cp -a /tmp/e2e-image-resolv.conf "$img/etc/resolv.conf" && rm -f /tmp/e2e-image-
 ghost_if=$(python3 -c 'h = 0xcbf29ce484222325
 for c in b"ghost": h = ((h ^ c) * 0x100000001b3) % 2**64
 print("sb-%012x" % (h & 0xffffffffffff))')
-nft add chain inet sandy sb_ghost_fwd && nft add chain inet sandy sb_ghost_in
-nft add element inet sandy sandy_fwd "{ \"$ghost_if\" : jump sb_ghost_fwd }"
+nft add element inet sandy src4 "{ \"$ghost_if\" . 10.231.255.254 }"
+nft add element inet sandy hostports "{ \"$ghost_if\" . 22 }"
 ip link add sb-0123456789ab type veth peer name sp-0123456789ab
 systemctl stop sandy-helper.service
 busctl call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Network DescribeEgress s netl >/dev/null 2>&1
-tap_check "helper start removed a stale sandbox's chains and map entry" \
-        bash -c "! nft list table inet sandy | grep -qE 'sb_ghost|$ghost_if'"
+tap_check "helper start removed a stale sandbox's elements" \
+        bash -c "! nft list table inet sandy | grep -qE '$ghost_if|10.231.255.254'"
 tap_check "helper start removed a stale sandbox link" bash -c '! ip link show sb-0123456789ab 2>/dev/null'
 
 remove_sandbox netl
 remove_sandbox nets
 tap_check "ip link has no sandbox links, as before" bash -c '[ "$(sb_links)" = "$1" ]' _ "$links0"
-tap_check "the inet sandy table holds no sandbox chains or sets" \
+tap_check "the inet sandy table holds no sandbox elements" \
         bash -c '! nft list table inet sandy | grep -qE "sb_|\"sb-[0-9a-f]"'
 rm -f /etc/sandy/sandy.conf
 [ -e /etc/sandy/sandy.conf.e2e-saved ] && mv /etc/sandy/sandy.conf.e2e-saved /etc/sandy/sandy.conf

@@ -259,6 +259,164 @@ kill_tree() {
         kill "$1" 2>/dev/null
 }
 
+# ---- issue 12: hostile image builds (53-build-hostile.sh, 54-build-cancel.sh)
+PROBE_PORT=8712
+HOST_PROBE=/src/tests/e2e/build-probe/probe.sh
+
+# build_hostile_image OUT FORMAT: the fixture plus one layer: a probing /usr/sbin/useradd, the probe as
+# /usr/local/sbin/sandy-probe, and a local apt repository (file:/srv/probe-repo, the only source) with the
+# package sandy-probe, whose postinst runs the probe (or $HOSTILE_POSTINST; with HOSTILE_KEEP_USERADD set
+# the image keeps its own useradd). FORMAT: oci-archive, oci or docker-archive.
+build_hostile_image() {
+        local out=$1 fmt=$2 t deb
+        t=$(mktemp -d /var/tmp/sandy-hostile.XXXXXX) || return 1
+        mkdir -p "$t/layer/usr/local/sbin" "$t/layer/usr/sbin" "$t/layer/srv/probe-repo" "$t/layer/etc/apt" \
+                "$t/deb/DEBIAN" "$t/deb/usr/share/doc/sandy-probe"
+        install -m 755 "$HOST_PROBE" "$t/layer/usr/local/sbin/sandy-probe"
+        if [ -z "${HOSTILE_KEEP_USERADD:-}" ]; then
+                printf '#!/bin/sh\n/usr/local/sbin/sandy-probe useradd\nexit 0\n' >"$t/layer/usr/sbin/useradd"
+                chmod 755 "$t/layer/usr/sbin/useradd"
+        fi
+        printf 'Package: sandy-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: sandy tests <t@example.invalid>\nDescription: probe\n' \
+                >"$t/deb/DEBIAN/control"
+        printf '#!/bin/sh\n%s\nexit 0\n' "${HOSTILE_POSTINST:-/usr/local/sbin/sandy-probe postinst}" >"$t/deb/DEBIAN/postinst"
+        chmod 755 "$t/deb/DEBIAN/postinst"
+        echo probe >"$t/deb/usr/share/doc/sandy-probe/README"
+        deb=$t/layer/srv/probe-repo/sandy-probe_1.0_all.deb
+        dpkg-deb --root-owner-group -Zgzip --build "$t/deb" "$deb" >/dev/null || return 1
+        {
+                dpkg-deb -f "$deb"
+                echo "Filename: ./sandy-probe_1.0_all.deb"
+                echo "Size: $(stat -c %s "$deb")"
+                echo "SHA256: $(sha256sum "$deb" | cut -d' ' -f1)"
+                echo
+        } >"$t/layer/srv/probe-repo/Packages"
+        echo "deb [trusted=yes] file:/srv/probe-repo ./" >"$t/layer/etc/apt/sources.list"
+        python3 /src/tests/testhost/oci-add-layer.py "$FIXTURE_OCI" "$t/layer" "$out" "$fmt"
+        local rc=$?
+        rm -rf "$t"
+        return $rc
+}
+
+# An HTTP listener on every address of the test host (127.0.0.1 and 192.0.2.2 among them).
+probe_listener_start() {
+        mkdir -p /var/tmp/sandy-probe-www && echo listener >/var/tmp/sandy-probe-www/index.html
+        python3 -m http.server "$PROBE_PORT" --bind 0.0.0.0 --directory /var/tmp/sandy-probe-www >/dev/null 2>&1 &
+        echo $! >/var/tmp/sandy-probe-www.pid
+        wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$PROBE_PORT/"
+}
+probe_listener_stop() {
+        [ -s /var/tmp/sandy-probe-www.pid ] && kill "$(cat /var/tmp/sandy-probe-www.pid)" 2>/dev/null
+        rm -rf /var/tmp/sandy-probe-www /var/tmp/sandy-probe-www.pid
+}
+
+# probe_confined DIR: the probe's record in DIR shows a program with no privilege and no way out: a user
+# namespace that is not the test host's, mapped to host IDs other than 0, another network namespace,
+# core_pattern not writable, no_new_privs, a seccomp filter, and none of the test host's listener, the
+# test host itself, LAN, CGNAT or metadata reached.
+probe_confined() {
+        local d=$1 hostns hostnet
+        hostns=$(readlink /proc/self/ns/user)
+        hostnet=$(readlink /proc/self/ns/net)
+        [ -s "$d/done" ] || { echo "the probe did not run ($d)"; return 1; }
+        [ "$(cat "$d/userns")" != "$hostns" ] || { echo "in the test host's user namespace"; return 1; }
+        read -r inside outside _ <"$d/uid_map"
+        [ "$inside" = 0 ] && [ "$outside" != 0 ] || { echo "uid_map: $(cat "$d/uid_map")"; return 1; }
+        echo "uid in the initial namespace: $((outside + $(cat "$d/uid")))"
+        [ "$(cat "$d/netns")" != "$hostnet" ] || { echo "in the test host's network namespace"; return 1; }
+        grep -qx no "$d/core_pattern" || { echo "core_pattern is writable"; return 1; }
+        grep -qx 1 "$d/nnp" || { echo "no no_new_privs"; return 1; }
+        grep -qx 2 "$d/seccomp" || { echo "no seccomp filter"; return 1; }
+        if grep -v '^203\.0\.113\.10:' "$d/reach" | grep -q ' yes$'; then
+                echo "reached: $(grep ' yes$' "$d/reach" | tr '\n' ' ')"
+                return 1
+        fi
+}
+
+# probe_unconfined DIR: the positive control: the same probe, run by the test host's root with a /proc
+# of its own, sees the host's namespaces, a writable core_pattern and reaches the listener and the LAN.
+probe_unconfined() {
+        local d=$1
+        [ "$(cat "$d/userns")" = "$(readlink /proc/self/ns/user)" ] && grep -qx yes "$d/core_pattern" &&
+                grep -qx "127.0.0.1:$PROBE_PORT yes" "$d/reach" && grep -qx "192.168.77.1:80 yes" "$d/reach"
+}
+
+# unpack_watch OUT: record (to OUT) every process of sandy-helper's binary, other than the service's main
+# process, that has no child and whose root is not the test host's: the OCI unpacker's extraction child
+# (and any other confined run of the helper's own code). The confinement's "(sandy-init)", which sets up
+# a run's mounts as root and runs nothing of the image, is left out. Runs until killed.
+unpack_watch() {
+        exec python3 /src/tests/e2e/build-probe/unpack-watch.py "$1"
+}
+
+# probe_unpacker_confined OUT: what unpack_watch saw: at least one such process, and every one of them
+# with a host UID other than 0, in its own user and network namespaces, no_new_privs and seccomp.
+probe_unpacker_confined() {
+        [ -s "$1" ] || { echo "no unpacker process was seen"; return 1; }
+        cat "$1"
+        python3 - "$1" "$(readlink /proc/self/ns/user)" "$(readlink /proc/self/ns/net)" <<'PY'
+import sys
+bad = []
+for line in open(sys.argv[1]):
+    p = dict(kv.split("=", 1) for kv in line.split())
+    if p["uid"] == "0": bad.append("uid 0")
+    if p["userns"] == sys.argv[2]: bad.append("host user namespace")
+    if p["netns"] == sys.argv[3]: bad.append("host network namespace")
+    if p["nnp"] != "1": bad.append("no no_new_privs")
+    if p["seccomp"] != "2": bad.append("no seccomp")
+    if p["ifaces"] not in ("lo", ""): bad.append("interfaces " + p["ifaces"])
+sys.exit("unconfined: " + ", ".join(sorted(set(bad))) if bad else 0)
+PY
+}
+
+# ---- issue 14: egress through host firewall reloads (tests/e2e/55-59)
+# in_sandbox NAME 'SHELL CODE': run inside the sandbox, through its own systemd (so its own resolv.conf).
+in_sandbox() { machinectl --quiet shell "$1" /bin/bash -c "$2" 2>&1 | tr -d '\r'; }
+# sb_reaches NAME HOST PORT [ADDR]: curl from inside NAME to HOST:PORT got the canary of ADDR (default HOST),
+# and the canary logged the connection.
+sb_reaches() {
+        local n=$1 h=$2 p=$3 a=${4:-$2} m out
+        m=$(canary_mark)
+        out=$(in_sandbox "$n" "curl -s -m 3 $(canary_url "$h" "$p"); echo rc=\$?")
+        echo "$out"
+        echo "$out" | grep -q "^canary $a " && [ "$(canary_hits_since "$m" "$a" "$p")" -ge 1 ]
+}
+# sb_blocked NAME ADDR PORT: no answer, and the canary saw nothing.
+sb_blocked() {
+        local n=$1 a=$2 p=$3 m out
+        m=$(canary_mark)
+        out=$(in_sandbox "$n" "curl -s -m 3 $(canary_url "$a" "$p"); echo rc=\$?")
+        echo "$out"
+        ! echo "$out" | grep -q "^canary " && [ "$(canary_hits_since "$m" "$a" "$p")" = 0 ]
+}
+# host_reaches ADDR PORT: the control: the test host itself reaches the canary.
+host_reaches() {
+        local m
+        m=$(canary_mark)
+        curl -s -m 3 "$(canary_url "$1" "$2")" | grep -q "^canary $1 " && [ "$(canary_hits_since "$m" "$1" "$2")" -ge 1 ]
+}
+# sb_host_blocked NAME URL / host_serves URL: a service of the test host itself, from a sandbox and from the host.
+sb_host_blocked() { ! in_sandbox "$1" "curl -s -m 3 $2" | grep -q 'Directory listing'; }
+host_serves() { curl -s -m 3 "$1" | grep -q 'Directory listing'; }
+# table_back_within MS: poll until the host's table inet sandy exists; fail after MS milliseconds. Prints the
+# time it took.
+table_back_within() {
+        local start=$(date +%s%N) now
+        while :; do
+                now=$(date +%s%N)
+                if nft list chain inet sandy egress >/dev/null 2>&1; then
+                        echo "back after $(((now - start) / 1000000)) ms"
+                        return 0
+                fi
+                [ $(((now - start) / 1000000)) -lt "$1" ] || { echo "not back after $1 ms"; return 1; }
+                sleep 0.02
+        done
+}
+# sb_addr4 NAME: the sandbox's IPv4 address; sb_gw4 NAME: the host side of its link.
+sb_addr4() { nsenter --net=/run/sandy/netns/"$1" ip -4 -o addr show dev sandy0 | awk '{print $4}' | cut -d/ -f1; }
+sb_gw4() { nsenter --net=/run/sandy/netns/"$1" ip -4 route show default | cut -d' ' -f3; }
+export -f in_sandbox sb_reaches sb_blocked host_reaches sb_host_blocked host_serves table_back_within sb_addr4 sb_gw4
+
 # ---- issue 16: verify, images, status and start as a member; shared by 20, 76 and 77.
 
 # journal_since_lacks CURSOR TEXT: nothing logged after CURSOR contains TEXT.

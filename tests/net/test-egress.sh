@@ -35,6 +35,11 @@ trap cleanup EXIT
 mount -t tmpfs tmpfs /run
 echo "nameserver 198.51.100.1" >"$tmp/resolv.conf"
 mount --bind "$tmp/resolv.conf" /etc/resolv.conf
+# The resolvers' user (sysusers.d on a real host), in this mount namespace only.
+for f in passwd group; do cp /etc/$f "$tmp/$f"; done
+grep -q '^sandy-dns:' "$tmp/passwd" || echo 'sandy-dns:x:64014:64014:sandy DNS resolvers:/:/usr/sbin/nologin' >>"$tmp/passwd"
+grep -q '^sandy-dns:' "$tmp/group" || echo 'sandy-dns:x:64014:' >>"$tmp/group"
+for f in passwd group; do mount --bind "$tmp/$f" /etc/$f; done
 export SANDY_SEARCH_PATH=$tmp/sandy.d SANDY_CONFIG=$tmp/sandy.conf
 mkdir -p "$SANDY_SEARCH_PATH"
 
@@ -81,7 +86,7 @@ ip -n ctl -6 route add default via fd99::1
 echo 1 >/proc/sys/net/ipv4/ip_forward
 echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
 
-ip netns exec up $probe serve "$tmp/up.log" 80 443 853 >"$tmp/up.ready" &
+ip netns exec up $probe serve "$tmp/up.log" 22 80 443 853 >"$tmp/up.ready" &
 pids+=($!)
 $probe serve "$tmp/host.log" 8080 8081 >"$tmp/host.ready" &
 pids+=($!)
@@ -111,12 +116,22 @@ Mode=strict
 AllowDomain=allowed.test rebind.test
 AllowAddress=203.0.113.10:443 [2001:db8:1::10]:80
 EOT
+# Wide prefixes reach the internet but never the private ranges or metadata; a private prefix reaches
+# exactly itself.
+cat >"$SANDY_SEARCH_PATH/strw.sandbox" <<EOT
+[Network]
+Mode=strict
+AllowAddress=0.0.0.0/0 ::/0
+EOT
+cat >"$SANDY_SEARCH_PATH/strp.sandbox" <<EOT
+[Network]
+Mode=strict
+AllowAddress=192.168.77.0/24:80 [fd00::/64]:80
+EOT
 # A declaration needs an image; the network code does not look at it.
-for s in lena lenb stra; do sed -i '1i [Image]\nFrom=debootstrap:bookworm' "$SANDY_SEARCH_PATH/$s.sandbox"; done
+for s in lena lenb stra strw strp; do sed -i '1i [Image]\nFrom=debootstrap:bookworm' "$SANDY_SEARCH_PATH/$s.sandbox"; done
 
-check "setup lena" "$netctl" --direct setup lena
-check "setup lenb" "$netctl" --direct setup lenb
-check "setup stra" "$netctl" --direct setup stra
+for s in lena lenb stra strw strp; do check "setup $s" "$netctl" --direct setup $s; done
 # systemd starts sandy@lena's nspawn in the pinned namespace (NetworkNamespacePath=), so it must be
 # complete right after setup: sandy0 up with its address and default route, lo up, nothing to move later.
 check "after setup, sandy0 inside the pin is up with a pool address" \
@@ -179,36 +194,114 @@ sb lena ip -6 addr add fd5a:6e64:7900::ffff/128 nodad dev sandy0
 check_fails "a spoofed IPv6 source is dropped" sb lena $probe tcp 2001:db8:1::10 80 fd5a:6e64:7900::ffff
 check "the real IPv6 source still works" sb lena $probe tcp 2001:db8:1::10 80 "$a6"
 
-# strict, with its own dnsmasq from the written config
+# strict, with its two resolvers from the written configs: sandy-dns@ on the host side (allowed names only,
+# forwarded upstream) and sandy-dns-inside@ in the sandbox's namespace as the resolvers' user (asks the
+# first, fills the sets of the namespace).
 dnsmasq -k --conf-file=/run/sandy/net/stra/dnsmasq.conf --log-facility="$tmp/stra-dns.log" &
 pids+=($!)
-sleep 0.5
+nsenter --net=/run/sandy/netns/stra dnsmasq -k --conf-file=/run/sandy/net/stra/dnsmasq-inside.conf \
+        --user=sandy-dns --group=sandy-dns --log-facility="$tmp/stra-dns-inside.log" &
+pids+=($!)
+r4=$(sb stra ip -4 -o addr show dev sandy0 | awk '{print $4}' | cut -d/ -f1)
+for _ in $(seq 50); do [ "$(sb stra $probe dns "$r4" allowed.test)" = 198.18.0.20 ] && break; sleep 0.1; done
 m=$(wc -l <"$tmp/up-dns.log")
+inner_set() { sb "$1" nft list set inet sandy "$2"; }
+check "strict: its resolv.conf names the resolver inside, on its own address" \
+        grep -qx "nameserver $r4" /run/sandy/net/stra/resolv.conf
 check "strict: allowed.test resolves through the sandbox's resolver" \
-        bash -c "[ \"\$(nsenter --net=/run/sandy/netns/stra $probe dns $s4 allowed.test)\" = 198.18.0.20 ]"
-check "strict: the answer landed in the sandbox's nft set" \
-        bash -c "nft list set inet sandy sb_stra_a4 | grep -q 198.18.0.20"
+        bash -c "[ \"\$(nsenter --net=/run/sandy/netns/stra $probe dns $r4 allowed.test)\" = 198.18.0.20 ]"
+check "strict: the answer landed in the nft set of the sandbox's own namespace" \
+        bash -c "$(declare -f sb in_ns inner_set); inner_set stra dom4_0 | grep -q 198.18.0.20"
+check "strict: the host's table has no per-sandbox sets to fill" bash -c "! nft list table inet sandy | grep -q dom4"
 check "strict reaches allowed.test's address" reach sb stra 198.18.0.20 80
-check "strict: blocked.test is NXDOMAIN" bash -c "[ \"\$(nsenter --net=/run/sandy/netns/stra $probe dns $s4 blocked.test)\" = NXDOMAIN ]"
+check "strict reaches allowed.test's address on 443 (default ports 80 and 443)" reach sb stra 198.18.0.20 443
+check_fails "strict: not on other ports of allowed.test's address (22)" reach sb stra 198.18.0.20 22
+check "control reaches port 22 there" reach ctl 198.18.0.20 22
+check "strict: blocked.test is NXDOMAIN" bash -c "[ \"\$(nsenter --net=/run/sandy/netns/stra $probe dns $r4 blocked.test)\" = NXDOMAIN ]"
 check "strict: the query for blocked.test never reached upstream" \
         bash -c "! tail -n +$((m + 1)) $tmp/up-dns.log | grep -q blocked.test"
 check "strict: the query for allowed.test did reach upstream" \
-        bash -c "tail -n +$((m + 1)) $tmp/up-dns.log | grep -q 'query\\[A\\] allowed.test'"
+        bash -c "nsenter --net=/run/sandy/netns/stra $probe dns $r4 allowed.test >/dev/null; tail -n +$((m + 1)) $tmp/up-dns.log | grep -q 'query\\[A\\] allowed.test'"
 check "control resolves blocked.test upstream" bash -c "[ \"\$(ip netns exec ctl $probe dns 198.51.100.1 blocked.test)\" = 198.18.0.30 ]"
 check "strict: an allowed name answering a private address is refused (DNS rebinding)" \
-        bash -c "! nsenter --net=/run/sandy/netns/stra $probe dns $s4 rebind.test | grep -q 10.99.0.1 && ! nft list set inet sandy sb_stra_a4 | grep -q 10.99.0.1"
+        bash -c "$(declare -f sb in_ns inner_set); ! nsenter --net=/run/sandy/netns/stra $probe dns $r4 rebind.test | grep -q 10.99.0.1 && ! inner_set stra dom4_0 | grep -q 10.99.0.1"
 check_fails "strict cannot reach blocked.test's address" reach sb stra 198.18.0.30 80
 check "control reaches blocked.test's address" reach ctl 198.18.0.30 80
 check_fails "strict cannot reach a raw IP" reach sb stra 203.0.113.10 80
 check "AllowAddress=203.0.113.10:443 reaches that port" reach sb stra 203.0.113.10 443
 check "AllowAddress=[2001:db8:1::10]:80 reaches it" reach sb stra 2001:db8:1::10 80
+check_fails "AllowAddress=[2001:db8:1::10]:80 does not open its port 443" reach sb stra 2001:db8:1::10 443
 check_fails "strict: no UDP, even to an allowed address (QUIC)" sb stra $probe udp 198.18.0.20 443
 check "control: UDP to it works" ctl $probe udp 198.18.0.20 443
 check_fails "strict: no DNS over TLS (tcp 853), even to an allowed address" reach sb stra 198.18.0.20 853
 check "control reaches tcp 853 there" reach ctl 198.18.0.20 853
 check_fails "strict: no DNS to another resolver" sb stra $probe dns 198.51.100.1 allowed.test
 check "control: that resolver answers" ctl $probe dns 198.51.100.1 allowed.test
+check_fails "strict: the sandbox itself cannot ask the host side's resolver (only the resolver inside may)" \
+        sb stra setpriv --reuid=100000 --regid=100000 --clear-groups $probe dns "$s4" allowed.test
+# (A python3 the resolvers' user can run: pyenv's shims live under /root.)
+if [ -x /usr/bin/python3 ]; then
+        check "the host side's resolver answers the resolver's user" \
+                sb stra setpriv --reuid=sandy-dns --regid=sandy-dns --clear-groups /usr/bin/python3 "$here/netprobe.py" dns "$s4" allowed.test
+fi
 check_fails "strict cannot reach the host's other ports" reach sb stra "$s4" 8080
+
+# AllowAddress=0.0.0.0/0 ::/0: the internet, never metadata, LAN, CGNAT, ULA, the host.
+check "strict with 0.0.0.0/0 reaches 203.0.113.10" reach sb strw 203.0.113.10 443
+check "strict with ::/0 reaches 2001:db8:1::10" reach sb strw 2001:db8:1::10 80
+for a in 192.168.77.1 10.99.0.1 100.64.0.1 169.254.169.254 168.63.129.16 fd00::1 fd00:ec2::254; do
+        check_fails "strict with 0.0.0.0/0 ::/0 cannot reach $a" reach sb strw "$a" 80
+done
+check_fails "strict with 0.0.0.0/0 cannot reach the host at 198.51.100.2:8080" reach sb strw 198.51.100.2 8080
+# AllowAddress=192.168.77.0/24:80 [fd00::/64]:80: those, nothing else private.
+check "AllowAddress=192.168.77.0/24:80 reaches 192.168.77.1" reach sb strp 192.168.77.1 80
+check "AllowAddress=[fd00::/64]:80 reaches fd00::1" reach sb strp fd00::1 80
+check_fails "AllowAddress=[fd00::/64]:80 never reaches metadata fd00:ec2::254" reach sb strp fd00:ec2::254 80
+check_fails "AllowAddress=192.168.77.0/24:80 does not open 10.99.0.1" reach sb strp 10.99.0.1 80
+check_fails "AllowAddress=192.168.77.0/24:80 does not open the internet" reach sb strp 203.0.113.10 80
+check_fails "AllowAddress=192.168.77.0/24:80 does not open port 443 there" reach sb strp 192.168.77.1 443
+
+# Layer two alone: with the host's table gone (no helper here to restore it), the rules in each
+# sandbox's namespace still hold. The controls: what each may reach, it still reaches.
+check "sandy-netctl check: every table as on record (learned addresses do not count)" "$netctl" check
+saved=$(nft list table inet sandy)
+nft flush ruleset
+check "sandy-netctl check reports the host's table missing" bash -c "out=\$('$netctl' check); [ \$? = 1 ] && grep -q '^host missing' <<<\"\$out\""
+check "after nft flush ruleset: the host's table is gone" bash -c "! nft list table inet sandy"
+check "after the flush, lenient still reaches 203.0.113.10" reach sb lena 203.0.113.10 80
+for a in 192.168.77.1 10.99.0.1 100.64.0.1 169.254.169.254 168.63.129.16 fd00::1 fd00:ec2::254; do
+        check_fails "after the flush, lenient cannot reach $a" reach sb lena "$a" 80
+        check_fails "after the flush, strict cannot reach $a" reach sb stra "$a" 80
+done
+for a in "$h4" 198.51.100.2 10.200.0.1; do
+        check_fails "after the flush, lenient cannot reach the host at $a:8080" reach sb lena "$a" 8080
+done
+check "after the flush, control reaches the host at 198.51.100.2:8080" reach ctl 198.51.100.2 8080
+check_fails "after the flush, lena cannot reach lenb" reach sb lena "$b4" 80
+check "after the flush, strict reaches allowed.test's address" reach sb stra 198.18.0.20 80
+check_fails "after the flush, strict cannot reach blocked.test's address" reach sb stra 198.18.0.30 80
+check_fails "after the flush, strict cannot reach a raw IP" reach sb stra 203.0.113.10 80
+check_fails "after the flush, strict: no UDP" sb stra $probe udp 198.18.0.20 443
+nft -f - <<<"$saved"
+check "the host's table is back (by hand: no helper in this test)" nft list table inet sandy
+check "and as on record" "$netctl" check
+nft insert rule inet sandy egress accept
+check "sandy-netctl check reports a rule added to the host's table" bash -c "out=\$('$netctl' check); [ \$? = 1 ] && grep -q '^host tampered' <<<\"\$out\""
+nft -f - <<<"flush ruleset
+$saved"
+sb lenb nft flush chain inet sandy output
+check "sandy-netctl check reports a sandbox's flushed chain" bash -c "out=\$('$netctl' check); [ \$? = 1 ] && grep -q '^sandbox lenb tampered' <<<\"\$out\" && grep -q '^sandbox lena ok' <<<\"\$out\""
+check_fails "a flushed chain of its own fails closed (policy drop): lenb reaches nothing" reach sb lenb 203.0.113.10 80
+
+"$netctl" --direct setup lenb >/dev/null 2>&1
+b4=$(sb lenb ip -4 -o addr show dev sandy0 | awk '{print $4}' | cut -d/ -f1)
+check "after setting lenb up again, all as on record" "$netctl" check
+check "lenb reaches the internet again" reach sb lenb 203.0.113.10 80
+
+# The sandbox's root cannot touch the rules of its namespace; host root can (the control).
+check "root of a user namespace cannot flush the sandbox's ruleset" userns_eperm nft flush ruleset
+check "root of a user namespace cannot delete the sandbox's table" userns_eperm nft delete table inet sandy
+check "host root can list the sandbox's table" bash -c "$(declare -f sb in_ns); sb lena nft list chain inet sandy output | grep -q 'policy drop'"
 
 # teardown: exactly the state before that sandbox
 ruleset1=$(nft list ruleset | sed "s/ expires [^ ,}]*//g")
@@ -221,11 +314,13 @@ check "teardown leaves ip link as it was" bash -c "diff <(echo \"\$1\") <(ip -o 
 check "teardown is idempotent" "$netctl" --direct teardown lenc
 check "setup again after teardown" "$netctl" --direct setup lena
 check "still works after a second setup" reach sb lena 203.0.113.10 80
-for s in lena lenb stra; do check "teardown $s" "$netctl" --direct teardown "$s"; done
-check "no sandbox chains, sets or map entries remain" bash -c "! nft list table inet sandy | grep -E 'sb_|\"sb-[0-9a-f]'"
+for s in lena lenb stra strw strp; do check "teardown $s" "$netctl" --direct teardown "$s"; done
+no_elements() { for set in src4 src6 resolver4 resolver6 hostports strict private4 private6; do ! nft list set inet sandy $set | grep -q elements || return 1; done; }
+check "no sandbox elements remain in the host's table" no_elements
 check "no sandbox links remain" bash -c "diff <(echo \"\$1\") <(ip -o link | sed 's/^[0-9]*: //' | cut -d' ' -f1 | sort)" _ "$links0"
 check "no pinned namespaces remain" bash -c "[ -z \"\$(ls /run/sandy/netns)\" ]"
-check "no address slots remain taken" bash -c "[ -z \"\$(ls /run/sandy/net/alloc)\" ]"
+check "no address slots remain taken" bash -c "[ -z \"\$(ls /run/sandy/net/_alloc 2>/dev/null)\" ]"
+check "no rules on record remain" bash -c "! ls /run/sandy/net/*/host.nft 2>/dev/null"
 check "apart from the empty table, the ruleset is as before" \
         bash -c "[ \"\$1\" = \"\$(nft list ruleset | awk '/^table inet sandy/{skip=1} !skip{print} /^}/{skip=0}')\" ]" _ "$ruleset0"
 
@@ -236,16 +331,55 @@ From=debootstrap:bookworm
 [Network]
 Mode=lenient
 EOT
-# A chain of that name on another hook makes the sandbox's batch fail.
-nft add chain inet sandy sb_bad_fwd '{ type filter hook prerouting priority 0; }'
+# A set of the host's table with another type makes the sandbox's batch fail.
+nft flush chain inet sandy to_host
+nft delete set inet sandy hostports
+nft add set inet sandy hostports '{ type ipv4_addr; }'
+sed -i '$a AllowHostPort=5432' "$SANDY_SEARCH_PATH/bad.sandbox"
 before=$(nft list ruleset | sed "s/ expires [^ ,}]*//g")
 links_before=$(ip -o link | sed 's/^[0-9]*: //' | cut -d' ' -f1 | sort)
 check_fails "setup fails when its nft batch fails" "$netctl" --direct setup bad
 check "a failed setup leaves the ruleset as it was" \
         bash -c "diff <(echo \"\$1\") <(nft list ruleset | sed 's/ expires [^ ,}]*//g')" _ "$before"
-check "a failed setup leaves no link and no namespace" \
-        bash -c "diff <(echo \"\$1\") <(ip -o link | sed 's/^[0-9]*: //' | cut -d' ' -f1 | sort) && ! test -e /run/sandy/netns/bad" _ "$links_before"
-nft delete chain inet sandy sb_bad_fwd
+check "a failed setup leaves no link, no namespace, nothing on record" \
+        bash -c "diff <(echo \"\$1\") <(ip -o link | sed 's/^[0-9]*: //' | cut -d' ' -f1 | sort) && ! test -e /run/sandy/netns/bad && ! test -e /run/sandy/net/bad" _ "$links_before"
+# A missing table is made again, with the skeleton and the sandbox's elements in one batch.
+nft delete table inet sandy
+check "setup makes the host's table again when it is missing" "$netctl" --direct setup bad
+check "the set has its type again" bash -c "nft list set inet sandy hostports | grep -q 'ifname . inet_service'"
+check "teardown bad" "$netctl" --direct teardown bad
+
+# Forwarding: on a host that does not forward, sandy turns on only what its sandboxes need, says so, and
+# puts it back when the last one is gone.
+echo 0 >/proc/sys/net/ipv4/ip_forward
+echo 0 >/proc/sys/net/ipv6/conf/all/forwarding
+fwd() { cat /proc/sys/net/ipv4/conf/"$1"/forwarding; }
+fwd_log=$("$netctl" --direct setup lena 2>&1)
+check "setup on a host without forwarding" test $? = 0
+lif=$(ip -o link | grep -o 'sb-[0-9a-f]*' | head -n1)
+check "it is announced" grep -q "Host forwarding changed for sandboxes: /proc/sys/net/ipv4/conf/upl/forwarding 0 -> 1" <<<"$fwd_log"
+check "forwarding is on for the sandbox's link and the uplink only" \
+        bash -c "[ \$(cat /proc/sys/net/ipv4/conf/$lif/forwarding) = 1 ] && [ \$(cat /proc/sys/net/ipv4/conf/upl/forwarding) = 1 ] && [ \$(cat /proc/sys/net/ipv4/conf/ctlr/forwarding) = 0 ] && [ \$(cat /proc/sys/net/ipv4/ip_forward) = 0 ]"
+check "the change is on record" grep -q "^/proc/sys/net/ipv4/conf/upl/forwarding 0$" /run/sandy/net/_forwarding
+check "lenient reaches the internet with per-interface forwarding" reach sb lena 203.0.113.10 80
+check "and over IPv6" reach sb lena 2001:db8:1::10 80
+if [ -e /proc/sys/net/ipv6/conf/lo/force_forwarding ]; then
+        check "IPv6 (Linux 6.17+): per interface too, the global switch stays off" \
+                bash -c "[ \$(cat /proc/sys/net/ipv6/conf/all/forwarding) = 0 ] && [ \$(cat /proc/sys/net/ipv6/conf/upl/force_forwarding) = 1 ] && [ \$(cat /proc/sys/net/ipv6/conf/ctlr/force_forwarding) = 0 ]"
+else
+        check "IPv6 (before Linux 6.17): the global switch, and each interface keeps its own value" \
+                bash -c "[ \$(cat /proc/sys/net/ipv6/conf/all/forwarding) = 1 ] && [ \$(cat /proc/sys/net/ipv6/conf/upl/forwarding) = 0 ]"
+fi
+echo 1 >/proc/sys/net/ipv4/conf/ctlr/forwarding
+check_fails "the host routes nothing else meanwhile (control to upstream, forwarding on its link)" reach ctl 203.0.113.10 80
+echo 0 >/proc/sys/net/ipv4/conf/ctlr/forwarding
+check "teardown of the last sandbox" "$netctl" --direct teardown lena
+check "forwarding is put back" bash -c "[ \$(cat /proc/sys/net/ipv4/conf/upl/forwarding) = 0 ] && [ \$(cat /proc/sys/net/ipv6/conf/all/forwarding) = 0 ] && ! test -e /run/sandy/net/_forwarding"
+[ -e /proc/sys/net/ipv6/conf/lo/force_forwarding ] && check "IPv6 force_forwarding is put back" bash -c "[ \$(cat /proc/sys/net/ipv6/conf/upl/force_forwarding) = 0 ]"
+check "the guard is gone too" bash -c "! nft list set inet sandy fwguard | grep -q elements"
+echo 1 >/proc/sys/net/ipv4/ip_forward
+echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
+check "control routes again" reach ctl 203.0.113.10 80
 
 echo "1..$n"
 [ "$failed" = 0 ]

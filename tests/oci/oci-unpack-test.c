@@ -3,19 +3,27 @@
  * Runs oci_unpack() once. Exit status 0 on success, 1 on failure (the reason is logged on stderr).
  * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen.
  *
- * With OCI_TEST_JAIL=DIR the driver first enters a private mount namespace and chroots into DIR, and
+ * With OCI_TEST_JAIL=DIR the driver first enters a private mount namespace and pivots into DIR, and
  * LOCATION, TARGET and CONFIG_OUT name paths inside it. The corpus runs every case that way: should the
  * unpacker's own chroot ever break, an evil layer can only reach the case's scratch directory (where the
- * sentinel check catches it), never the machine running the tests. */
+ * sentinel check catches it), never the machine running the tests. A pivot, not a chroot: the unpacker's
+ * confinement makes a user namespace, which the kernel refuses to a chrooted process.
+ *
+ * The unpacker runs as the build's UIDs: OCI_TEST_UID_BASE (default: the last build slot). */
 
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "log.h"
 #include "oci.h"
+#include "parse-util.h"
+#include "uid-range.h"
 
 static void on_progress(double fraction, const char *what, void *userdata) {
         unsigned *n = userdata;
@@ -38,9 +46,11 @@ int main(int argc, char *argv[]) {
                 char proc[4096];
                 /* LeakSanitizer reads /proc at exit: the jail gets one, visible only in this namespace. */
                 snprintf(proc, sizeof proc, "%s/proc", jail);
-                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount(jail, jail, NULL, MS_BIND | MS_REC, NULL) < 0 ||
                     mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
-                    chroot(jail) < 0 || chdir("/") < 0) {
+                    chdir(jail) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+                    chdir("/") < 0) {
                         fprintf(stderr, "cannot enter the jail %s: %m\n", jail);
                         return 2;
                 }
@@ -55,7 +65,22 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "unknown source type %s\n", argv[1]);
                 return 2;
         }
-        if (oci_unpack(t, argv[2], argv[3], on_progress, &n_progress, argc > 4 ? &config : NULL) < 0)
+        uint64_t base = SANDY_UID_BASE_MIN + (SANDY_UID_SLOTS - 1) * SANDY_UID_RANGE;
+        const char *b = getenv("OCI_TEST_UID_BASE");
+        if (b && safe_atou64(b, &base) < 0) {
+                fprintf(stderr, "bad OCI_TEST_UID_BASE %s\n", b);
+                return 2;
+        }
+        int tree = open(argv[3], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        Confine c;
+        if (tree < 0 || confine_init(&c, tree, (uid_t) base) < 0) {
+                fprintf(stderr, "cannot set up the confinement for %s: %m\n", argv[3]);
+                return 2;
+        }
+        int r = oci_unpack(t, argv[2], &c, on_progress, &n_progress, argc > 4 ? &config : NULL);
+        confine_done(&c);
+        close(tree);
+        if (r < 0)
                 return 1;
         if (argc > 4) {
                 FILE *f = fopen(argv[4], "we");

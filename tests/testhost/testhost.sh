@@ -36,6 +36,8 @@ CANARIES=(
     203.0.113.10=internet 203.0.113.20=allowed.test 203.0.113.30=blocked.test
     192.168.77.1=lan 100.64.0.1=cgnat 169.254.169.254=metadata
     fd00::1=ula 2001:db8:1::10=internet6
+    # Issue 14: AWS's IPv6 metadata address, Alibaba Cloud's metadata address.
+    fd00:ec2::254=metadata6 100.100.100.200=metadata-alibaba
 )
 
 name=th

@@ -2,6 +2,7 @@
 /* /etc/sandy/sandy.conf (lib/config.c) and the address slots derived from it (helper/net-setup.c). */
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "net-internal.h"
@@ -114,11 +115,69 @@ TEST(ifnames) {
         check_int(strlen(a), 15);
 }
 
+/* sandy.conf, then sandy.conf.d/ *.conf in lexical order; a missing main file is fine; other names ignored. */
+TEST(dropins) {
+        _cleanup_free_ char *root = test_mkdtemp(), *main_file = NULL, *dir = NULL, *a = NULL, *b = NULL,
+                            *skip = NULL;
+        SandyConfig c;
+        Capture cap;
+        char *log;
+
+        require(asprintf(&main_file, "%s/sandy.conf", root) > 0 && asprintf(&dir, "%s/sandy.conf.d", root) > 0 &&
+                asprintf(&a, "%s/10-a.conf", dir) > 0 && asprintf(&b, "%s/20-b.conf", dir) > 0 &&
+                asprintf(&skip, "%s/30-c.conf.disabled", dir) > 0);
+        require(mkdir(dir, 0755) == 0);
+        test_write_file(a, "[Network]\nIPv6=no\nAddressPool=172.30.0.0/24\n");
+        test_write_file(b, "[Network]\nAddressPool=172.31.0.0/24\n");
+        test_write_file(skip, "[Network]\nIPv6=yes\n");
+        capture_begin(&cap);
+        require(sandy_config_load(main_file, &c) == 0);
+        log = capture_end(&cap);
+        check(!c.ipv6);
+        check_int(sandy_config_slots(&c), 64);
+        NetAddrs n;
+        require(net_addrs_for_slot(&c, 0, &n) == 0);
+        check_streq(n.host4, "172.31.0.1");
+        sandy_config_done(&c);
+        free(log);
+
+        /* The main file comes first; a drop-in overrides it. */
+        test_write_file(main_file, "[Network]\nIPv6=yes\nStopDNSRebind=no\n");
+        capture_begin(&cap);
+        require(sandy_config_load(main_file, &c) == 0);
+        log = capture_end(&cap);
+        check(!c.ipv6 && !c.stop_dns_rebind);
+        sandy_config_done(&c);
+        free(log);
+
+        /* An empty assignment in a later file resets the key to its default. */
+        test_write_file(b, "[Image]\nDebootstrapMirror=\nDebootstrapKeyring=\n");
+        test_write_file(main_file, "[Image]\nDebootstrapMirror=file:///srv/m\nDebootstrapKeyring=/etc/k.gpg\n");
+        capture_begin(&cap);
+        require(sandy_config_load(main_file, &c) == 0);
+        log = capture_end(&cap);
+        check_streq(c.debootstrap_mirror, SANDY_DEBOOTSTRAP_MIRROR_DEFAULT);
+        check(!c.debootstrap_keyring);
+        sandy_config_done(&c);
+        free(log);
+
+        /* An error in a drop-in is reported with its file and line. */
+        test_write_file(b, "[Network]\nIPv6=maybe\n");
+        capture_begin(&cap);
+        check_int(sandy_config_load(main_file, &c), -EINVAL);
+        log = capture_end(&cap);
+        check_contains(log, "20-b.conf:2: IPv6= takes a boolean");
+        sandy_config_done(&c);
+        free(log);
+        test_rm_rf(root);
+}
+
 int main(void) {
         test_init();
         RUN(defaults);
         RUN(values);
         RUN(errors_name_file_and_line);
         RUN(ifnames);
+        RUN(dropins);
         return test_finish();
 }

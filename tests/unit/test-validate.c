@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -569,6 +570,81 @@ TEST(parse_numbers) {
         check_int(parse_boolean("yes "), -EINVAL);
 }
 
+/* ---- issue 14: port lists of AllowAddress= and AllowDomain= */
+TEST(port_lists) {
+        check_address("192.0.2.1:443,80", 0, "192.0.2.1:443,80");
+        check_address("192.0.2.0/24:8000-8100,22", 0, "192.0.2.0/24:8000-8100,22");
+        check_address("192.0.2.1:0443", 0, "192.0.2.1:443");
+        check_address("[2001:db8::/32]:443,9000-9010", 0, "[2001:db8::/32]:443,9000-9010");
+        check_address("192.0.2.1:443,", -ERANGE, NULL);
+        check_address("192.0.2.1:,443", -ERANGE, NULL);
+        check_address("192.0.2.1:80-80", -ERANGE, NULL);
+        check_address("192.0.2.1:90-80", -ERANGE, NULL);
+        check_address("192.0.2.1:1-65536", -ERANGE, NULL);
+        check_address("192.0.2.1:443,https", -ERANGE, NULL);
+        check_address("192.0.2.1:-443", -ERANGE, NULL);
+
+        static const struct {
+                const char *in, *out;
+                int r;
+        } domains[] = {
+                {"Example.COM:443", "example.com:443", 0},
+                {"*.example.com:80,443", "example.com:80,443", 0},
+                {"example.com.:8000-8100", "example.com:8000-8100", 0},
+                {"example.com", "example.com", 0},
+                {"example.com:", NULL, -ERANGE},
+                {"example.com:0", NULL, -ERANGE},
+                {"example.com:443:80", NULL, -EINVAL},
+                {"com:443", NULL, -EDOM},
+                {"[example.com]:443", NULL, -EINVAL},
+                {"exa mple.com:443", NULL, -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(domains); i++) {
+                _cleanup_free_ char *w = strdup(domains[i].in);
+                int r = allow_domain_normalize(&w);
+                if (r != domains[i].r)
+                        test_fail(__FILE__, __LINE__, "allow_domain_normalize(\"%s\") = %d, expected %d", domains[i].in,
+                                  r, domains[i].r);
+                else if (r >= 0 && !streq(w, domains[i].out))
+                        test_fail(__FILE__, __LINE__, "allow_domain_normalize(\"%s\") gave \"%s\"", domains[i].in, w);
+        }
+
+        _cleanup_free_ char *d = NULL, *p = NULL;
+        check_int(allow_domain_split("example.com:80,443", &d, &p), 0);
+        check_streq(d, "example.com");
+        check_streq(p, "80,443");
+        d = mfree(d);
+        p = mfree(p);
+        check_int(allow_domain_split("example.com", &d, &p), 0);
+        check_streq(d, "example.com");
+        check_int(p == NULL, 1);
+
+        uint16_t(*l)[2] = NULL;
+        size_t n = 0;
+        check_int(port_list_parse("443,8000-8100", &l, &n), 0);
+        check_int(n, 2);
+        if (n == 2) {
+                check_int(l[0][0], 443);
+                check_int(l[0][1], 443);
+                check_int(l[1][0], 8000);
+                check_int(l[1][1], 8100);
+        }
+        free(l);
+
+        unsigned char a[16];
+        unsigned prefix;
+        int family;
+        _cleanup_free_ char *ports = NULL;
+        check_int(address_parse("[fd00::/8]:443", &family, a, &prefix, &ports), 0);
+        check_int(family, AF_INET6);
+        check_int(prefix, 8);
+        check_streq(ports, "443");
+        check_int(address_parse("10.0.0.0/8", &family, a, &prefix, NULL), 0);
+        check_int(family, AF_INET);
+        check_int(a[0], 10);
+        check_int(prefix, 8);
+}
+
 int main(void) {
         test_init();
         RUN(domain_normalize);
@@ -589,5 +665,6 @@ int main(void) {
         RUN(path_helpers);
         RUN(utf8_and_cc);
         RUN(parse_numbers);
+        RUN(port_lists);
         return test_finish();
 }
