@@ -336,7 +336,6 @@ static int check_egress(Doctor *d) {
         char *const *users = d->needed_by[NEED_NET];
         unsigned tables = 0;
         char line[1024];
-        Verdict v;
         FILE *p;
         int r = 0, st;
 
@@ -364,12 +363,11 @@ static int check_egress(Doctor *d) {
                 return log_oom();
         if (!problems && (st == -1 || exit_status_from_wait(st) != 0))
                 problems = strdup("sandy-netctl check failed");
-        /* The verdict first: the order in which a call's arguments are evaluated is unspecified, and the
-         * detail takes problems away. */
-        v = problems ? CHECK_MISSING : CHECK_OK;
+        Verdict v = problems ? CHECK_MISSING : CHECK_OK;
+        char *detail = problems ? TAKE_PTR(problems)
+                                : strdupf("%u table%s as sandy set them up", tables, tables == 1 ? "" : "s");
         r = add(d, "egress tables", v, users,
-                "sandy-helper restores them within a second; if not: systemctl restart sandy-helper",
-                problems ? TAKE_PTR(problems) : strdupf("%u table%s as sandy set them up", tables, tables == 1 ? "" : "s"));
+                "sandy-helper restores them within a second; if not: systemctl restart sandy-helper", detail);
         if (r >= 0 && fwd)
                 /* Announced, not a fault: put back when the last sandbox stops. */
                 r = add(d, "forwarding", CHECK_WARN, false, "put back when no sandbox runs",

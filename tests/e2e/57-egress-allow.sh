@@ -57,6 +57,9 @@ Mode=strict
 AllowAddress=192.168.77.0/24
 EOF2
 declare_sandbox aport <<EOF2
+[Sandbox]
+# Members see the egress only of sandboxes they may use.
+Owner=alice
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar
 [Network]

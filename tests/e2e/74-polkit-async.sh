@@ -38,8 +38,9 @@ hang=$!
 
 tap_check "bob's call reached his agent, which asks for a password (the dialog is open)" \
         wait_for 60 grep -q "Password:" "$ts"
-tap_check "root: SetupNetwork hang2 is answered at once" \
-        timeout 20 busctl --timeout=20 call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Network SetupNetwork s hang2
+tap_check "root: SetupNetwork hang2 is answered at once (Mode=none: with the verdict, after authorization)" \
+        past_authorization timeout 20 busctl --timeout=20 call org.sandy.Helper1 /org/sandy/Helper1 \
+        org.sandy.Helper1.Network SetupNetwork s hang2
 tap_check "alice: DescribeEgress hang2 is answered at once" \
         as_user alice timeout 20 busctl --timeout=20 call org.sandy.Helper1 /org/sandy/Helper1 \
         org.sandy.Helper1.Network DescribeEgress s hang2

@@ -195,6 +195,15 @@ stop_and_remove() {
 
 # ---- issue 15: who may use which sandbox ------------------------------------------------------------------
 
+# past_authorization CMD...: CMD (a SetupNetwork call for a Mode=none sandbox) was authorized and ran: the
+# helper answered with the declaration's verdict ("no network namespace of sandy's"), not with a refusal.
+past_authorization() {
+        local out
+        out=$("$@" 2>&1)
+        echo "$out"
+        grep -q "has no network namespace of sandy's" <<<"$out"
+}
+
 # refused CMD...: CMD fails, and because authorization was denied (not for some other reason).
 refused() {
         local out rc
