@@ -142,6 +142,19 @@ def once(pairs):
 json.loads(sys.argv[1], object_pairs_hook=once)' "$out"
 done
 
+# doctor reads sandy.conf like the helper: a typo there is "missing" (every network setup would fail).
+printf '[Network]\nStopDNSRebnd=no\n' >"$tmp/bad.conf"
+out=$(SANDY_CONFIG=$tmp/bad.conf "$sandyctl" --json=short doctor 2>/dev/null)
+check_python "doctor: a typo in sandy.conf is a required check missing" '
+import json, sys
+c = {r["check"]: r for r in json.loads(sys.argv[1])}["sandy.conf"]
+assert c["status"] == "missing" and c["required"] and "has errors" in c["detail"], c' "$out"
+: >"$tmp/good.conf"
+out=$(SANDY_CONFIG=$tmp/good.conf "$sandyctl" --json=short doctor 2>/dev/null)
+check_python "doctor: and an empty one is fine" '
+import json, sys
+assert {r["check"]: r for r in json.loads(sys.argv[1])}["sandy.conf"]["status"] == "ok"' "$out"
+
 # --no-legend and --quiet: listings for scripts.
 out=$("$sandyctl" --no-legend list 2>/dev/null)
 if ! grep -q "^NAME" <<<"$out" && ! grep -q "listed" <<<"$out" && grep -q "^one " <<<"$out"; then

@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "fs-util.h"
 #include "host-checks.h"
 #include "log.h"
@@ -275,6 +276,19 @@ static int check_controllers(Doctor *d) {
                    missing ? strdupf("missing: %s", missing) : strdup("memory pids cpu"));
 }
 
+/* sandy.conf and its drop-ins: an unknown key or a bad value there fails every network setup and every
+ * build, so it is reported here too (the messages, file:line, on stderr). */
+static int check_config(Doctor *d) {
+        _cleanup_(sandy_config_done) SandyConfig c = {};
+        const char *path = getenv("SANDY_CONFIG") ?: SANDY_CONFIG_FILE;
+        int r = sandy_config_load(NULL, &c);
+
+        return add(d, "sandy.conf", r < 0 ? CHECK_MISSING : CHECK_OK, true,
+                   "correct the lines named above (see sandy.conf(5))",
+                   r < 0 ? strdupf("%s or %s.d/ has errors", path, path)
+                         : strdupf("%s and %s.d/ read without errors", path, path));
+}
+
 /* Each declared workspace, as sandy-prepare will mount it: there, a directory reached without a symlink,
  * not root's, and on a file system that takes idmapped mounts (tried for real as root). */
 static int check_workspaces(Doctor *d) {
@@ -379,7 +393,7 @@ static int check_egress(Doctor *d) {
 static int (*const checks[])(Doctor *d) = {
         check_pid1,      check_nspawn,  check_machined,    check_userns,   check_unprivileged_userns,
         check_overlayfs, check_cgroup2, check_controllers, check_nftables, check_egress,
-        check_workspaces,
+        check_config,    check_workspaces,
 };
 
 /* Green when ok; yellow for a warning or what is not required; red for what is required and missing. */
