@@ -209,13 +209,14 @@ static int parse_credential(const char *file, unsigned line, const char *key, co
                 if (streq(s->credentials[i].id, id)) {
                         free(s->credentials[i].path);
                         s->credentials[i].path = TAKE_PTR(path);
+                        s->credentials[i].loc = (Location){file, line};
                         return 0;
                 }
         Credential *c = realloc(s->credentials, sizeof(Credential) * (s->n_credentials + 1));
         if (!c)
                 return log_oom();
         s->credentials = c;
-        s->credentials[s->n_credentials++] = (Credential){TAKE_PTR(id), TAKE_PTR(path)};
+        s->credentials[s->n_credentials++] = (Credential){TAKE_PTR(id), TAKE_PTR(path), {file, line}};
         return 0;
 }
 
@@ -349,6 +350,7 @@ static int parse_setup(const char *file, unsigned line, const char *key, const c
         if (!isempty(value) && (!path_is_normalized(value) || streq(value, "/") || string_has_cc(value)))
                 return SYNTAX_ERROR(file, line, "Setup= must be an absolute, normalised path to a script: \"%s\".",
                                     value);
+        s->loc_setup = (Location){file, line};
         return parse_text(file, line, key, value, data, s);
 }
 

@@ -33,21 +33,22 @@ typedef enum ImageSourceType {
         _IMAGE_SOURCE_MAX,
 } ImageSourceType;
 
+/* Where an assignment came from, for messages about combinations of keys. */
+typedef struct Location {
+        const char *file; /* points into Sandbox.files */
+        unsigned line;
+} Location;
+
 typedef struct Credential {
         char *id;
         char *path;
+        Location loc; /* the assignment that set path, for verify's check that it exists */
 } Credential;
 
 typedef struct PortForward {
         uint16_t host;
         uint16_t container;
 } PortForward;
-
-/* Where an assignment came from, for messages about combinations of keys. */
-typedef struct Location {
-        const char *file; /* points into Sandbox.files */
-        unsigned line;
-} Location;
 
 typedef struct Sandbox {
         char *name;
@@ -103,7 +104,7 @@ typedef struct Sandbox {
         bool deny_nested_userns;  /* NestedUserNamespaces=no; the default (yes) lets the agent sandbox itself */
 
         Location loc_from, loc_command, loc_workspace, loc_mode, loc_allow_domain, loc_allow_address,
-                loc_port, loc_persist_home;
+                loc_port, loc_persist_home, loc_setup;
 } Sandbox;
 
 /* EphemeralSize= when not set: a quarter of the host's memory (tmpfs's own default is half). */

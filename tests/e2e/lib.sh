@@ -872,3 +872,55 @@ agent_base_push() {
 mirror_gets() {
         tail -n +"$((${2:-0} + 1))" "$MIRROR_LOG" | awk '$3 == "GET" {print $4, $5}' | grep -cE -- "$1"
 }
+
+# ---- issue 16: verify, images, status and start as a member; shared by 20, 76 and 77.
+
+# journal_since_lacks CURSOR TEXT: nothing logged after CURSOR contains TEXT.
+journal_since_lacks() {
+        local out
+        out=$(journalctl --after-cursor="$1" --no-pager -o cat | grep -F -- "$2") || return 0
+        echo "logged: $out"
+        return 1
+}
+# (journal_cursor and journal_since_has: issue 15's, above.)
+# both_inactive UNIT...: none of the units is active or on its way (for wait_for after a stop or failure).
+both_inactive() {
+        local u s
+        for u; do
+                s=$(systemctl show -P ActiveState "$u")
+                case $s in inactive | failed) ;; *) echo "$u is $s"; return 1 ;; esac
+        done
+}
+# image_not_built NAME: sandyctl images says that NAME's image is not built (and knows it).
+image_not_built() {
+        sandyctl --json=short images | python3 -c '
+import json, sys
+sys.exit(not any(i["built"] is False and sys.argv[1] in i["sandboxes"] for i in json.load(sys.stdin)))' "$1"
+}
+# fake_ssh DIR: an "ssh" in DIR that logs its arguments to DIR/calls and runs the remote command here
+# (no sshd in the test host), so -H takes its real code path.
+fake_ssh() {
+        cat >"$1/ssh" <<'EOS'
+#!/bin/sh
+echo "ssh $*" >>"${0%/*}/calls"
+while [ $# -gt 0 ]; do
+        case $1 in
+        --) shift; break ;;
+        -[eolpiFJ]) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+        esac
+done
+shift # the host
+[ "${1:-}" = -- ] && shift
+exec "$@"
+EOS
+        chmod +x "$1/ssh"
+}
+# json_check JSON PYTHON: PYTHON's assertions hold for j, the parsed JSON (says what when they do not).
+json_check() {
+        python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+exec(sys.argv[2])' "$1" "$2"
+}
