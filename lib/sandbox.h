@@ -72,6 +72,7 @@ typedef struct Sandbox {
         bool boot;
         char **command;
         char **environment; /* KEY=VALUE; a later assignment of KEY replaces an earlier one */
+        char **credential_environment; /* VAR=ID: VAR set from credential ID in the agent's sessions */
         Credential *credentials;
         size_t n_credentials;
         bool autostart;
@@ -104,7 +105,7 @@ typedef struct Sandbox {
         bool deny_nested_userns;  /* NestedUserNamespaces=no; the default (yes) lets the agent sandbox itself */
 
         Location loc_from, loc_command, loc_workspace, loc_mode, loc_allow_domain, loc_allow_address,
-                loc_port, loc_persist_home, loc_setup;
+                loc_port, loc_persist_home, loc_setup, loc_credential_environment;
 } Sandbox;
 
 /* EphemeralSize= when not set: a quarter of the host's memory (tmpfs's own default is half). */

@@ -69,6 +69,9 @@ int protect_paths_check(const char *name);
 int credentials_install(const Sandbox *s, uid_t uid, gid_t gid, char **settings);
 int credentials_remove(const char *name);
 
+/* session-env.c: /etc/profile.d/sandy-session.sh with Environment= and CredentialEnvironment=. */
+int session_env_setup(const Sandbox *s, const char *root, uid_t base);
+
 /* resolv.c */
 int resolv_conf_setup(const Sandbox *s, const char *root, uid_t base, char **settings);
 

@@ -392,6 +392,22 @@ typedef struct Child {
         const char *home, *shell;
 } Child;
 
+/* Set KEY=VALUE in *env, replacing an earlier KEY. */
+static int env_set(char ***env, const char *kv) {
+        size_t klen = strcspn(kv, "=") + 1;
+
+        STRV_FOREACH(e, *env)
+                if (strncmp(*e, kv, klen) == 0) {
+                        char *n = strdup(kv);
+                        if (!n)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = n;
+                        return 0;
+                }
+        return strv_extend(env, kv);
+}
+
 _noreturn_ static void command_child(const Child *c) {
         const ExecParams *p = c->p;
         _cleanup_strv_free_ char **env = NULL;
@@ -468,6 +484,30 @@ _noreturn_ static void command_child(const Child *c) {
             (p->term && !string_has_cc(p->term) && strlen(p->term) < 128 &&
              (xasprintf(&e, "TERM=%s", p->term) < 0 || strv_consume(&env, e) < 0)))
                 _exit(125);
+        /* What the declaration gives every session of the agent: Environment=, and CredentialEnvironment=
+         * read from the sandbox's own copy of the credential (as the sandbox user, inside), so that the key
+         * is never in a unit, a settings file or the journal. */
+        STRV_FOREACH(kv, p->s->environment)
+                if (env_set(&env, *kv) < 0)
+                        _exit(125);
+        STRV_FOREACH(ce, p->s->credential_environment) {
+                _cleanup_free_ char *path = NULL, *data = NULL, *kv = NULL;
+                const char *eq = strchr(*ce, '=');
+                size_t n = 0;
+
+                if (xasprintf(&path, SANDY_CREDENTIALS_INSIDE "/%s", eq + 1) < 0)
+                        _exit(125);
+                if (read_full_file(path, 1024 * 1024, &data, &n) < 0) {
+                        log_warning("Credential %s of sandbox %s is not there; %.*s is left unset.", eq + 1,
+                                    p->s->name, (int) (eq - *ce), *ce);
+                        continue;
+                }
+                while (n > 0 && data[n - 1] == '\n')
+                        data[--n] = 0;
+                if (xasprintf(&kv, "%.*s=%s", (int) (eq - *ce), *ce, data) < 0 || env_set(&env, kv) < 0)
+                        _exit(125);
+                explicit_bzero(data, n);
+        }
         /* Nothing above 2 survives: not the control socket, not the pidfd, nothing of the caller's. */
         (void) syscall(SYS_close_range, 3U, ~0U, 0);
         if (seccomp_filters_apply(&c->prep->filters) < 0) {

@@ -356,6 +356,35 @@ TEST(credentials) {
         }
 }
 
+TEST(credential_environment) {
+        Loaded l = load("[Sandbox]\n"
+                        "Credential=anthropic:/etc/sandy/a\n"
+                        "CredentialEnvironment=ANTHROPIC_API_KEY=anthropic OTHER=anthropic\n"
+                        "CredentialEnvironment=OTHER=anthropic\n" FROM);
+
+        require(l.r == 0 && l.s);
+        require(strv_length(l.s->credential_environment) == 2);
+        check_streq(l.s->credential_environment[0], "ANTHROPIC_API_KEY=anthropic");
+        check_streq(l.s->credential_environment[1], "OTHER=anthropic");
+        loaded_done(&l);
+
+        /* A credential no Credential= declares, and bad words, are errors with their line. */
+        l = load("[Sandbox]\nCredentialEnvironment=KEY=nosuch\n" FROM);
+        check_int(l.r, -EINVAL);
+        check_contains(l.log, "t.sandbox:2: CredentialEnvironment= names credential nosuch");
+        loaded_done(&l);
+        static const char *const bad[] = {"KEY", "KEY=", "1KEY=x", "K-EY=x", "KEY=.hidden", "=x"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL;
+                require(xasprintf(&text, "[Sandbox]\nCredentialEnvironment=%s\n" FROM, bad[i]) >= 0);
+                l = load(text);
+                if (l.r != -EINVAL)
+                        test_fail(__FILE__, __LINE__, "CredentialEnvironment=%s accepted", bad[i]);
+                check_contains(l.log, "t.sandbox:2: CredentialEnvironment= takes VARIABLE=ID");
+                loaded_done(&l);
+        }
+}
+
 TEST(protect_paths) {
         Loaded l = load("[Sandbox]\n"
                         "ProtectPath=secrets/prod.env \"with space/x\"\n"
@@ -1365,6 +1394,7 @@ int main(void) {
         RUN(command);
         RUN(command_needs_boot_no);
         RUN(credentials);
+        RUN(credential_environment);
         RUN(protect_paths);
         RUN(image_sources);
         RUN(from_required);
