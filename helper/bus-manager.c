@@ -173,23 +173,31 @@ static void declared_done(Declared *d) {
 
 static int collect_from(const char *file, unsigned line, const char *section, const char *key, const char *value,
                         void *userdata) {
-        if (streq(section, "Image") && streq(key, "From") && !isempty(value) && !strv_contains(*(char ***) userdata, value))
-                return strv_extend(userdata, value);
+        char **from = userdata;
+
+        /* As the parser would: a later assignment replaces an earlier one, an empty one resets. */
+        if (streq(section, "Image") && streq(key, "From")) {
+                free(*from);
+                *from = isempty(value) ? NULL : strdup(value);
+        }
         return 0;
 }
 
-/* A declaration with an error (a typo in any key, a Setup= script gone) names an image all the same: its
- * From= values, read from its files as they are, so that Prune never takes a user's image for a typo. */
+/* A declaration with an error (a typo in any key, a Setup= script gone) names an image all the same: the
+ * From= its files end up with, read from them as they are, so that Prune never takes a user's image for a
+ * typo. */
 static int declared_froms(char *const *dirs, const char *name, char ***froms) {
-        _cleanup_free_ char *main_file = NULL;
+        _cleanup_free_ char *main_file = NULL, *from = NULL;
         _cleanup_strv_free_ char **dropins = NULL;
 
         if (sandbox_find(dirs, name, &main_file, &dropins) < 0)
                 return 0;
-        (void) conf_parse_file(main_file, collect_from, froms);
+        (void) conf_parse_file(main_file, collect_from, &from);
         STRV_FOREACH(f, dropins)
-                (void) conf_parse_file(*f, collect_from, froms);
-        return 0;
+                (void) conf_parse_file(*f, collect_from, &from);
+        if (!from || strv_contains(*froms, from))
+                return 0;
+        return strv_consume(froms, TAKE_PTR(from));
 }
 
 /* Every declared sandbox and its image ID; for those whose ID cannot be computed, the From= values their
