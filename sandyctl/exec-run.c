@@ -197,7 +197,7 @@ int exec_save_seccomp(const char *name) {
         _cleanup_close_ int pidfd = -EBADF;
         _cleanup_free_ char *path = NULL;
         SeccompFilters f = {};
-        pid_t leader, payload;
+        pid_t leader = 0, payload = 0;
         int r;
 
         pidfd = sandbox_leader_pidfd(name, &leader);
@@ -609,7 +609,7 @@ int exec_spawn(const ExecParams *p, pid_t *ret_pid) {
         _cleanup_close_ int pidfd = -EBADF, cgroupfd = -EBADF;
         _cleanup_free_ char *cgpath = NULL, *seccomp = NULL;
         Prepared prep = {};
-        pid_t leader, payload, pid;
+        pid_t leader = 0, payload = 0, pid;
         int r;
 
         pidfd = sandbox_leader_pidfd(p->s->name, &leader);
