@@ -28,6 +28,8 @@ int sandbox_uid_base(const char *name, bool allocate, uid_t *ret);
 
 /* prepare-util.c: mkdir (EEXIST is fine), then chown and chmod; logs failures. */
 int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* /etc of the sandbox's root (the mounted overlay), looked up inside it; logs failures. */
+int root_open_etc(const Sandbox *s, const char *root);
 /* openat2() with RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (and O_CLOEXEC | O_NOCTTY): no component of
  * path may be a symlink. Returns the fd or -errno (-ELOOP: a symlink was met). */
 int openat_no_symlinks(int dirfd, const char *path, int flags, mode_t mode);

@@ -4,11 +4,9 @@
  * the image). A credential is read there from the sandbox's own copy when the shell starts, so its value is
  * in no file but that copy. sandyctl exec sets the same variables itself (sandyctl/exec-run.c). */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -62,19 +60,14 @@ static int session_env_text(const Sandbox *s, char **ret, size_t *ret_size) {
 }
 
 int session_env_setup(const Sandbox *s, const char *root, uid_t base) {
-        _cleanup_close_ int rfd = -EBADF, etcfd = -EBADF, pdfd = -EBADF, fd = -EBADF;
-        struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+        _cleanup_close_ int etcfd = -EBADF, pdfd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r;
 
-        rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", root);
-        etcfd = (int) syscall(SYS_openat2, rfd, "etc", &how, sizeof how);
+        etcfd = root_open_etc(s, root);
         if (etcfd < 0)
-                return log_error_errno(errno, "Failed to open /etc in the root of %s: %m", s->name);
+                return etcfd;
         if (strv_isempty(s->environment) && strv_isempty(s->credential_environment)) {
                 /* Nothing to say; one left from an earlier start (Ephemeral=no) must not say it still. */
                 pdfd = openat(etcfd, "profile.d", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
