@@ -318,7 +318,8 @@ static int method_reset_state(sd_bus_message *msg, void *userdata, sd_bus_error 
  * journalctl runs as transient units of PID 1's, never as children of this process: they do not end when
  * the helper exits while idle, and they get none of its privileges. Each writes into a pipe whose read end
  * is the caller's; journalctl ends when that end is closed (a write fails, and with --follow it watches its
- * stdout for the hang-up), so a reader that goes away takes them along. Two of them:
+ * stdout for the hang-up), so a reader that goes away takes them along, and the units are stopped when the
+ * caller's bus connection goes (LogsReaders), whoever holds the read ends by then. Two of them:
  *   the sandbox's units (sandy@, sandy-net@, sandy-dns@, sandy-dns-inside@; journalctl -u only trusts what
  *       journald and PID 1 recorded), as a dynamic user whose only privilege is SYSTEMD_JOURNAL_GROUP;
  *   the journal the running sandbox keeps itself (Boot=yes: its journald writes SANDBOX_JOURNAL_DIR of its
@@ -482,12 +483,12 @@ static int caller_uid(sd_bus_message *m, uid_t *ret) {
 }
 
 /* The sandy-logs units of uid that PID 1 has loaded (running, or on their way). */
-static int logs_count_units(sd_bus *bus, uid_t uid, unsigned *ret) {
+static int logs_list_units(sd_bus *bus, uid_t uid, char ***ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *pattern = NULL;
+        _cleanup_strv_free_ char **l = NULL;
         const char *a, *b, *c, *d, *e, *f, *g, *h, *i;
         uint32_t j;
-        unsigned n = 0;
         int r;
 
         if (xasprintf(&pattern, SANDY_LOGS_UNIT_PREFIX "%u-*", (unsigned) uid) < 0)
@@ -501,11 +502,108 @@ static int logs_count_units(sd_bus *bus, uid_t uid, unsigned *ret) {
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &a, &b, &c, &d, &e, &f, &g, &j, &h, &i)) > 0)
-                n++;
+                if (strv_extend(&l, a) < 0)
+                        return -ENOMEM;
         if (r < 0)
                 return r;
-        *ret = n;
+        *ret = TAKE_PTR(l);
         return 0;
+}
+
+/* The readers started for each call, until the caller's bus connection is gone: then PID 1 is told to stop
+ * them, whoever holds the read ends by then (a caller may pass them on, or keep them unread, and go). While
+ * there are any the helper does not exit idle (bus_state_busy()). Records whose units have ended are
+ * dropped at the next call of the same UID, so a caller that stays connected cannot pile them up. */
+typedef struct LogsReaders LogsReaders;
+struct LogsReaders {
+        LogsReaders *next;
+        sd_bus_track *track;
+        uid_t uid;
+        char *units[2]; /* NULL: none started */
+};
+
+static LogsReaders *logs_readers;
+
+static void logs_readers_free(LogsReaders *l) {
+        for (LogsReaders **p = &logs_readers; *p; p = &(*p)->next)
+                if (*p == l) {
+                        *p = l->next;
+                        break;
+                }
+        sd_bus_track_unref(l->track);
+        free(l->units[0]);
+        free(l->units[1]);
+        free(l);
+}
+
+static void logs_stop_unit(sd_bus *bus, const char *unit) {
+        int r;
+
+        if (!unit)
+                return;
+        /* NoSuchUnit when it has ended already: nothing to do, so no reply is waited for. */
+        r = sd_bus_call_method_async(bus, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                     "StopUnit", NULL, NULL, "ss", unit, "replace");
+        if (r < 0)
+                log_warning_errno(r, "Failed to stop %s: %m", unit);
+        else
+                log_debug("Stopping %s: its caller is gone.", unit);
+}
+
+/* Have PID 1 stop l's units, and forget l. */
+static void logs_readers_stop(sd_bus *bus, LogsReaders *l) {
+        for (size_t i = 0; i < ELEMENTSOF(l->units); i++)
+                logs_stop_unit(bus, l->units[i]);
+        logs_readers_free(l);
+}
+
+static int on_logs_caller_gone(sd_bus_track *t, void *userdata) {
+        logs_readers_stop(sd_bus_track_get_bus(t), userdata);
+        return 0;
+}
+
+/* Forget uid's records none of whose units is in loaded. */
+static void logs_readers_prune(uid_t uid, char **loaded) {
+        for (LogsReaders *l = logs_readers, *next; l; l = next) {
+                bool live = false;
+
+                next = l->next;
+                for (size_t i = 0; i < ELEMENTSOF(l->units); i++)
+                        live = live || (l->units[i] && strv_contains(loaded, l->units[i]));
+                if (l->uid == uid && !live)
+                        logs_readers_free(l);
+        }
+}
+
+/* Track the sender of msg for the units, taking their names; on failure they are stopped. */
+static int logs_readers_add(sd_bus_message *msg, uid_t uid, char **units) {
+        LogsReaders *l = new0(LogsReaders, 1);
+        int r;
+
+        if (!l) {
+                for (size_t i = 0; i < 2; i++) {
+                        logs_stop_unit(sd_bus_message_get_bus(msg), units[i]);
+                        units[i] = mfree(units[i]);
+                }
+                return -ENOMEM;
+        }
+        l->uid = uid;
+        l->units[0] = TAKE_PTR(units[0]);
+        l->units[1] = TAKE_PTR(units[1]);
+        l->next = logs_readers;
+        logs_readers = l;
+        /* The match for the sender's going is queued before the reply: a caller that has the reply has it. */
+        r = sd_bus_track_new(sd_bus_message_get_bus(msg), &l->track, on_logs_caller_gone, l);
+        if (r >= 0)
+                r = sd_bus_track_add_sender(l->track, msg);
+        if (r < 0)
+                /* Not tracked: stop them now (the reply is not sent). */
+                logs_readers_stop(sd_bus_message_get_bus(msg), l);
+        return r;
+}
+
+bool bus_state_busy(void) {
+        return logs_readers;
 }
 
 static int append_prop_strv(sd_bus_message *m, const char *name, char **l) {
@@ -547,7 +645,7 @@ static int append_exec_start(sd_bus_message *m, char **argv) {
  * as that UID and GID (setpriv; the unit itself may only change its IDs); otherwise as a dynamic user in
  * SYSTEMD_JOURNAL_GROUP. Either way no capability, and a read-only view of the system. */
 static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const char *what, char **argv, int in,
-                           int out, uid_t sandbox_uid, sd_bus_error *error) {
+                           int out, uid_t sandbox_uid, char **ret_unit, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_strv_free_ char **cmd = NULL;
         _cleanup_free_ char *unit = NULL, *desc = NULL;
@@ -632,6 +730,7 @@ static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const ch
         if (r < 0)
                 return r;
         log_debug("Started %s.", unit);
+        *ret_unit = TAKE_PTR(unit);
         return 0;
 }
 
@@ -689,9 +788,9 @@ static int empty_pipe(void) {
         return p[0];
 }
 
-/* One reader: its pipe's read end, or an empty one when argv is NULL. */
+/* One reader: its pipe's read end and its unit in *ret_unit, or an empty pipe when argv is NULL. */
 static int logs_reader(sd_bus *bus, uid_t caller, const char *name, const char *what, char **argv, int in,
-                       uid_t sandbox_uid, sd_bus_error *error) {
+                       uid_t sandbox_uid, char **ret_unit, sd_bus_error *error) {
         _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
         int p[2], r;
 
@@ -701,7 +800,7 @@ static int logs_reader(sd_bus *bus, uid_t caller, const char *name, const char *
                 return -errno;
         rfd = p[0];
         wfd = p[1];
-        r = logs_start_unit(bus, caller, name, what, argv, in, wfd, sandbox_uid, error);
+        r = logs_start_unit(bus, caller, name, what, argv, in, wfd, sandbox_uid, ret_unit, error);
         if (r < 0)
                 return r;
         /* PID 1 has its own copy now; ours would keep the reader from seeing EOF. */
@@ -709,13 +808,15 @@ static int logs_reader(sd_bus *bus, uid_t caller, const char *name, const char *
 }
 
 static int method_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_strv_free_ char **options = NULL, **argv = NULL, **units = NULL, **machine = NULL;
+        _cleanup_strv_free_ char **options = NULL, **argv = NULL, **units = NULL, **machine = NULL,
+                                 **loaded = NULL;
         _cleanup_close_ int units_fd = -EBADF, machine_fd = -EBADF, jfd = -EBADF;
         sd_bus *bus = sd_bus_message_get_bus(msg);
+        char *started[2] = {};
         LogsOptions o = {};
         const char *name;
         uid_t uid, sandbox_uid = 0;
-        unsigned n = 0;
+        size_t n;
         int r;
 
         /* Dispatched again after the polkit answer: read from the start each time. */
@@ -735,16 +836,16 @@ static int method_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = caller_uid(msg, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
-        if (uid != 0) {
-                r = logs_count_units(bus, uid, &n);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to ask systemd about running log readers: %m");
-                if (n + 2 > LOGS_UNITS_PER_USER_MAX)
-                        return sd_bus_error_setf(error, HELPER_ERROR_BUSY,
-                                                 "%u journal readers of yours are running (at most %u); end some "
-                                                 "\"sandyctl logs -f\" first.",
-                                                 n, LOGS_UNITS_PER_USER_MAX);
-        }
+        r = logs_list_units(bus, uid, &loaded);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to ask systemd about running log readers: %m");
+        logs_readers_prune(uid, loaded);
+        n = strv_length(loaded);
+        if (uid != 0 && n + 2 > LOGS_UNITS_PER_USER_MAX)
+                return sd_bus_error_setf(error, HELPER_ERROR_BUSY,
+                                         "%zu journal readers of yours are running (at most %u); end some "
+                                         "\"sandyctl logs -f\" first.",
+                                         n, LOGS_UNITS_PER_USER_MAX);
 
         r = logs_journalctl_argv(&o, &argv);
         if (r < 0)
@@ -773,16 +874,23 @@ static int method_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                         log_warning_errno(jfd, "Failed to open the journal directory of sandbox %s: %m", name);
         }
 
-        units_fd = logs_reader(bus, uid, name, "the journal of its units", units, -EBADF, 0, error);
+        units_fd = logs_reader(bus, uid, name, "the journal of its units", units, -EBADF, 0, &started[0], error);
         if (units_fd < 0)
                 return sd_bus_error_is_set(error) ? units_fd
                                                   : sd_bus_error_set_errnof(error, units_fd,
                                                                             "Failed to start journalctl: %m");
-        machine_fd = logs_reader(bus, uid, name, "its own journal", machine, jfd, sandbox_uid, error);
-        if (machine_fd < 0)
+        machine_fd = logs_reader(bus, uid, name, "its own journal", machine, jfd, sandbox_uid, &started[1], error);
+        if (machine_fd < 0) {
+                logs_stop_unit(bus, started[0]);
+                free(started[0]);
                 return sd_bus_error_is_set(error) ? machine_fd
                                                   : sd_bus_error_set_errnof(error, machine_fd,
                                                                             "Failed to start journalctl: %m");
+        }
+        /* They end with the caller's connection, or earlier, when the caller closes the read ends. */
+        r = started[0] || started[1] ? logs_readers_add(msg, uid, started) : 0;
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to watch the caller's connection: %m");
         log_info("UID %u reads the journal of sandbox %s%s%s.", (unsigned) uid, name,
                  units && machine ? " and its own journal" : !units ? " (its own journal only)" : "",
                  o.follow ? ", following" : "");

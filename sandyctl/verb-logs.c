@@ -52,6 +52,28 @@ static int add_option(LogsArgs *a, const char *key, const char *value) {
         return strv_consume(&a->options, o) < 0 ? log_oom() : 0;
 }
 
+static void logs_help(void) {
+        printf("%s logs [OPTIONS...] NAME...\n\n"
+               "Show the journal of sandboxes: of their units (sandy@NAME, sandy-net@NAME, sandy-dns@NAME,\n"
+               "sandy-dns-inside@NAME), then the journal each running sandbox keeps itself. Members of group\n"
+               "sandy read it through sandy-helper, for the sandboxes they may use. Control characters in\n"
+               "what the sandboxes wrote are shown escaped (\\xNN, \\u00NN).\n\n"
+               "Options (journalctl's):\n"
+               "  -f --follow              Show new lines as they come, until interrupted\n"
+               "  -n --lines=N|all         Show the last N lines of each journal\n"
+               "  -S --since=TIME          Show lines from TIME on\n"
+               "  -U --until=TIME          Show lines up to TIME\n"
+               "  -o --output=FORMAT       short, short-iso, short-precise, cat or json\n"
+               "  -p --priority=LEVEL[..LEVEL]\n"
+               "                           Show lines of these priorities (emerg..debug, 0..7)\n"
+               "  -b --boot[=ID|OFFSET]    Show lines of this boot (default: the current one)\n"
+               "     --no-pager            Do not pipe output into a pager\n"
+               "  -h --help                Show this help\n\n"
+               "See sandyctl(1).\n",
+               program_invocation_short_name);
+}
+
+/* 1: --help was shown. */
 static int parse_logs_args(int argc, char *argv[], LogsArgs *a) {
         static const struct {
                 char short_name;
@@ -78,6 +100,10 @@ static int parse_logs_args(int argc, char *argv[], LogsArgs *a) {
                 if (streq(s, "--no-pager")) {
                         arg_no_pager = true;
                         continue;
+                }
+                if (streq(s, "-h") || streq(s, "--help")) {
+                        logs_help();
+                        return 1;
                 }
                 if (streq(s, "-b") || streq(s, "--boot")) {
                         /* journalctl's optional argument: taken when it cannot be a sandbox name */
@@ -123,7 +149,7 @@ static int parse_logs_args(int argc, char *argv[], LogsArgs *a) {
                         return log_error_errno(EINVAL,
                                                "Unknown option %s for logs (know -f, -n N, -S TIME, -U TIME, "
                                                "-o short|short-iso|short-precise|cat|json, -p PRIORITY, -b [ID], "
-                                               "--no-pager).",
+                                               "--no-pager; see \"sandyctl logs --help\").",
                                                s);
                 if (strv_extend(&a->names, s) < 0)
                         return log_oom();
@@ -377,8 +403,8 @@ int verb_logs(int argc, char *argv[]) {
         if (arg_host)
                 return remote_sandyctl(argc, argv);
         r = parse_logs_args(argc, argv, &a);
-        if (r < 0)
-                return r;
+        if (r != 0)
+                return r < 0 ? r : 0;
         names = strv_length(a.names);
         r = sandbox_require_all_declared(a.names, names);
         if (r != 0)

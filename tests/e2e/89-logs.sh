@@ -5,6 +5,8 @@
 # units' and the one the sandbox keeps itself), also with -f, which ends with the reader; she is refused
 # bob's, carol (no member) is refused, root may. What the sandbox wrote is shown with its control characters
 # escaped. Its own journal is read so that no symlink the sandbox plants there shows the host's journal.
+# The readers end with the caller: when it closes the read ends, and when its bus connection goes although
+# it keeps them.
 # Options outside the allowlist are refused. And the stop prints what the session changed in protected
 # paths, which status keeps.
 # On 2698d7b sandyctl logs executes journalctl as the caller: alice sees none of it.
@@ -23,6 +25,8 @@ ws=/srv/e2e-ws89
 make_workspace "$ws" alice
 fixture_declaration "Workspace=$ws" | declare_sandbox lg89
 fixture_declaration Owner=bob | declare_sandbox bo89
+fixture_declaration Owner=bob AllowUsers=alice | declare_sandbox au89
+fixture_declaration Owner=bob "AllowGroups=$(id -gn alice)" | declare_sandbox ag89
 tap_check "the image is seeded, with probes" seed_logs_probes lg89
 tap_check "root: sandyctl start lg89" timeout 120 sandyctl start lg89
 tap_check "  its own journald runs" wait_for 60 machinectl --quiet shell lg89 /bin/systemctl is-active systemd-journald
@@ -35,6 +39,11 @@ tap_check "alice: logs of her lg89 shows its start" status_is "$rc" 0 output_mat
 out=$(as_user bob sandyctl --no-ask-password --no-pager logs -n all bo89 2>&1); rc=$?
 tap_check "positive control: bob reads the journal of his bo89" status_is "$rc" 0 output_lacks "$out" "Access denied"
 tap_check "alice: logs of bob's bo89 is refused" refused as_user alice sandyctl --no-ask-password --no-pager logs bo89
+tap_check "bob: logs of alice's lg89 is refused" refused as_user bob sandyctl --no-ask-password --no-pager logs lg89
+out=$(as_user alice sandyctl --no-ask-password --no-pager logs -n all au89 2>&1); rc=$?
+tap_check "alice: logs of bob's au89 (AllowUsers=alice) works" status_is "$rc" 0 output_lacks "$out" "Access denied"
+out=$(as_user alice sandyctl --no-ask-password --no-pager logs -n all ag89 2>&1); rc=$?
+tap_check "alice: logs of bob's ag89 (AllowGroups= her group) works" status_is "$rc" 0 output_lacks "$out" "Access denied"
 tap_check "carol (no member): logs of lg89 is refused" refused as_user carol sandyctl --no-ask-password --no-pager logs lg89
 tap_check "carol: logs of bo89 is refused" refused as_user carol sandyctl --no-ask-password --no-pager logs bo89
 tap_check "alice's readers are gone once they are done" wait_for 10 no_logs_units_of "$alice"
@@ -47,6 +56,12 @@ logs_call() { # logs_call USER NAME OPTION...: sandy-helper's Logs, directly
                 sas "$n" $# "$@"
 }
 tap_check "positive control: alice's Logs call with allowed options works" logs_call alice lg89 --lines=5 --output=short-iso
+tap_check "bob: his Logs call on alice's lg89 is refused" refused logs_call bob lg89 --lines=5
+for n in 'lg*' 'lg89.service --unit=ssh' '../lg89'; do
+        out=$(logs_call bob "$n" --lines=5 2>&1); rc=$?
+        tap_check "bob: Logs of \"$n\" (a glob, an option, a path) is refused as no sandbox name" \
+                status_is "$rc" 1 output_matches "$out" "is not a valid sandbox name"
+done
 for o in --unit=sandy@bo89.service --directory=/var/log/journal --file=/var/log/journal --merge --machine=bo89 \
         --output=verbose "--since=\$(id)" "--lines=1 --unit=x" --root=/ --grep=x; do
         out=$(logs_call alice lg89 "$o" 2>&1); rc=$?
@@ -96,6 +111,21 @@ tap_check "  and their journalctl processes" wait_for 10 no_process_matching "jo
 tap_diag "$(head -c 2000 "$f")"
 rm -f "$f"
 
+# --- a caller that keeps the read ends (unread, or passed on) but closes its bus connection
+st=/tmp/e2e-hold89.state
+pid=$(logs_hold_start alice lg89 "$st")
+tap_check "alice: her own D-Bus client calls Logs lg89 --follow and gets both read ends" \
+        wait_for 30 file_matches "$st" "^ready 2$"
+tap_check "  positive control: her two readers run while she is connected" wait_for 20 logs_units_count_is "$alice" 2
+kill -USR1 "$pid"
+tap_check "  she closes her bus connection" wait_for 10 file_matches "$st" "^closed$"
+tap_check "  her readers end with the connection" wait_for 20 no_logs_units_of "$alice"
+tap_check "  though she still holds the read ends" holds_pipes "$pid" 2
+tap_check "  and their journalctl processes" wait_for 10 no_process_matching "journalctl.*lg89"
+tap_diag "$(cat "$st")"
+kill "$pid"
+rm -f "$st"
+
 # --- the sandbox's own journal, and what the sandbox can do to it
 mark=e2e89-inside-$RANDOM
 machinectl --quiet shell lg89 /usr/local/bin/sandy-test-journal "$mark" >/dev/null
@@ -142,5 +172,7 @@ tap_check "stopping a stopped sandbox prints none either" status_is "$rc" 0 outp
 
 remove_sandbox lg89
 remove_sandbox bo89
+remove_sandbox au89
+remove_sandbox ag89
 drop_workspace "$ws"
 tap_done

@@ -1081,3 +1081,83 @@ if not sent:
 sys.exit(os.waitstatus_to_exitcode(status))
 PY
 }
+# logs_hold_start USER NAME STATE: as USER, a D-Bus client of its own (python, no bindings: it must keep
+# descriptors after closing its connection, which busctl cannot) calls sandy-helper's Logs NAME --follow
+# and keeps both read ends, unread; it writes "ready N" (N descriptors received) or "error TEXT" to STATE.
+# On SIGUSR1 it closes its bus connection, keeping the descriptors, and writes "closed"; SIGTERM ends it.
+# Prints its PID.
+logs_hold_start() {
+        local pidfile
+        pidfile=$(mktemp /tmp/e2e-hold.XXXXXX)
+        chmod 0666 "$pidfile"
+        : >"$3" && chmod 0666 "$3"
+        # shellcheck disable=SC2016  # expanded by the inner shell
+        as_user "$1" sh -c 'echo $$ >"$1"; exec python3 -c "$2" "$3" "$4"' sh "$pidfile" "$(cat <<'PY'
+import array, os, signal, socket, struct, sys, time
+name, state = sys.argv[1], sys.argv[2]
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
+def say(s):
+    with open(state, "w") as f: f.write(s + "\n")
+def pad(b, n): b += b"\0" * (-len(b) % n)
+def s_(b, v, t="s"):
+    v = v.encode()
+    if t == "g": b += bytes([len(v)]) + v + b"\0"
+    else: pad(b, 4); b += struct.pack("<I", len(v)) + v + b"\0"
+def msg(serial, path, iface, member, dest, sig="", body=b""):
+    f = bytearray()
+    for code, t, v in ((1, "o", path), (2, "s", iface), (3, "s", member), (6, "s", dest)) + (((8, "g", sig),) if sig else ()):
+        pad(f, 8); f += bytes([code, 1]) + t.encode() + b"\0"; s_(f, v, t)
+    h = bytearray(b"l\1\0\1" + struct.pack("<III", len(body), serial, len(f)) + f)
+    pad(h, 8)
+    return bytes(h) + body
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect("/run/dbus/system_bus_socket")
+sock.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
+assert sock.recv(4096).startswith(b"OK")
+sock.sendall(b"NEGOTIATE_UNIX_FD\r\n")
+assert sock.recv(4096).startswith(b"AGREE_UNIX_FD")
+sock.sendall(b"BEGIN\r\n")
+sock.sendall(msg(1, "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "org.freedesktop.DBus"))
+body = bytearray(); s_(body, name); pad(body, 4)
+arr = bytearray(); s_(arr, "--follow")
+body += struct.pack("<I", len(arr)) + arr
+sock.sendall(msg(2, "/org/sandy/Helper1", "org.sandy.Helper1.State", "Logs", "org.sandy.Helper1", "sas", bytes(body)))
+buf, fds, deadline = b"", [], time.monotonic() + 60
+while time.monotonic() < deadline:
+    data, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(16 * 4))
+    for level, typ, d in anc:
+        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+            a = array.array("i"); a.frombytes(d[: len(d) - len(d) % 4]); fds += list(a)
+    if not data: break
+    buf += data
+    while len(buf) >= 16:
+        blen, _, flen = struct.unpack("<III", buf[4:16])
+        total = 16 + flen + (-flen % 8) + blen
+        if len(buf) < total: break
+        m, buf = buf[:total], buf[total:]
+        fields = m[16:16 + flen]
+        # the reply_serial field (5, "u"): the 8-aligned entry "\5\1u\0" then the value
+        i = fields.find(b"\x05\x01u\x00")
+        rs = struct.unpack("<I", fields[i + 4:i + 8])[0] if i >= 0 else 0
+        if rs == 2 and m[1] == 3:
+            say("error " + m[16 + flen + (-flen % 8):].decode(errors="replace")); sys.exit(1)
+        if rs == 2 and m[1] == 2:
+            say("ready %d" % len(fds))
+            signal.sigwait([signal.SIGUSR1])
+            sock.close()
+            say("closed")
+            signal.sigwait([signal.SIGTERM])
+            sys.exit(0)
+say("error no reply")
+PY
+)" "$2" "$3" >/dev/null 2>&1 &
+        wait_for 10 test -s "$pidfile" || return 1
+        cat "$pidfile"
+        rm -f "$pidfile"
+}
+# holds_pipes PID N: process PID has at least N pipes open.
+holds_pipes() {
+        local n
+        n=$(find "/proc/$1/fd" -lname 'pipe:*' 2>/dev/null | grep -c .)
+        [ "$n" -ge "$2" ] || { echo "$n pipes"; return 1; }
+}
