@@ -9,12 +9,20 @@
  *   ResetState(s sandbox) -> (b discarded)
  *       remove SANDY_SANDBOX_STATE_DIR/NAME (Ephemeral=no overlay, PersistHome= home, reports) while the
  *       sandbox is stopped; false when there was nothing.
- * Both are checked with polkit, with the detail "sandbox". The name must be valid, not declared: the state
- * of a sandbox whose declaration is gone can still be looked at and discarded. */
+ *   Logs(s sandbox, as options) -> (h journal, h machine_journal)   (issue 16: sandyctl logs of a member)
+ *       the read ends of two pipes fed by journalctl: the journal of the sandbox's units, and the journal
+ *       the running sandbox keeps itself (at EOF at once when there is none). See logs_* below.
+ * All are checked with polkit, with the detail "sandbox" (Logs as POLKIT_ACTION_STATUS). The name must be
+ * valid, not declared: the state of a sandbox whose declaration is gone can still be looked at and
+ * discarded. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <systemd/sd-journal.h>
 
 #include "bus-names.h"
@@ -22,11 +30,13 @@
 #include "bus-state.h"
 #include "fs-util.h"
 #include "log.h"
+#include "parse-util.h"
 #include "paths.h"
 #include "rm-rf.h"
 #include "sandbox.h"
 #include "string-util.h"
 #include "strv.h"
+#include "uid-range.h"
 
 /* Enough to say why a start failed; the rest is in "sandyctl logs". */
 #define STATE_ERROR_LINES 10
@@ -303,12 +313,599 @@ static int method_reset_state(sd_bus_message *msg, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(msg, "b", true);
 }
 
+/* ---- Logs (issue 16): "sandyctl logs" for members of group sandy, who cannot read the system journal.
+ *
+ * journalctl runs as transient units of PID 1's, never as children of this process: they do not end when
+ * the helper exits while idle, and they get none of its privileges. Each writes into a pipe whose read end
+ * is the caller's; journalctl ends when that end is closed (a write fails, and with --follow it watches its
+ * stdout for the hang-up), so a reader that goes away takes them along, and the units are stopped when the
+ * caller's bus connection goes (LogsReaders), whoever holds the read ends by then. Two of them:
+ *   the sandbox's units (sandy@, sandy-net@, sandy-dns@, sandy-dns-inside@; journalctl -u only trusts what
+ *       journald and PID 1 recorded), as a dynamic user whose only privilege is SYSTEMD_JOURNAL_GROUP;
+ *   the journal the running sandbox keeps itself (Boot=yes: its journald writes SANDBOX_JOURNAL_DIR of its
+ *       root, which nspawn links into the host's /var/log/journal): files the sandbox wrote, so read as the
+ *       sandbox's own root UID (setpriv), which cannot read the host's journal whatever symlink the sandbox
+ *       put there, from a directory opened here beneath the sandbox's root without following symlinks.
+ * Options come as "--KEY[=VALUE]" strings from a small allowlist, each value checked, and journalctl's
+ * argv is made here; what the sandbox wrote may hold control characters: sandyctl escapes them. */
+
+/* Two readers per "sandyctl logs NAME": enough for a few terminals following at once. */
+#define LOGS_UNITS_PER_USER_MAX 16U
+#define LOGS_OPTIONS_MAX 16U
+#define LOGS_TIME_MAX 64U
+
+typedef struct LogsOptions {
+        bool follow, boot;
+        /* Values, pointing into the call's strings; NULL when not given. */
+        const char *lines, *since, *until, *output, *priority, *boot_id, *only;
+} LogsOptions;
+
+static const char *after_prefix(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+static bool logs_lines_valid(const char *v) {
+        uint64_t n;
+        return streq(v, "all") || (strlen(v) <= 7 && safe_atou64(v, &n) >= 0);
+}
+
+/* journalctl's time syntax ("2024-05-01 10:00", "yesterday", "-1h", "@1714550400"): its own parser
+ * judges the value; here only its length and characters (nothing a shell or systemd would expand). */
+static bool logs_time_valid(const char *v) {
+        size_t n = strlen(v);
+        return n > 0 && n <= LOGS_TIME_MAX && v[0] != ' ' &&
+               strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 :.+-@") == n;
+}
+
+static bool logs_level_valid(const char *v, size_t n) {
+        static const char *const names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+
+        if (n == 1 && v[0] >= '0' && v[0] <= '7')
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strlen(names[i]) == n && strncmp(names[i], v, n) == 0)
+                        return true;
+        return false;
+}
+
+/* LEVEL or FROM..TO */
+static bool logs_priority_valid(const char *v) {
+        const char *dots = strstr(v, "..");
+
+        if (!dots)
+                return logs_level_valid(v, strlen(v));
+        return logs_level_valid(v, (size_t) (dots - v)) && logs_level_valid(dots + 2, strlen(dots + 2));
+}
+
+/* A boot ID (32 hex digits) or an offset (0, -1, +2, ...). */
+static bool logs_boot_valid(const char *v) {
+        const char *d = v + (v[0] == '-' || v[0] == '+');
+
+        if (strlen(v) == 32 && strspn(v, "0123456789abcdef") == 32)
+                return true;
+        return *d && strlen(d) <= 4 && strspn(d, "0123456789") == strlen(d);
+}
+
+static bool logs_output_valid(const char *v) {
+        return streq(v, "short") || streq(v, "short-iso") || streq(v, "short-precise") || streq(v, "cat") ||
+               streq(v, "json");
+}
+
+static bool logs_only_valid(const char *v) {
+        return streq(v, "units") || streq(v, "machine");
+}
+
+static int logs_parse(char **options, LogsOptions *o, sd_bus_error *error) {
+        static const struct {
+                const char *prefix;
+                size_t offset;
+                bool (*valid)(const char *v);
+        } table[] = {
+                {"--lines=", offsetof(LogsOptions, lines), logs_lines_valid},
+                {"--since=", offsetof(LogsOptions, since), logs_time_valid},
+                {"--until=", offsetof(LogsOptions, until), logs_time_valid},
+                {"--output=", offsetof(LogsOptions, output), logs_output_valid},
+                {"--priority=", offsetof(LogsOptions, priority), logs_priority_valid},
+                {"--boot=", offsetof(LogsOptions, boot_id), logs_boot_valid},
+                {"--only=", offsetof(LogsOptions, only), logs_only_valid},
+        };
+
+        if (strv_length(options) > LOGS_OPTIONS_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many options (at most %u).",
+                                         LOGS_OPTIONS_MAX);
+        STRV_FOREACH(p, options) {
+                const char *s = *p, *v = NULL;
+                size_t i;
+
+                if (streq(s, "--follow") || streq(s, "--boot")) {
+                        bool *flag = streq(s, "--follow") ? &o->follow : &o->boot;
+                        if (*flag)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s is given twice.", s);
+                        *flag = true;
+                        continue;
+                }
+                for (i = 0; i < ELEMENTSOF(table); i++)
+                        if ((v = after_prefix(s, table[i].prefix)))
+                                break;
+                if (i == ELEMENTSOF(table))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unsupported option \"%.64s\" (supported: --lines=N|all, --follow, "
+                                                 "--since=TIME, --until=TIME, "
+                                                 "--output=short|short-iso|short-precise|cat|json, "
+                                                 "--priority=LEVEL[..LEVEL], --boot[=ID|OFFSET], "
+                                                 "--only=units|machine).",
+                                                 s);
+                const char **slot = (const char **) ((char *) o + table[i].offset);
+                if (*slot || (slot == &o->boot_id && o->boot))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s is given twice.",
+                                                 table[i].prefix);
+                if (!table[i].valid(v))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid value in \"%.80s\".", s);
+                *slot = v;
+        }
+        if (o->boot_id && o->boot)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "--boot is given twice.");
+        return 0;
+}
+
+/* JOURNALCTL_BINARY and the options, as journalctl takes them. --all: what the sandbox wrote is shown
+ * byte for byte (not "[N blob data]"), for sandyctl to escape. */
+static int logs_journalctl_argv(const LogsOptions *o, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        const struct {
+                const char *key, *value;
+        } values[] = {
+                {"--lines", o->lines},   {"--since", o->since},       {"--until", o->until},
+                {"--output", o->output}, {"--priority", o->priority}, {"--boot", o->boot_id},
+        };
+
+        if (strv_extend(&l, JOURNALCTL_BINARY) < 0 || strv_extend(&l, "--no-pager") < 0 ||
+            strv_extend(&l, "--all") < 0 || (o->follow && strv_extend(&l, "--follow") < 0) ||
+            (o->boot && strv_extend(&l, "--boot") < 0))
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                if (values[i].value && strv_consume(&l, strdupf("%s=%s", values[i].key, values[i].value)) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int caller_uid(sd_bus_message *m, uid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        /* What the bus daemon vouches for, as bus-polkit.c asks it. */
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
+/* The sandy-logs units of uid that PID 1 has loaded (running, or on their way). */
+static int logs_list_units(sd_bus *bus, uid_t uid, char ***ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_free_ char *pattern = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        const char *a, *b, *c, *d, *e, *f, *g, *h, *i;
+        uint32_t j;
+        int r;
+
+        if (xasprintf(&pattern, SANDY_LOGS_UNIT_PREFIX "%u-*", (unsigned) uid) < 0)
+                return -ENOMEM;
+        r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                           "ListUnitsByPatterns");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "asas", 0, 1, pattern);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, NULL, &reply);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &a, &b, &c, &d, &e, &f, &g, &j, &h, &i)) > 0)
+                if (strv_extend(&l, a) < 0)
+                        return -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The readers started for each call, until the caller's bus connection is gone: then PID 1 is told to stop
+ * them, whoever holds the read ends by then (a caller may pass them on, or keep them unread, and go). While
+ * there are any the helper does not exit idle (bus_state_busy()). Records whose units have ended are
+ * dropped at the next call of the same UID, so a caller that stays connected cannot pile them up. */
+typedef struct LogsReaders LogsReaders;
+struct LogsReaders {
+        LogsReaders *next;
+        sd_bus_track *track;
+        uid_t uid;
+        char *units[2]; /* NULL: none started */
+};
+
+static LogsReaders *logs_readers;
+
+static void logs_readers_free(LogsReaders *l) {
+        for (LogsReaders **p = &logs_readers; *p; p = &(*p)->next)
+                if (*p == l) {
+                        *p = l->next;
+                        break;
+                }
+        sd_bus_track_unref(l->track);
+        free(l->units[0]);
+        free(l->units[1]);
+        free(l);
+}
+
+static void logs_stop_unit(sd_bus *bus, const char *unit) {
+        int r;
+
+        if (!unit)
+                return;
+        /* NoSuchUnit when it has ended already: nothing to do, so no reply is waited for. */
+        r = sd_bus_call_method_async(bus, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                     "StopUnit", NULL, NULL, "ss", unit, "replace");
+        if (r < 0)
+                log_warning_errno(r, "Failed to stop %s: %m", unit);
+        else
+                log_debug("Stopping %s: its caller is gone.", unit);
+}
+
+/* Have PID 1 stop l's units, and forget l. */
+static void logs_readers_stop(sd_bus *bus, LogsReaders *l) {
+        for (size_t i = 0; i < ELEMENTSOF(l->units); i++)
+                logs_stop_unit(bus, l->units[i]);
+        logs_readers_free(l);
+}
+
+static int on_logs_caller_gone(sd_bus_track *t, void *userdata) {
+        logs_readers_stop(sd_bus_track_get_bus(t), userdata);
+        return 0;
+}
+
+/* Forget uid's records none of whose units is in loaded. */
+static void logs_readers_prune(uid_t uid, char **loaded) {
+        for (LogsReaders *l = logs_readers, *next; l; l = next) {
+                bool live = false;
+
+                next = l->next;
+                for (size_t i = 0; i < ELEMENTSOF(l->units); i++)
+                        live = live || (l->units[i] && strv_contains(loaded, l->units[i]));
+                if (l->uid == uid && !live)
+                        logs_readers_free(l);
+        }
+}
+
+/* Track the sender of msg for the units, taking their names; on failure they are stopped. */
+static int logs_readers_add(sd_bus_message *msg, uid_t uid, char **units) {
+        LogsReaders *l = new0(LogsReaders, 1);
+        int r;
+
+        if (!l) {
+                for (size_t i = 0; i < 2; i++) {
+                        logs_stop_unit(sd_bus_message_get_bus(msg), units[i]);
+                        units[i] = mfree(units[i]);
+                }
+                return -ENOMEM;
+        }
+        l->uid = uid;
+        l->units[0] = TAKE_PTR(units[0]);
+        l->units[1] = TAKE_PTR(units[1]);
+        l->next = logs_readers;
+        logs_readers = l;
+        /* The match for the sender's going is queued before the reply: a caller that has the reply has it. */
+        r = sd_bus_track_new(sd_bus_message_get_bus(msg), &l->track, on_logs_caller_gone, l);
+        if (r >= 0)
+                r = sd_bus_track_add_sender(l->track, msg);
+        if (r < 0)
+                /* Not tracked: stop them now (the reply is not sent). */
+                logs_readers_stop(sd_bus_message_get_bus(msg), l);
+        return r;
+}
+
+bool bus_state_busy(void) {
+        return logs_readers;
+}
+
+static int append_prop_strv(sd_bus_message *m, const char *name, char **l) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/* ExecStart=argv[0] argv... */
+static int append_exec_start(sd_bus_message *m, char **argv) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStart");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", false);
+        for (int k = 0; r >= 0 && k < 4; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* Start argv as a transient unit whose stdout and stderr are out (and stdin in, if any). sandbox_uid: run
+ * as that UID and GID (setpriv; the unit itself may only change its IDs); otherwise as a dynamic user in
+ * SYSTEMD_JOURNAL_GROUP. Either way no capability, and a read-only view of the system. */
+static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const char *what, char **argv, int in,
+                           int out, uid_t sandbox_uid, char **ret_unit, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_strv_free_ char **cmd = NULL;
+        _cleanup_free_ char *unit = NULL, *desc = NULL;
+        char *groups[] = {(char *) SYSTEMD_JOURNAL_GROUP, NULL}, *env[] = {(char *) "SYSTEMD_COLORS=0", NULL},
+             *families[] = {(char *) "AF_UNIX", NULL}, *archs[] = {(char *) "native", NULL},
+             *filter[] = {(char *) "@system-service", NULL};
+        bool dynamic = sandbox_uid == 0;
+        uint64_t rnd;
+        int r;
+
+        if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+                return -errno;
+        if (xasprintf(&unit, SANDY_LOGS_UNIT_PREFIX "%u-%s-%016llx.service", (unsigned) caller, name,
+                      (unsigned long long) rnd) < 0 ||
+            xasprintf(&desc, "sandyctl logs: %s of sandbox %s, for UID %u", what, name, (unsigned) caller) < 0)
+                return -ENOMEM;
+        if (!dynamic) {
+                if (strv_extend(&cmd, SETPRIV_BINARY) < 0 ||
+                    strv_consume(&cmd, strdupf("--reuid=%u", (unsigned) sandbox_uid)) < 0 ||
+                    strv_consume(&cmd, strdupf("--regid=%u", (unsigned) sandbox_uid)) < 0 ||
+                    strv_extend(&cmd, "--clear-groups") < 0 || strv_extend(&cmd, "--inh-caps=-all") < 0 ||
+                    strv_extend(&cmd, "--") < 0)
+                        return -ENOMEM;
+        }
+        STRV_FOREACH(a, argv)
+                if (strv_extend(&cmd, *a) < 0)
+                        return -ENOMEM;
+
+        r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                           "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
+                                          "StandardOutputFileDescriptor", "h", out, "StandardErrorFileDescriptor", "h",
+                                          out, "CollectMode", "s", "inactive-or-failed", "IgnoreSIGPIPE", "b", false);
+        if (r >= 0 && in >= 0)
+                r = sd_bus_message_append(m, "(sv)", "StandardInputFileDescriptor", "h", in);
+        if (r >= 0 && dynamic)
+                r = sd_bus_message_append(m, "(sv)(sv)", "DynamicUser", "b", true, "CapabilityBoundingSet", "t",
+                                          (uint64_t) 0);
+        if (r >= 0 && dynamic)
+                r = append_prop_strv(m, "SupplementaryGroups", groups);
+        if (r >= 0 && !dynamic)
+                r = sd_bus_message_append(m, "(sv)", "CapabilityBoundingSet", "t",
+                                          (uint64_t) ((1ULL << CAP_SETUID) | (1ULL << CAP_SETGID)));
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "AmbientCapabilities", "t",
+                                          (uint64_t) 0, "NoNewPrivileges", "b", true, "ProtectSystem", "s", "strict",
+                                          "ProtectHome", "s", "yes", "PrivateTmp", "b", true, "PrivateDevices", "b",
+                                          true, "ProtectKernelModules", "b", true);
+        /* Not for the dynamic user: with ProtectKernelTunables= or ProtectControlGroups=, its journalctl
+         * --follow saw no new entries of the host's journal (systemd 252, the test host's overlayfs /var);
+         * /proc/sys and the cgroup files are root's, which it cannot write anyway. setpriv starts as root. */
+        if (r >= 0 && !dynamic)
+                r = sd_bus_message_append(m, "(sv)(sv)", "ProtectKernelTunables", "b", true, "ProtectControlGroups",
+                                          "b", true);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "ProtectKernelLogs", "b", true,
+                                          "ProtectClock", "b", true, "ProtectHostname", "b", true, "LockPersonality",
+                                          "b", true, "RestrictRealtime", "b", true, "RestrictSUIDSGID", "b", true,
+                                          "MemoryDenyWriteExecute", "b", true);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)", "TasksMax", "t", (uint64_t) 8, "RestrictAddressFamilies",
+                                          "(bas)", true, 1, families[0], "SystemCallFilter", "(bas)", true, 1,
+                                          filter[0]);
+        if (r >= 0)
+                r = append_prop_strv(m, "SystemCallArchitectures", archs);
+        if (r >= 0)
+                r = append_prop_strv(m, "Environment", env);
+        if (r >= 0)
+                r = append_exec_start(m, cmd);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(bus, m, 0, error, &reply);
+        if (r < 0)
+                return r;
+        log_debug("Started %s.", unit);
+        *ret_unit = TAKE_PTR(unit);
+        return 0;
+}
+
+/* The journal directory in the root of the running sandbox name, opened beneath that root without
+ * following a symlink or leaving its file system, and the sandbox's root UID (the first of its range, the
+ * owner of its root, as uid-range.c allocated it). -ENOENT when the sandbox does not run or keeps none. */
+static int logs_open_machine_journal(const char *name, uid_t *ret_uid) {
+        _cleanup_free_ char *root = sandbox_runtime_path(name, "root");
+        _cleanup_close_ int rfd = -EBADF;
+        char link[64], target[SANDBOX_NAME_MAX + 2];
+        struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                          RESOLVE_NO_XDEV};
+        struct stat st;
+        uint32_t slot;
+        ssize_t n;
+        int fd;
+
+        if (!root)
+                return -ENOMEM;
+        /* SANDY_RUNTIME_DIR and NAME/ are root's (0700); root/ is the sandbox's overlay while it runs. */
+        rfd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rfd < 0)
+                return errno == ENOTDIR || errno == ELOOP ? -ENOENT : -errno;
+        if (fstat(rfd, &st) < 0)
+                return -errno;
+        /* Not mounted (root's), or its root was chowned inside: not a root to read as its owner. */
+        if (st.st_uid < SANDY_UID_BASE_MIN || (st.st_uid - SANDY_UID_BASE_MIN) % SANDY_UID_RANGE != 0 ||
+            st.st_gid != st.st_uid)
+                return -ENOENT;
+        slot = (st.st_uid - SANDY_UID_BASE_MIN) / SANDY_UID_RANGE;
+        if (slot >= SANDY_UID_SLOTS)
+                return -ENOENT;
+        snprintf(link, sizeof link, SANDY_UIDMAP_DIR "/slot-%04x", slot);
+        n = readlink(link, target, sizeof target - 1);
+        if (n < 0)
+                return -ENOENT;
+        target[n] = 0;
+        if (!streq(target, name))
+                return -ENOENT;
+        fd = (int) syscall(SYS_openat2, rfd, SANDBOX_JOURNAL_DIR, &how, sizeof how);
+        if (fd < 0)
+                return errno == ELOOP || errno == EXDEV || errno == ENOTDIR ? -ENOENT : -errno;
+        *ret_uid = st.st_uid;
+        return fd;
+}
+
+/* A pipe with nothing in it: its read end, at EOF. */
+static int empty_pipe(void) {
+        int p[2];
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        safe_close(p[1]);
+        return p[0];
+}
+
+/* One reader: its pipe's read end and its unit in *ret_unit, or an empty pipe when argv is NULL. */
+static int logs_reader(sd_bus *bus, uid_t caller, const char *name, const char *what, char **argv, int in,
+                       uid_t sandbox_uid, char **ret_unit, sd_bus_error *error) {
+        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+        int p[2], r;
+
+        if (!argv)
+                return empty_pipe();
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        rfd = p[0];
+        wfd = p[1];
+        r = logs_start_unit(bus, caller, name, what, argv, in, wfd, sandbox_uid, ret_unit, error);
+        if (r < 0)
+                return r;
+        /* PID 1 has its own copy now; ours would keep the reader from seeing EOF. */
+        return TAKE_FD(rfd);
+}
+
+static int method_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **options = NULL, **argv = NULL, **units = NULL, **machine = NULL,
+                                 **loaded = NULL;
+        _cleanup_close_ int units_fd = -EBADF, machine_fd = -EBADF, jfd = -EBADF;
+        sd_bus *bus = sd_bus_message_get_bus(msg);
+        char *started[2] = {};
+        LogsOptions o = {};
+        const char *name;
+        uid_t uid, sandbox_uid = 0;
+        size_t n;
+        int r;
+
+        /* Dispatched again after the polkit answer: read from the start each time. */
+        r = sd_bus_message_rewind(msg, true);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "s", &name);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(msg, &options);
+        if (r < 0)
+                return r;
+        r = logs_parse(options, &o, error);
+        if (r < 0)
+                return r;
+        r = check(msg, POLKIT_ACTION_STATUS, name, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = caller_uid(msg, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
+        r = logs_list_units(bus, uid, &loaded);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to ask systemd about running log readers: %m");
+        logs_readers_prune(uid, loaded);
+        n = strv_length(loaded);
+        if (uid != 0 && n + 2 > LOGS_UNITS_PER_USER_MAX)
+                return sd_bus_error_setf(error, HELPER_ERROR_BUSY,
+                                         "%zu journal readers of yours are running (at most %u); end some "
+                                         "\"sandyctl logs -f\" first.",
+                                         n, LOGS_UNITS_PER_USER_MAX);
+
+        r = logs_journalctl_argv(&o, &argv);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(o.only, "machine")) {
+                static const char *const formats[] = {SANDBOX_UNIT_FMT, SANDBOX_NET_UNIT_FMT, SANDBOX_DNS_UNIT_FMT,
+                                                      SANDBOX_DNS_INSIDE_UNIT_FMT};
+                units = strv_copy(argv);
+                if (!units)
+                        return -ENOMEM;
+                for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                        _cleanup_free_ char *unit = sandbox_unit_name(formats[i], name);
+                        if (!unit || strv_consume(&units, strdupf("--unit=%s", unit)) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (!streq_ptr(o.only, "units")) {
+                jfd = logs_open_machine_journal(name, &sandbox_uid);
+                if (jfd >= 0) {
+                        /* Its own journal, not the host's: no "-- No entries --" for a sandbox without one. */
+                        machine = strv_copy(argv);
+                        if (!machine || strv_extend(&machine, "--directory=/proc/self/fd/0") < 0 ||
+                            strv_extend(&machine, "--quiet") < 0)
+                                return -ENOMEM;
+                } else if (jfd != -ENOENT)
+                        log_warning_errno(jfd, "Failed to open the journal directory of sandbox %s: %m", name);
+        }
+
+        units_fd = logs_reader(bus, uid, name, "the journal of its units", units, -EBADF, 0, &started[0], error);
+        if (units_fd < 0)
+                return sd_bus_error_is_set(error) ? units_fd
+                                                  : sd_bus_error_set_errnof(error, units_fd,
+                                                                            "Failed to start journalctl: %m");
+        machine_fd = logs_reader(bus, uid, name, "its own journal", machine, jfd, sandbox_uid, &started[1], error);
+        if (machine_fd < 0) {
+                logs_stop_unit(bus, started[0]);
+                free(started[0]);
+                return sd_bus_error_is_set(error) ? machine_fd
+                                                  : sd_bus_error_set_errnof(error, machine_fd,
+                                                                            "Failed to start journalctl: %m");
+        }
+        /* They end with the caller's connection, or earlier, when the caller closes the read ends. */
+        r = started[0] || started[1] ? logs_readers_add(msg, uid, started) : 0;
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to watch the caller's connection: %m");
+        log_info("UID %u reads the journal of sandbox %s%s%s.", (unsigned) uid, name,
+                 units && machine ? " and its own journal" : !units ? " (its own journal only)" : "",
+                 o.follow ? ", following" : "");
+        return sd_bus_reply_method_return(msg, "hh", units_fd, machine_fd);
+}
+
 static const sd_bus_vtable state_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("DescribeState", SD_BUS_ARGS("s", sandbox), SD_BUS_RESULT("a(ss)", reports, "as", errors),
                                 method_describe_state, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResetState", SD_BUS_ARGS("s", sandbox), SD_BUS_RESULT("b", discarded),
                                 method_reset_state, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Logs", SD_BUS_ARGS("s", sandbox, "as", options),
+                                SD_BUS_RESULT("h", journal, "h", machine_journal), method_logs,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -137,13 +137,15 @@ static int run_loop(Manager *m) {
                 /* Given back the name: go once the builds and the calls waiting for polkit are done. */
                 if (m->released && !m->jobs && bus_verify_polkit_pending() == 0)
                         return 0;
-                /* While sandboxes run, the helper guards their egress rules (network_guarding()). */
+                /* While sandboxes run, the helper guards their egress rules (network_guarding()); while
+                 * callers of Logs are connected, it watches for them to go (bus_state_busy()). */
                 idle = !m->jobs && bus_verify_polkit_pending() == 0 && !m->releasing && !network_guarding() &&
-                       arg_exit_idle_usec != UINT64_MAX;
+                       !bus_state_busy() && arg_exit_idle_usec != UINT64_MAX;
                 r = sd_event_run(m->event, idle ? arg_exit_idle_usec : UINT64_MAX);
                 if (r < 0)
                         return log_error_errno(r, "Event loop failed: %m");
-                if (r == 0 && idle && !m->jobs && bus_verify_polkit_pending() == 0 && !network_guarding()) {
+                if (r == 0 && idle && !m->jobs && bus_verify_polkit_pending() == 0 && !network_guarding() &&
+                    !bus_state_busy()) {
                         log_info("Idle for %llu s, exiting.", (unsigned long long) (arg_exit_idle_usec / 1000000));
                         (void) sd_notify(false, "STOPPING=1");
                         r = release_name(m);

@@ -83,6 +83,16 @@
  * unit SANDY_EXEC_UNIT_PREFIX NAME-RANDOM.service of PID 1's (helper/bus-exec.c). */
 #define SANDY_EXEC_BINARY "sandy-exec"
 #define SANDY_EXEC_UNIT_PREFIX "sandy-exec-"
+/* issue 16: sandyctl logs of a member: sandy-helper's Logs starts journalctl as transient units
+ * SANDY_LOGS_UNIT_PREFIX UID-NAME-RANDOM.service (helper/bus-state.c): one as a dynamic user in
+ * SYSTEMD_JOURNAL_GROUP for the sandbox's units, one as the sandbox's own root UID (setpriv) for the
+ * journal the sandbox keeps under SANDBOX_JOURNAL_DIR of its root, which the host links (nspawn
+ * --link-journal=try-guest). */
+#define SANDY_LOGS_UNIT_PREFIX "sandy-logs-"
+#define JOURNALCTL_BINARY "/usr/bin/journalctl"
+#define SETPRIV_BINARY "/usr/bin/setpriv"
+#define SYSTEMD_JOURNAL_GROUP "systemd-journal"
+#define SANDBOX_JOURNAL_DIR "var/log/journal"
 
 /* The instance of a unit format above for sandbox NAME, e.g. sandbox_unit_name(SANDBOX_UNIT_FMT, "x") is
  * "sandy@x.service". NULL on OOM. */

@@ -271,5 +271,18 @@ if command -v fish >/dev/null; then
         [ "$out" = "$(printf 'broken\none')" ] && ok "fish completes declared names" || notok "fish names: $out"
 fi
 
+# issue 16c: "sandyctl logs --help" and the logs entry of sandyctl(1) name the same options (-X/--long).
+man_logs=$(sed -n '/^\\fBlogs\\fR/,/^\.B doctor/p' "$(dirname "$0")/../man/sandyctl.1" |
+        sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' | tr '\n' ' ')
+help_logs=$("$sandyctl" logs --help) && ok "sandyctl logs --help exits 0" || notok "sandyctl logs --help failed"
+pairs=$(sed -n 's/^  \(-[a-zA-Z]\) \(--[a-z-]*\).*/\1\/\2/p' <<<"$help_logs")
+[ "$(grep -c . <<<"$pairs")" -ge 7 ] && ok "logs --help lists its options" || notok "logs --help: $help_logs"
+for p in $pairs; do
+        [ "$p" = -h/--help ] && continue
+        grep -qF -- "$p" <<<"$man_logs" && ok "sandyctl(1) logs names $p" || notok "sandyctl(1) logs lacks $p"
+done
+grep -qF -- "--no-pager" <<<"$help_logs" && grep -qF -- "--no-pager" <<<"$man_logs" &&
+        ok "both name --no-pager" || notok "--no-pager in logs --help and sandyctl(1)"
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -2,7 +2,9 @@
 /* sandyctl start|stop|restart NAME...: jobs for sandy@NAME.service through systemd over D-Bus, waited for
  * the way systemctl waits (JobRemoved), so the exit status says whether the sandbox came up. A start first
  * has sandy-helper build a missing image, with the progress bar of "sandyctl build"; a failed start says
- * why: the unit's result and the last error lines of its journal (sandy-helper's DescribeState). */
+ * why: the unit's result and the last error lines of its journal (sandy-helper's DescribeState). A stop (and
+ * restart) of a running sandbox then prints what its session changed in protected paths: the reports
+ * sandy-prepare wrote at the stop, which "sandyctl status" keeps showing. */
 #include <string.h>
 
 #include "bus-util.h"
@@ -115,6 +117,48 @@ static void explain_failure(sd_bus *bus, const char *unit, const char *result) {
         log_error("See \"sandyctl status %s\" and \"sandyctl logs %s\" for details.", name ?: unit, name ?: unit);
 }
 
+/* The names whose unit is up or on its way (a stop of those ends a session). */
+static char **running_names(sd_bus *bus, char **names, int n) {
+        char **l = NULL;
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *unit = sandbox_unit_name(SANDBOX_UNIT_FMT, names[i]), *state = NULL;
+
+                if (unit && unit_active_state(bus, unit, &state) >= 0 && !streq(state, "inactive") &&
+                    !streq(state, "failed") && strv_extend(&l, names[i]) < 0)
+                        log_oom();
+        }
+        return l;
+}
+
+/* After the stop: the reports of protected paths the session left (DescribeState, as status shows them),
+ * for the sandboxes whose stop succeeded. Text the agent could influence: escaped. */
+static void print_stop_reports(sd_bus *bus, char **stopped, char **failed) {
+        STRV_FOREACH(name, stopped) {
+                _cleanup_strv_free_ char **names = NULL, **texts = NULL, **errors = NULL;
+                _cleanup_free_ char *unit = sandbox_unit_name(SANDBOX_UNIT_FMT, *name);
+                bool bad = false;
+
+                STRV_FOREACH(f, failed)
+                        bad = bad || (unit && streq(*f, unit)); /* "UNIT" after explain_failure() split it */
+                if (bad || helper_describe_state(bus, *name, &names, &texts, &errors) < 0)
+                        continue;
+                for (size_t k = 0; names && names[k]; k++) {
+                        log_warning("Sandbox %s: its session changed protected paths (%s; \"sandyctl status %s\" "
+                                    "keeps showing it):",
+                                    *name, names[k], *name);
+                        for (const char *l = texts[k]; l && *l;) {
+                                size_t len = strcspn(l, "\n");
+                                _cleanup_free_ char *line = strndup(l, len);
+
+                                if (line)
+                                        print_untrusted(stderr, "  ", line);
+                                l += len + (l[len] == '\n');
+                        }
+                }
+        }
+}
+
 /* Start and restart: build what is missing first, with the progress bar. The names whose build failed
  * are dropped from names (they would fail to start); returns the first build error. */
 static int build_missing(sd_bus *bus, char **names, int *n) {
@@ -140,6 +184,7 @@ int verb_start(int argc, char *argv[]) {
                              streq(argv[0], "stop")  ? "StopUnit" :
                                                        "RestartUnit";
         JobWait w = {};
+        char **running = NULL;
         int r, k, b = 0, n = argc - 1;
 
         r = sandbox_require_all_declared(argv + 1, argc - 1);
@@ -153,6 +198,8 @@ int verb_start(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to subscribe to job signals: %m");
 
         polkit_agent_open_if_enabled();
+        if (!streq(method, "StartUnit"))
+                running = running_names(bus, argv + 1, n);
         if (!streq(method, "StopUnit"))
                 b = build_missing(bus, argv + 1, &n);
         r = queue_jobs(bus, argv[0], method, argv + 1, n, &w);
@@ -166,6 +213,8 @@ int verb_start(int argc, char *argv[]) {
                 *sp = 0;
                 explain_failure(bus, *f, sp + 1);
         }
+        print_stop_reports(bus, running, w.failed);
+        strv_free(running);
         strv_free(w.paths);
         strv_free(w.units);
         strv_free(w.failed);

@@ -924,3 +924,240 @@ import json, sys
 j = json.loads(sys.argv[1])
 exec(sys.argv[2])' "$1" "$2"
 }
+
+# ---- issue 16c: sandyctl logs for members (89-logs.sh), the README's steps (88-readme.sh) ----------------
+
+# logs_units_of UID: the sandy-logs units (journal readers sandy-helper started) PID 1 has for UID, one a line.
+logs_units_of() { systemctl list-units --all --no-legend --plain "sandy-logs-$1-*" | awk '{print $1}'; }
+# no_logs_units_of UID: none left (a reader that went away took them along).
+no_logs_units_of() {
+        local l
+        l=$(logs_units_of "$1")
+        [ -z "$l" ] || { echo "still there: $l"; return 1; }
+}
+# logs_units_count_is UID N: exactly N of them.
+logs_units_count_is() {
+        local n
+        n=$(logs_units_of "$1" | grep -c .)
+        [ "$n" = "$2" ] || { echo "$n units, not $2"; return 1; }
+}
+# follow_logs_start USER NAME OUT: "sandyctl logs -f -n 0 NAME" as USER in the background, its output in OUT;
+# prints the PID of sandyctl itself (not of a shell around it), to end it with kill.
+follow_logs_start() {
+        local pidfile
+        pidfile=$(mktemp /tmp/e2e-follow.XXXXXX)
+        chmod 0666 "$pidfile"
+        : >"$3" && chmod 0666 "$3"
+        # shellcheck disable=SC2016  # expanded by the inner shell
+        as_user "$1" sh -c 'echo $$ >"$1"; exec sandyctl logs -f -n 0 "$2"' sh "$pidfile" "$2" >"$3" 2>&1 &
+        wait_for 10 test -s "$pidfile" || return 1
+        cat "$pidfile"
+        rm -f "$pidfile"
+}
+# seed_logs_probes NAME: seed_user_image, plus probes in /usr/local/bin run as root inside (files, because
+# machinectl shell takes some arguments as its own options):
+#   sandy-test-console FORMAT     printf FORMAT to the sandbox's console (what nspawn passes to the journal)
+#   sandy-test-journal TEXT       TEXT into the sandbox's own journal (systemd-cat -t e2e-inside)
+#   sandy-test-journal-links ID   in the sandbox's journal directory, symlinks to the host's journal ID
+#                                 (absolute paths: resolved on the host by whoever follows them)
+#   sandy-test-journal-swap       its journal directory replaced by a symlink to the host's
+seed_logs_probes() {
+        local r
+        seed_user_image "$1" || return 1
+        r=$(image_rootfs "$1") || return 1
+        printf '%s\n' '#!/bin/sh' 'printf "$1" >/dev/console' >"$r/usr/local/bin/sandy-test-console" || return 1
+        printf '%s\n' '#!/bin/sh' 'echo "$1" | systemd-cat -t e2e-inside' >"$r/usr/local/bin/sandy-test-journal" ||
+                return 1
+        printf '%s\n' '#!/bin/sh' 'd=/var/log/journal/$(cat /etc/machine-id)' \
+                'ln -s "/var/log/journal/$1/system.journal" "$d/host.journal"' \
+                'ln -s "/var/log/journal/$1" "/var/log/journal/$1"' 'ls -l "$d" /var/log/journal' \
+                >"$r/usr/local/bin/sandy-test-journal-links" || return 1
+        printf '%s\n' '#!/bin/sh' 'mv /var/log/journal /var/log/journal.orig' \
+                'ln -s /var/log/./journal /var/log/journal' 'ls -ld /var/log/journal' \
+                >"$r/usr/local/bin/sandy-test-journal-swap" || return 1
+        chmod 0755 "$r"/usr/local/bin/sandy-test-console "$r"/usr/local/bin/sandy-test-journal \
+                "$r"/usr/local/bin/sandy-test-journal-links "$r"/usr/local/bin/sandy-test-journal-swap
+}
+# no_process_matching REGEX: no process's command line matches (pgrep -f).
+no_process_matching() {
+        local l
+        l=$(pgrep -af -- "$1") || return 0
+        echo "still running: $l"
+        return 1
+}
+# journal_tag_has TAG TEXT: the journal has a line with SYSLOG_IDENTIFIER TAG and TEXT.
+journal_tag_has() { journalctl -t "$1" --no-pager -o cat | grep -qF -- "$2"; }
+# journal_raw_has UNIT TEXT: this boot's journal of UNIT has TEXT byte for byte (journalctl -a: no
+# "[N blob data]" for lines with control characters).
+journal_raw_has() { journalctl -b -a -o cat -u "$1" --no-pager | grep -qF -- "$2"; }
+# logs_show USER NAME REGEX...: "sandyctl logs -n all NAME" as USER (root: as root) has a line matching each.
+logs_show() {
+        local u=$1 n=$2 out
+        shift 2
+        if [ "$u" = root ]; then out=$(sandyctl --no-pager logs -n all "$n" 2>&1); else
+                out=$(as_user "$u" sandyctl --no-ask-password --no-pager logs -n all "$n" 2>&1); fi
+        output_matches "$out" "$@"
+}
+# readme_blocks README SECTION...: the fenced code blocks of these sections ("## NAME") of README, as JSON
+# [{"kind": KIND, "section": NAME, "text": TEXT}], KIND from the comment "<!-- 88-readme.sh: KIND -->"
+# right above the block. Fails, saying which, when a block there has no such comment: every command these
+# sections show is run by 88-readme.sh, so none can drift unnoticed.
+readme_blocks() {
+        python3 - "$@" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+wanted, blocks, bad = sys.argv[2:], [], []
+for sec in re.split(r"^(?=## )", text, flags=re.M):
+    name = sec.splitlines()[0][3:].strip() if sec.startswith("## ") else ""
+    if name not in wanted:
+        continue
+    wanted.remove(name)
+    for m in re.finditer(r"(?:<!-- 88-readme\.sh: (\S+) -->\n)?```[a-z]*\n(.*?)^```$", sec, re.S | re.M):
+        if not m.group(1):
+            bad.append("%s: a block without <!-- 88-readme.sh: KIND -->: %r" % (name, m.group(2)[:60]))
+        blocks.append({"kind": m.group(1), "section": name, "text": m.group(2)})
+if wanted:
+    bad.append("no section %s" % ", ".join(wanted))
+if bad:
+    sys.exit("\n".join(bad))
+print(json.dumps(blocks))
+PY
+}
+# readme_block JSON N FIELD: field FIELD (kind, section, text) of block N.
+readme_block() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[int(sys.argv[2])][sys.argv[3]], end="")' "$@"; }
+# readme_seeding_sandyctl: a "sandyctl" shell function (exported, for scripts too) that seeds the image of a
+# sandbox before "sandyctl build NAME" or "start NAME" (the test host cannot debootstrap from the network),
+# then runs the real sandyctl.
+readme_seeding_sandyctl() {
+        sandyctl() {
+                case ${1:-} in
+                build | start)
+                        local n
+                        for n in "${@:2}"; do
+                                case $n in -*) ;; *) seed_user_image "$n" >/dev/null || return 1 ;; esac
+                        done
+                        ;;
+                esac
+                command sandyctl "$@"
+        }
+        export -f sandyctl fixture_dir image_rootfs seed_image seed_user_image
+        export FIXTURE_DIR FIXTURE_OCI
+}
+# pty_type_as USER TRIGGER INPUT FILE: run the script FILE with bash -e as USER (as as_user does: a login-like
+# environment, with the groups USER has now, as after logging in again), on a terminal of its own; once
+# its output matches the regular expression TRIGGER, type INPUT. Prints what the terminal showed (no CRs);
+# the script's exit status. For interactive steps such as "sandyctl shell NAME": the test types for a
+# person. SYSTEMD_PAGER=cat: nobody is there to leave a pager.
+pty_type_as() {
+        local u=$1 trigger=$2 input=$3 file=$4
+        python3 - "$trigger" "$input" setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --reset-env -- \
+                /bin/sh -c 'cd "$HOME" 2>/dev/null || cd /; exec env SYSTEMD_PAGER=cat bash -e "$1"' sh "$file" <<'PY'
+import fcntl, os, pty, re, select, struct, sys, termios, time
+trigger, typed = re.compile(sys.argv[1].encode()), sys.argv[2].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[3], sys.argv[3:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
+out, sent, deadline = b"", False, time.monotonic() + 300
+while time.monotonic() < deadline:
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and trigger.search(out):
+        os.write(fd, typed)
+        sent = True
+else:
+    os.kill(pid, 9)
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out.replace(b"\r", b""))
+if not sent:
+    print("\n(never saw /%s/, typed nothing)" % sys.argv[1])
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+}
+# logs_hold_start USER NAME STATE: as USER, a D-Bus client of its own (python, no bindings: it must keep
+# descriptors after closing its connection, which busctl cannot) calls sandy-helper's Logs NAME --follow
+# and keeps both read ends, unread; it writes "ready N" (N descriptors received) or "error TEXT" to STATE.
+# On SIGUSR1 it closes its bus connection, keeping the descriptors, and writes "closed"; SIGTERM ends it.
+# Prints its PID.
+logs_hold_start() {
+        local pidfile
+        pidfile=$(mktemp /tmp/e2e-hold.XXXXXX)
+        chmod 0666 "$pidfile"
+        : >"$3" && chmod 0666 "$3"
+        # shellcheck disable=SC2016  # expanded by the inner shell
+        as_user "$1" sh -c 'echo $$ >"$1"; exec python3 -c "$2" "$3" "$4"' sh "$pidfile" "$(cat <<'PY'
+import array, os, signal, socket, struct, sys, time
+name, state = sys.argv[1], sys.argv[2]
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
+def say(s):
+    with open(state, "w") as f: f.write(s + "\n")
+def pad(b, n): b += b"\0" * (-len(b) % n)
+def s_(b, v, t="s"):
+    v = v.encode()
+    if t == "g": b += bytes([len(v)]) + v + b"\0"
+    else: pad(b, 4); b += struct.pack("<I", len(v)) + v + b"\0"
+def msg(serial, path, iface, member, dest, sig="", body=b""):
+    f = bytearray()
+    for code, t, v in ((1, "o", path), (2, "s", iface), (3, "s", member), (6, "s", dest)) + (((8, "g", sig),) if sig else ()):
+        pad(f, 8); f += bytes([code, 1]) + t.encode() + b"\0"; s_(f, v, t)
+    h = bytearray(b"l\1\0\1" + struct.pack("<III", len(body), serial, len(f)) + f)
+    pad(h, 8)
+    return bytes(h) + body
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect("/run/dbus/system_bus_socket")
+sock.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
+assert sock.recv(4096).startswith(b"OK")
+sock.sendall(b"NEGOTIATE_UNIX_FD\r\n")
+assert sock.recv(4096).startswith(b"AGREE_UNIX_FD")
+sock.sendall(b"BEGIN\r\n")
+sock.sendall(msg(1, "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "org.freedesktop.DBus"))
+body = bytearray(); s_(body, name); pad(body, 4)
+arr = bytearray(); s_(arr, "--follow")
+body += struct.pack("<I", len(arr)) + arr
+sock.sendall(msg(2, "/org/sandy/Helper1", "org.sandy.Helper1.State", "Logs", "org.sandy.Helper1", "sas", bytes(body)))
+buf, fds, deadline = b"", [], time.monotonic() + 60
+while time.monotonic() < deadline:
+    data, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(16 * 4))
+    for level, typ, d in anc:
+        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+            a = array.array("i"); a.frombytes(d[: len(d) - len(d) % 4]); fds += list(a)
+    if not data: break
+    buf += data
+    while len(buf) >= 16:
+        blen, _, flen = struct.unpack("<III", buf[4:16])
+        total = 16 + flen + (-flen % 8) + blen
+        if len(buf) < total: break
+        m, buf = buf[:total], buf[total:]
+        fields = m[16:16 + flen]
+        # the reply_serial field (5, "u"): the 8-aligned entry "\5\1u\0" then the value
+        i = fields.find(b"\x05\x01u\x00")
+        rs = struct.unpack("<I", fields[i + 4:i + 8])[0] if i >= 0 else 0
+        if rs == 2 and m[1] == 3:
+            say("error " + m[16 + flen + (-flen % 8):].decode(errors="replace")); sys.exit(1)
+        if rs == 2 and m[1] == 2:
+            say("ready %d" % len(fds))
+            signal.sigwait([signal.SIGUSR1])
+            sock.close()
+            say("closed")
+            signal.sigwait([signal.SIGTERM])
+            sys.exit(0)
+say("error no reply")
+PY
+)" "$2" "$3" >/dev/null 2>&1 &
+        wait_for 10 test -s "$pidfile" || return 1
+        cat "$pidfile"
+        rm -f "$pidfile"
+}
+# holds_pipes PID N: process PID has at least N pipes open.
+holds_pipes() {
+        local n
+        n=$(find "/proc/$1/fd" -lname 'pipe:*' 2>/dev/null | grep -c .)
+        [ "$n" -ge "$2" ] || { echo "$n pipes"; return 1; }
+}
