@@ -167,6 +167,13 @@ tap_check "SIGKILL removed namespace, link, rules and resolver" wait_for 30 noth
 # Network from the first instruction: a Boot=no sandbox whose command (PID 1 inside) fetches the
 # internet canary at once, then a name through its resolver, then checks its resolv.conf; its exit status
 # says which step failed.
+# The image's /etc/resolv.conf as a symlink into /run (a stub resolver's file, as with systemd-resolved),
+# which nspawn would follow and the container's /run would hide: sandy-prepare puts a plain file in the
+# overlay instead. The image is netc's own (its Setup= makes the symlink), so no other sandbox's image is
+# changed under it.
+printf '#!/bin/sh\nset -e\nrm -f /etc/resolv.conf\nln -s ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf\n' \
+        >/etc/sandy/netc-setup.sh
+chmod 0755 /etc/sandy/netc-setup.sh
 declare_sandbox netc <<EOF2
 [Sandbox]
 Boot=no
@@ -174,16 +181,12 @@ Ephemeral=no
 Command=/bin/sh -c 'curl -sf -m 5 -o /dev/null http://203.0.113.10/ || exit 10; curl -sf -m 5 -o /dev/null http://allowed.test/ || exit 11; grep -q "^nameserver 10.231." /etc/resolv.conf || exit 12'
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar
+Setup=/etc/sandy/netc-setup.sh
 [Network]
 Mode=lenient
 EOF2
-seed_image netc
-# The image's /etc/resolv.conf as a symlink into /run (a stub resolver's file, as with systemd-resolved),
-# which nspawn would follow and the container's /run would hide: sandy-prepare puts a plain file in the
-# overlay instead. (The image is shared with netl and nets: restored below.)
+tap_check "netc's image builds (its Setup= makes /etc/resolv.conf a symlink)" seed_image netc
 img=$(image_rootfs netc)
-cp -a "$img/etc/resolv.conf" /tmp/e2e-image-resolv.conf
-rm -f "$img/etc/resolv.conf" && ln -s ../run/systemd/resolve/stub-resolv.conf "$img/etc/resolv.conf"
 m=$(canary_mark)
 tap_check "Boot=no sandbox starts" timeout 120 systemctl start sandy@netc.service
 tap_check "its command ran to the end" wait_for 60 bash -c '! systemctl -q is-active sandy@netc.service'
@@ -204,18 +207,20 @@ tap_check "the canary saw it again" bash -c "[ \"\$(canary_hits_since $m 203.0.1
 tap_check "its network is gone again" wait_for 20 nothing_left netc
 sandyctl reset netc >/dev/null
 remove_sandbox netc
-# And an image without /etc/resolv.conf at all (for nets, below).
-rm -f "$img/etc/resolv.conf"
-
+# And an image without /etc/resolv.conf at all (nets' own, by its Setup=).
+printf '#!/bin/sh\nrm -f /etc/resolv.conf\n' >/etc/sandy/nets-setup.sh
+chmod 0755 /etc/sandy/nets-setup.sh
 declare_sandbox nets <<EOF2
 [Image]
 From=oci-archive:$fixture/fixture.oci.tar
+Setup=/etc/sandy/nets-setup.sh
 [Network]
 Mode=strict
 AllowDomain=allowed.test
 AllowAddress=203.0.113.10:443
 EOF2
-seed_image nets
+tap_check "nets' image builds (without /etc/resolv.conf)" seed_image nets
+img=$(image_rootfs nets)
 tap_check "strict sandbox starts" timeout 120 systemctl start sandy@nets.service
 wait_for 60 test -e /run/systemd/machines/nets
 # Strict: the resolver inside its namespace, on the sandbox's own address.
@@ -256,7 +261,6 @@ fi
 tap_check "stop the strict sandbox" timeout 60 systemctl stop sandy@nets.service
 tap_check "stop removed everything of nets" wait_for 20 nothing_left nets
 tap_check "the image still has no /etc/resolv.conf" bash -c "! test -e '$img/etc/resolv.conf' && ! test -L '$img/etc/resolv.conf'"
-cp -a /tmp/e2e-image-resolv.conf "$img/etc/resolv.conf" && rm -f /tmp/e2e-image-resolv.conf
 
 # Reconcile at helper start: leftovers of a sandbox that is not running go (as after a helper crash).
 # The link name the helper derives from a name: "sb-" and 48 bits of its FNV-1a hash.
