@@ -214,12 +214,8 @@ static int protect_global_configs(ProtectSet *set) {
                         continue;
                 r = set->owner != 0 ? read_file_as_user(files[i], set->owner, GIT_CONFIG_MAX, &text) : -ENOENT;
                 if (r < 0 && i == 0) {
-                        _cleanup_close_ int fd = open_no_symlinks(files[i], O_RDONLY);
-                        ssize_t n;
-                        if (fd >= 0 && (text = malloc(GIT_CONFIG_MAX + 1)) && (n = read(fd, text, GIT_CONFIG_MAX)) >= 0) {
-                                text[n] = 0;
-                                r = 0;
-                        }
+                        _cleanup_close_ int fd = open_no_symlinks(files[i], O_RDONLY | O_NONBLOCK);
+                        r = fd < 0 ? fd : read_full_fd_full(fd, GIT_CONFIG_MAX, READ_FULL_TRUNCATE, &text, NULL);
                 }
                 if (r < 0)
                         continue;

@@ -227,25 +227,10 @@ int protect_set_add(ProtectSet *set, const char *path_in, bool leaf) {
 
 int protect_read_file(ProtectSet *set, const char *path, size_t max, char **ret) {
         _cleanup_close_ int fd = openat_no_symlinks(set->wsfd, path, O_RDONLY | O_NONBLOCK, 0);
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        ssize_t n;
 
         if (fd < 0)
                 return fd;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        n = read(fd, buf, max);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_full_fd_full(fd, max, READ_FULL_TRUNCATE, ret, NULL);
 }
 
 static char **protect_patterns(const Sandbox *s) {
