@@ -70,6 +70,18 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
         return read_full_fd(fd, max_size, ret, ret_size);
 }
 
+int readlinkat_buf(int dfd, const char *name, char *buf, size_t size) {
+        ssize_t n;
+
+        if (size == 0)
+                return -EINVAL;
+        n = readlinkat(dfd, name, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return 0;
+}
+
 int copy_bytes(int fdf, int fdt) {
         char buf[65536];
         int r = 0;

@@ -20,6 +20,9 @@ static inline int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_
         return read_full_fd_full(fd, max_size, 0, ret, ret_size);
 }
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+/* The target of the symlink name below dfd (name "": dfd itself, an O_PATH fd), NUL-terminated in buf; a
+ * longer one is cut at size - 1 bytes. */
+int readlinkat_buf(int dfd, const char *name, char *buf, size_t size);
 /* Everything fdf gives until EOF written to fdt. */
 int copy_bytes(int fdf, int fdt);
 int mkdir_p(const char *path, mode_t mode);

@@ -138,11 +138,8 @@ static void entry_stat(int wsfd, const char *path, Entry *e) {
                                          : ENTRY_OTHER;
         if (e->state == ENTRY_LINK) {
                 char buf[4096];
-                ssize_t n = readlinkat(fd, "", buf, sizeof buf - 1);
-                if (n >= 0) {
-                        buf[n] = 0;
+                if (readlinkat_buf(fd, "", buf, sizeof buf) >= 0)
                         e->extra = strdup(buf);
-                }
         }
 }
 
@@ -419,10 +416,9 @@ static int hash_entry(TreeHash *h, int pdfd, const char *name, unsigned depth) {
         hash_str(h, line);
         if (S_ISLNK(st.st_mode)) {
                 char buf[4096];
-                ssize_t n = readlinkat(pdfd, name, buf, sizeof buf - 1);
-                if (n < 0)
-                        return -errno;
-                buf[n] = 0;
+                int r = readlinkat_buf(pdfd, name, buf, sizeof buf);
+                if (r < 0)
+                        return r;
                 hash_str(h, buf);
         } else if (S_ISREG(st.st_mode)) {
                 fd = openat(pdfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -695,27 +691,21 @@ static int copy_tree(int sfd, const char *name, int dfd, unsigned depth) {
                 return -errno;
         if (S_ISLNK(st.st_mode)) {
                 char buf[4096];
-                ssize_t n = readlinkat(sfd, name, buf, sizeof buf - 1);
-                if (n < 0)
-                        return -errno;
-                buf[n] = 0;
+                int r = readlinkat_buf(sfd, name, buf, sizeof buf);
+                if (r < 0)
+                        return r;
                 return symlinkat(buf, dfd, name) < 0 ? -errno : 0;
         }
         if (S_ISREG(st.st_mode)) {
                 _cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
                 _cleanup_close_ int out = -EBADF;
-                char buf[65536];
-                ssize_t n;
                 if (in < 0)
                         return -errno;
                 /* Kept for a person to look at, never to run: no execute or set-ID bits. */
                 out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (out < 0)
                         return -errno;
-                while ((n = read(in, buf, sizeof buf)) > 0)
-                        if (write(out, buf, (size_t) n) != n)
-                                return -errno;
-                return n < 0 ? -errno : 0;
+                return copy_bytes(in, out);
         }
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
