@@ -22,6 +22,25 @@ int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid) {
         return 0;
 }
 
+int state_dir_make(const char *name, const char *sub, char **ret) {
+        _cleanup_free_ char *state = sandbox_state_path(name, NULL), *p = NULL;
+        int r;
+
+        if (!state || (sub && !(p = sandbox_state_path(name, sub))))
+                return log_oom();
+        r = mkdir_p(SANDY_SANDBOX_STATE_DIR, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", SANDY_SANDBOX_STATE_DIR);
+        r = make_dir(state, 0700, 0, 0);
+        if (r >= 0 && p)
+                r = make_dir(p, 0700, 0, 0);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = TAKE_PTR(p) ?: TAKE_PTR(state);
+        return 0;
+}
+
 int openat_no_symlinks(int dirfd, const char *path, int flags, mode_t mode) {
         /* openat2() refuses O_PATH with anything but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC. */
         struct open_how how = {.flags = (uint64_t) flags | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY),

@@ -29,6 +29,9 @@ int sandbox_uid_base(const char *name, bool allocate, uid_t *ret);
 
 /* prepare-util.c: mkdir (EEXIST is fine), then chown and chmod; logs failures. */
 int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* SANDY_SANDBOX_STATE_DIR/NAME and, with sub, NAME/SUB: root's, 0700, made when missing; *ret (optional)
+ * the deepest. Logs failures. */
+int state_dir_make(const char *name, const char *sub, char **ret);
 /* /etc of the sandbox's root (the mounted overlay), looked up inside it; logs failures. */
 int root_open_etc(const Sandbox *s, const char *root);
 /* openat2() with RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (and O_CLOEXEC | O_NOCTTY): no component of

@@ -735,7 +735,7 @@ static int copy_tree(int sfd, const char *name, int dfd, unsigned depth) {
 }
 
 static int report_open_quarantine(Report *rep) {
-        _cleanup_free_ char *state = NULL, *q = NULL;
+        _cleanup_free_ char *q = NULL;
         char ts[32];
         time_t t = time(NULL);
         struct tm tm;
@@ -745,16 +745,11 @@ static int report_open_quarantine(Report *rep) {
                 return 0;
         if (!gmtime_r(&t, &tm) || strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm) == 0)
                 return -EINVAL;
-        if (!(state = sandbox_state_path(rep->name, NULL)) || !(q = sandbox_state_path(rep->name, "quarantine")) ||
-            xasprintf(&rep->qdir, "%s/%s", q, ts) < 0)
-                return -ENOMEM;
-        r = mkdir_p(SANDY_SANDBOX_STATE_DIR, 0700);
-        if (r >= 0)
-                r = make_dir(state, 0700, 0, 0);
-        if (r >= 0)
-                r = make_dir(q, 0700, 0, 0);
+        r = state_dir_make(rep->name, "quarantine", &q);
         if (r < 0)
                 return r;
+        if (xasprintf(&rep->qdir, "%s/%s", q, ts) < 0)
+                return -ENOMEM;
         for (unsigned i = 1; mkdir(rep->qdir, 0700) < 0; i++) {
                 if (errno != EEXIST || i > 100)
                         return -errno;
@@ -1217,9 +1212,9 @@ finish:
                         log_warning_errno(errno, "Failed to remove %s: %m", report);
                 return 0;
         }
-        _cleanup_free_ char *dir = sandbox_state_path(name, NULL);
-        if (!dir || mkdir_p(dir, 0700) < 0)
-                return log_error_errno(ENOMEM, "Failed to create the state directory of %s.", name);
+        r = state_dir_make(name, NULL, NULL);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *full = NULL;
         if (xasprintf(&full, "Protected paths in %s after the last session (by sandy-prepare at stop):\n%s", workspace,
                       out) < 0)
