@@ -239,14 +239,9 @@ int net_inner_apply(const char *name, int netns_fd, bool keep_learned) {
                 l += strlen("add set " T " ");
                 if (sscanf(l, "%31[a-z0-9_]", set) != 1)
                         continue;
-                if (nft_set_elements(netns_fd, set, &el) < 0 || !el)
+                if (nft_set_elements(netns_fd, set, &el) < 0)
                         continue;
-                if (strextendf(&script, "add element " T " %s { ", set) < 0)
-                        return -ENOMEM;
-                STRV_FOREACH (e, el)
-                        if (strextendf(&script, "%s%s", e == el ? "" : ", ", *e) < 0)
-                                return -ENOMEM;
-                if (strextendf(&script, " }\n") < 0)
+                if (nft_elements_append(&script, set, el) < 0)
                         return -ENOMEM;
         }
         return nft_apply_in(netns_fd, script);
