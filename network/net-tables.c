@@ -97,17 +97,10 @@ void net_host_addresses_invalidate(void) {
 }
 
 static bool in_prefix(int family, const void *addr, const char *prefix) {
-        unsigned char p[16], a[16] = {};
-        unsigned len;
-        int f;
+        unsigned char a[16] = {};
 
-        if (address_parse(prefix, &f, p, &len, NULL) < 0 || f != family)
-                return false;
         memcpy(a, addr, family == AF_INET ? 4 : 16);
-        for (unsigned bit = 0; bit < len; bit++)
-                if ((a[bit / 8] ^ p[bit / 8]) & (0x80 >> (bit % 8)))
-                        return false;
-        return true;
+        return address_in_range(family, a, family == AF_INET ? 32 : 128, prefix);
 }
 
 int net_host_addresses(char ***ret4, char ***ret6) {
