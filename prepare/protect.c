@@ -143,6 +143,36 @@ static void entry_stat(int wsfd, const char *path, Entry *e) {
         }
 }
 
+/* A directory of the workspace ("" or ".": the workspace itself), no symlink on the way. */
+static int ws_open_dir(const ProtectSet *set, const char *dir) {
+        int fd;
+
+        if (isempty(dir) || streq(dir, ".")) {
+                fd = openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        return openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0);
+}
+
+/* The directory of the workspace that path lies in, opened as above; *ret_base: path's last component (in
+ * path), *ret_dir (optional): the directory's path ("" for the workspace). */
+static int ws_open_parent(const ProtectSet *set, const char *path, const char **ret_base, char **ret_dir) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash = strrchr(path, '/');
+        int fd;
+
+        dir = slash ? strndup(path, (size_t) (slash - path)) : strdup("");
+        if (!dir)
+                return -ENOMEM;
+        fd = ws_open_dir(set, dir);
+        if (fd < 0)
+                return fd;
+        *ret_base = slash ? slash + 1 : path;
+        if (ret_dir)
+                *ret_dir = TAKE_PTR(dir);
+        return fd;
+}
+
 /* Where a symlink at path points, relative to the workspace, if it stays inside. */
 static char *link_target_rel(const ProtectSet *set, const char *path, const char *target) {
         _cleanup_free_ char *dir = NULL;
@@ -269,8 +299,7 @@ static int expand_pattern_depth(ProtectSet *set, const char *prefix, char **comp
                 return expand_pattern_depth(set, p, comps + 1, depth);
         }
         {
-                _cleanup_close_ int fd = *prefix ? openat_no_symlinks(set->wsfd, prefix, O_RDONLY | O_DIRECTORY, 0)
-                                                 : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int fd = ws_open_dir(set, prefix);
                 DIR *d;
                 if (fd < 0) {
                         /* Absent, or behind a symlink: the parent entry is what counts, and where a symlink
@@ -467,21 +496,15 @@ static int hash_entry(TreeHash *h, int pdfd, const char *name, unsigned depth) {
 /* The content hash of a leaf (file or directory tree), hex; "partial:" when a limit was hit. */
 static int entry_hash(ProtectSet *set, Entry *e, bool fix_links) {
         _cleanup_close_ int pfd = -EBADF;
-        _cleanup_free_ char *dir = NULL;
-        const char *base = strrchr(e->path, '/');
+        const char *base;
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned mdlen = 0;
         TreeHash h = {.fix_links = fix_links};
         int r;
 
-        dir = base ? strndup(e->path, (size_t) (base - e->path)) : strdup(".");
-        base = base ? base + 1 : e->path;
-        if (!dir)
-                return -ENOMEM;
-        pfd = streq(dir, ".") ? openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                              : openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0);
+        pfd = ws_open_parent(set, e->path, &base, NULL);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         h.ctx = EVP_MD_CTX_new();
         if (!h.ctx || EVP_DigestInit_ex(h.ctx, EVP_sha256(), NULL) != 1) {
                 EVP_MD_CTX_free(h.ctx);
@@ -765,20 +788,15 @@ static int report_open_quarantine(Report *rep) {
 static int quarantine(ProtectSet *set, Report *rep, const char *path) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int pfd = -EBADF, qd = -EBADF;
-        const char *base = strrchr(path, '/');
+        const char *base;
         int r;
 
         r = report_open_quarantine(rep);
         if (r < 0)
                 return r;
-        dir = base ? strndup(path, (size_t) (base - path)) : strdup("");
-        base = base ? base + 1 : path;
-        if (!dir)
-                return -ENOMEM;
-        pfd = *dir ? openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0)
-                   : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        pfd = ws_open_parent(set, path, &base, &dir);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         /* The same relative place below the quarantine directory. */
         qd = fcntl(rep->qfd, F_DUPFD_CLOEXEC, 3);
         if (qd < 0)
@@ -818,18 +836,12 @@ static void report_line(Report *rep, const char *what, const char *path, const c
 }
 
 static int restore_link(ProtectSet *set, const Entry *start) {
-        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int pfd = -EBADF;
-        const char *base = strrchr(start->path, '/');
+        const char *base;
 
-        dir = base ? strndup(start->path, (size_t) (base - start->path)) : strdup("");
-        base = base ? base + 1 : start->path;
-        if (!dir)
-                return -ENOMEM;
-        pfd = *dir ? openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0)
-                   : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        pfd = ws_open_parent(set, start->path, &base, NULL);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         if (symlinkat(start->extra, pfd, base) < 0)
                 return -errno;
         return fchownat(pfd, base, start->uid, start->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
@@ -1007,19 +1019,17 @@ static int check_nested(ProtectSet *set, Report *rep, int pdfd, const char *pref
                         for (size_t i = 0; r >= 0 && i < sub.n; i++) {
                                 Entry *e = &sub.e[i];
                                 struct timespec newest = {};
-                                _cleanup_free_ char *dir = NULL;
-                                const char *b = strrchr(e->path, '/');
+                                const char *b;
                                 int pfd;
 
                                 if (!e->leaf || IN_SET(e->state, ENTRY_ABSENT, ENTRY_BEHIND) || under(e->path, *gone))
                                         continue;
-                                if (!b)
+                                if (!strchr(e->path, '/'))
                                         continue;
-                                dir = strndup(e->path, (size_t) (b - e->path));
-                                pfd = dir ? openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0) : -ENOMEM;
+                                pfd = ws_open_parent(set, e->path, &b, NULL);
                                 if (pfd < 0)
                                         continue;
-                                tree_newest_ctime(pfd, b + 1, &newest, 0);
+                                tree_newest_ctime(pfd, b, &newest, 0);
                                 safe_close(pfd);
                                 if (!ctime_after(&newest, start))
                                         continue;
