@@ -50,7 +50,7 @@ int read_full_fd_full(int fd, size_t max_size, ReadFullFlags flags, char **ret, 
                 }
                 if (k == 0)
                         break;
-                n += (size_t) k;
+                n += (size_t)k;
         }
         if (n > max_size)
                 return -EFBIG;
@@ -95,7 +95,7 @@ int copy_bytes(int fdf, int fdt) {
                         break;
                 }
                 for (ssize_t done = 0; done < n;) {
-                        ssize_t k = write(fdt, buf + done, (size_t) (n - done));
+                        ssize_t k = write(fdt, buf + done, (size_t)(n - done));
                         if (k < 0 && errno == EINTR)
                                 continue;
                         if (k < 0) {

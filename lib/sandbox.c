@@ -239,7 +239,6 @@ static int resolve_id(const char *s, bool group, uint32_t *ret) {
         return 0;
 }
 
-
 /* The owner of the directory at path when only that owner (or root) can have put it there, else root. */
 static uid_t dir_owner_without_races(const char *path) {
         _cleanup_close_ int cur = -EBADF;

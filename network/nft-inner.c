@@ -161,7 +161,8 @@ int nft_inner_hostaddrs(char *const *addrs4, char *const *addrs6, char **ret) {
         _cleanup_free_ char *s = NULL;
 
         if (strextendf(&s, "flush set " T " hostaddr4\nflush set " T " hostaddr6\n") < 0 ||
-            nft_elements_append(&s, "hostaddr4", addrs4) < 0 || nft_elements_append(&s, "hostaddr6", addrs6) < 0)
+            nft_elements_append(&s, "hostaddr4", addrs4) < 0 ||
+            nft_elements_append(&s, "hostaddr6", addrs6) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(s);
         return 0;

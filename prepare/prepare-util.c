@@ -69,8 +69,8 @@ static _noreturn_ void exit_errno(int r) {
         _exit(r == 0 ? 0 : -r > 0 && -r <= 125 ? -r : EIO);
 }
 
-int read_as_user(const char *path, uid_t uid, UserOpenFn open_fn, size_t max, ReadFullFlags flags, char **ret,
-                 size_t *ret_size) {
+int read_as_user(const char *path, uid_t uid, UserOpenFn open_fn, size_t max, ReadFullFlags flags,
+                 char **ret, size_t *ret_size) {
         struct passwd *pw = getpwuid(uid);
         _cleanup_close_ int rfd = -EBADF;
         int pfd[2], r, st;

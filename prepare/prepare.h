@@ -40,11 +40,11 @@ int openat_no_symlinks(int dirfd, const char *path, int flags, mode_t mode);
 /* The same for an absolute path, walked from "/". */
 int open_no_symlinks(const char *path, int flags);
 /* What a child that is user uid (their UID, GID and groups: the kernel's permission checks are theirs)
- * reads from the fd open_fn(path, uid) gives it, NUL-terminated, as read_full_fd_full() with flags. A failure
- * in the child comes back as its -errno (open_fn's or the copy's); -ESRCH: no such user. */
+ * reads from the fd open_fn(path, uid) gives it, NUL-terminated, as read_full_fd_full() with flags. A
+ * failure in the child comes back as its -errno (open_fn's or the copy's); -ESRCH: no such user. */
 typedef int (*UserOpenFn)(const char *path, uid_t uid);
-int read_as_user(const char *path, uid_t uid, UserOpenFn open_fn, size_t max, ReadFullFlags flags, char **ret,
-                 size_t *ret_size);
+int read_as_user(const char *path, uid_t uid, UserOpenFn open_fn, size_t max, ReadFullFlags flags,
+                 char **ret, size_t *ret_size);
 /* The file at path as user uid (not root) reads it, symlinks followed in their view; its first max bytes. */
 int read_file_as_user(const char *path, uid_t uid, size_t max, char **ret);
 

@@ -230,7 +230,8 @@ static int protect_global_configs(ProtectSet *set) {
                 r = set->owner != 0 ? read_file_as_user(files[i], set->owner, GIT_CONFIG_MAX, &text) : -ENOENT;
                 if (r < 0 && i == 0) {
                         _cleanup_close_ int fd = open_no_symlinks(files[i], O_RDONLY | O_NONBLOCK);
-                        r = fd < 0 ? fd : read_full_fd_full(fd, GIT_CONFIG_MAX, READ_FULL_TRUNCATE, &text, NULL);
+                        r = fd < 0 ? fd
+                                   : read_full_fd_full(fd, GIT_CONFIG_MAX, READ_FULL_TRUNCATE, &text, NULL);
                 }
                 if (r < 0)
                         continue;

@@ -161,7 +161,7 @@ static int ws_open_parent(const ProtectSet *set, const char *path, const char **
         const char *slash = strrchr(path, '/');
         int fd;
 
-        dir = slash ? strndup(path, (size_t) (slash - path)) : strdup("");
+        dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
         if (!dir)
                 return -ENOMEM;
         fd = ws_open_dir(set, dir);
