@@ -272,19 +272,15 @@ int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, c
 
                 if (S_ISLNK(st.st_mode)) {
                         char target[PATH_MAX];
-                        ssize_t k;
                         char *next;
 
                         if (++links > TRUST_MAX_SYMLINKS) {
                                 r = -ELOOP;
                                 goto finish;
                         }
-                        k = readlinkat(fd, "", target, sizeof target - 1);
-                        if (k < 0) {
-                                r = -errno;
+                        r = readlinkat_buf(fd, "", target, sizeof target);
+                        if (r < 0)
                                 goto finish;
-                        }
-                        target[k] = 0;
                         fd = safe_close(fd);
                         if (xasprintf(&next, "%s/%s", target, p) < 0) {
                                 r = -ENOMEM;

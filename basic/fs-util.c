@@ -22,23 +22,27 @@ DIR *opendir_dup(int dfd) {
         return d;
 }
 
-int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
+int read_full_fd_full(int fd, size_t max_size, ReadFullFlags flags, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
+        bool truncate = flags & READ_FULL_TRUNCATE;
         size_t n = 0;
         struct stat st;
 
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+        if (!(flags & READ_FULL_ANY_TYPE)) {
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (S_ISDIR(st.st_mode))
+                        return -EISDIR;
+                if (!S_ISREG(st.st_mode))
+                        return -EBADFD;
+        }
 
         buf = malloc(max_size + 1);
         if (!buf)
                 return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max_size + 1 - n);
+        /* One byte more than allowed tells a file that is too long from one that just fits. */
+        while (n < max_size + !truncate) {
+                ssize_t k = read(fd, buf + n, max_size + !truncate - n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -46,10 +50,10 @@ int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
                 }
                 if (k == 0)
                         break;
-                n += (size_t) k;
-                if (n > max_size)
-                        return -EFBIG;
+                n += (size_t)k;
         }
+        if (n > max_size)
+                return -EFBIG;
         buf[n] = 0;
         if (ret_size)
                 *ret_size = n;
@@ -64,6 +68,47 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
         if (fd < 0)
                 return -errno;
         return read_full_fd(fd, max_size, ret, ret_size);
+}
+
+int readlinkat_buf(int dfd, const char *name, char *buf, size_t size) {
+        ssize_t n;
+
+        if (size == 0)
+                return -EINVAL;
+        n = readlinkat(dfd, name, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return 0;
+}
+
+int copy_bytes(int fdf, int fdt) {
+        char buf[65536];
+        int r = 0;
+
+        for (;;) {
+                ssize_t n = read(fdf, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = n < 0 ? -errno : 0;
+                        break;
+                }
+                for (ssize_t done = 0; done < n;) {
+                        ssize_t k = write(fdt, buf + done, (size_t)(n - done));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0) {
+                                r = -errno;
+                                goto finish;
+                        }
+                        done += k;
+                }
+        }
+finish:
+        /* What passed through may have been a secret (a credential). */
+        explicit_bzero(buf, sizeof buf);
+        return r;
 }
 
 int mkdir_p(const char *path, mode_t mode) {

@@ -224,31 +224,18 @@ static int parse_id(const char *s, uint32_t *ret) {
         return 0;
 }
 
-static int resolve_user(const char *u, uid_t *ret) {
-        struct passwd *pw;
+/* A user (group: a group) as a number or a name in the database; -ESRCH when there is none. */
+static int resolve_id(const char *s, bool group, uint32_t *ret) {
+        struct passwd *pw = NULL;
+        struct group *gr = NULL;
         int r;
 
-        r = parse_id(u, ret);
+        r = parse_id(s, ret);
         if (r != -EINVAL)
                 return r < 0 ? -ESRCH : 0;
-        pw = getpwnam(u);
-        if (!pw)
+        if (group ? !(gr = getgrnam(s)) : !(pw = getpwnam(s)))
                 return -ESRCH;
-        *ret = pw->pw_uid;
-        return 0;
-}
-
-static int resolve_group(const char *g, gid_t *ret) {
-        struct group *gr;
-        int r;
-
-        r = parse_id(g, ret);
-        if (r != -EINVAL)
-                return r < 0 ? -ESRCH : 0;
-        gr = getgrnam(g);
-        if (!gr)
-                return -ESRCH;
-        *ret = gr->gr_gid;
+        *ret = group ? gr->gr_gid : pw->pw_uid;
         return 0;
 }
 
@@ -302,7 +289,7 @@ int sandbox_owner_uid(const Sandbox *s, uid_t *ret) {
         int r;
 
         if (s->owner) {
-                r = resolve_user(s->owner, ret);
+                r = resolve_id(s->owner, false, ret);
                 if (r < 0)
                         *ret = 0;
                 return r;
@@ -322,7 +309,7 @@ bool sandbox_uid_allowed(const Sandbox *s, uid_t owner, uid_t uid) {
                 return true;
         STRV_FOREACH(u, s->allow_users) {
                 uid_t a;
-                if (resolve_user(*u, &a) >= 0 && a == uid && a != 0)
+                if (resolve_id(*u, false, &a) >= 0 && a == uid && a != 0)
                         return true;
         }
         if (!s->allow_groups)
@@ -349,7 +336,7 @@ bool sandbox_uid_allowed(const Sandbox *s, uid_t owner, uid_t uid) {
         }
         STRV_FOREACH(a, s->allow_groups) {
                 gid_t want;
-                if (resolve_group(*a, &want) < 0 || want == 0)
+                if (resolve_id(*a, true, &want) < 0 || want == 0)
                         continue;
                 for (int i = 0; i < n; i++)
                         if (groups[i] == want)

@@ -267,25 +267,46 @@ int address_parse(const char *s, int *ret_family, unsigned char ret_addr[static 
         return 0;
 }
 
-int address_normalize(const char *s, char **ret) {
-        _cleanup_free_ char *ports = NULL;
-        unsigned char bin[16];
+int address_format(int family, const unsigned char addr[static 16], unsigned prefix, bool always_prefix,
+                   char **ret) {
         char buf[INET6_ADDRSTRLEN];
+
+        if (!inet_ntop(family, addr, buf, sizeof(buf)))
+                return -errno;
+        if (!always_prefix && prefix == (family == AF_INET ? 32u : 128u))
+                return xasprintf(ret, "%s", buf);
+        return xasprintf(ret, "%s/%u", buf, prefix);
+}
+
+bool address_in_range(int family, const unsigned char addr[static 16], unsigned prefix, const char *range) {
+        unsigned char r[16];
+        unsigned rlen;
+        int rfamily;
+
+        if (address_parse(range, &rfamily, r, &rlen, NULL) < 0 || rfamily != family || prefix < rlen)
+                return false;
+        for (unsigned bit = 0; bit < rlen; bit++)
+                if ((addr[bit / 8] ^ r[bit / 8]) & (0x80 >> (bit % 8)))
+                        return false;
+        return true;
+}
+
+int address_normalize(const char *s, char **ret) {
+        _cleanup_free_ char *ports = NULL, *a = NULL;
+        unsigned char bin[16];
         unsigned prefix;
         int family, r;
 
         r = address_parse(s, &family, bin, &prefix, &ports);
+        if (r >= 0)
+                r = address_format(family, bin, prefix, false, &a);
         if (r < 0)
                 return r;
-        inet_ntop(family, bin, buf, sizeof(buf));
-        char pfx[8] = "";
-        if (prefix != (family == AF_INET ? 32u : 128u))
-                snprintf(pfx, sizeof(pfx), "/%u", prefix);
-        if (family == AF_INET6 && ports)
-                return xasprintf(ret, "[%s%s]:%s", buf, pfx, ports);
-        if (ports)
-                return xasprintf(ret, "%s%s:%s", buf, pfx, ports);
-        return xasprintf(ret, "%s%s", buf, pfx);
+        if (!ports) {
+                *ret = TAKE_PTR(a);
+                return 0;
+        }
+        return xasprintf(ret, family == AF_INET6 ? "[%s]:%s" : "%s:%s", a, ports);
 }
 
 int allow_domain_normalize(char **s) {

@@ -23,6 +23,12 @@ int port_list_parse(const char *s, uint16_t (**ret)[2], size_t *ret_n);
 int address_normalize(const char *s, char **ret);
 int address_parse(const char *s, int *ret_family, unsigned char ret_addr[static 16], unsigned *ret_prefix,
                   char **ret_ports);
+/* The text of address_parse()'s parts: "ADDR/PREFIX", the prefix left out when it covers the whole address
+ * unless always_prefix (nft wants it). */
+int address_format(int family, const unsigned char addr[static 16], unsigned prefix, bool always_prefix,
+                   char **ret);
+/* Whether ADDR/PREFIX lies entirely inside range ("ADDR/PREFIX" text of the same family). */
+bool address_in_range(int family, const unsigned char addr[static 16], unsigned prefix, const char *range);
 /* AllowDomain=: "DOMAIN[:PORTS]", normalised in place (domain_normalize() and port_list_normalize()); and
  * its parts (ret_ports NULL when none given). */
 int allow_domain_normalize(char **s);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,14 +63,13 @@ int net_slot_path(unsigned slot, char **ret) {
 static int slot_owned_by(unsigned slot, const char *name) {
         _cleanup_free_ char *p = NULL;
         char buf[SANDBOX_NAME_MAX + 2];
-        ssize_t n;
+        int r;
 
         if (net_slot_path(slot, &p) < 0)
                 return -ENOMEM;
-        n = readlink(p, buf, sizeof buf - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
+        r = readlinkat_buf(AT_FDCWD, p, buf, sizeof buf);
+        if (r < 0)
+                return r;
         return streq(buf, name);
 }
 

@@ -153,9 +153,28 @@ static int conf_path(const char *base, const char *ifname, const char *knob, cha
         return xasprintf(ret, "%sconf/%s/%s", base, ifname, knob);
 }
 
+/* knob = 1 on the interfaces of the default routes (of the family), each change on record. The error is
+ * logged at level: the caller knows how bad it is. */
+static int uplinks_enable(bool ipv6, const char *knob, int level) {
+        _cleanup_strv_free_ char **ups = default_route_ifaces(ipv6);
+
+        STRV_FOREACH (u, ups) {
+                _cleanup_free_ char *q = NULL;
+                int r;
+
+                if (conf_path(ipv6 ? V6 : V4, *u, knob, &q) < 0)
+                        return -ENOMEM;
+                r = change(q, "1", "replies to sandboxes arrive on the default route's interface");
+                if (r < 0)
+                        return log_full_errno(level, r, "Failed to enable IPv%c forwarding on %s: %m",
+                                              ipv6 ? '6' : '4', *u);
+        }
+        return 0;
+}
+
 /* IPv4, per interface: the sandbox link and the uplinks. */
 static int add_ipv4(const char *ifname) {
-        _cleanup_strv_free_ char **ups = NULL, **rec = load_record();
+        _cleanup_strv_free_ char **rec = load_record();
         _cleanup_free_ char *p = NULL;
         int r;
 
@@ -169,16 +188,7 @@ static int add_ipv4(const char *ifname) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to enable IPv4 forwarding on %s: %m", ifname);
         }
-        ups = default_route_ifaces(false);
-        STRV_FOREACH (u, ups) {
-                _cleanup_free_ char *q = NULL;
-                if (conf_path(V4, *u, "forwarding", &q) < 0)
-                        return -ENOMEM;
-                r = change(q, "1", "replies to sandboxes arrive on the default route's interface");
-                if (r < 0)
-                        return log_error_errno(r, "Failed to enable IPv4 forwarding on %s: %m", *u);
-        }
-        return 0;
+        return uplinks_enable(false, "forwarding", LOG_ERR);
 }
 
 static int add_ipv6(const char *ifname) {
@@ -191,20 +201,11 @@ static int add_ipv6(const char *ifname) {
         if (ifname && conf_path(V6, ifname, "force_forwarding", &p) < 0)
                 return -ENOMEM;
         if (p && access(p, F_OK) >= 0 && !recorded(rec, V6 "conf/all/forwarding")) {
-                /* Linux 6.17 and later: per interface. */
-                _cleanup_strv_free_ char **ups = default_route_ifaces(true);
+                /* Linux 6.17 and later: per interface. The caller warns of a failure. */
                 r = write_value(p, "1");
                 if (r < 0)
                         return r;
-                STRV_FOREACH (u, ups) {
-                        _cleanup_free_ char *q = NULL;
-                        if (conf_path(V6, *u, "force_forwarding", &q) < 0)
-                                return -ENOMEM;
-                        r = change(q, "1", "replies to sandboxes arrive on the default route's interface");
-                        if (r < 0)
-                                return r;
-                }
-                return 0;
+                return uplinks_enable(true, "force_forwarding", LOG_DEBUG);
         }
         if (recorded(rec, V6 "conf/all/forwarding"))
                 return 0;

@@ -192,7 +192,32 @@ static int attr_cb(const struct nlattr *a, void *data) {
         return MNL_CB_OK;
 }
 
-static void handle_nft(Watch *w, const struct nlmsghdr *nlh) {
+/* Everything queued on the netlink socket fd, each message to fn, in order; on_lost where the kernel dropped
+ * messages (ENOBUFS). Returns at EAGAIN. */
+static void netlink_drain(int fd, void (*fn)(const struct nlmsghdr *nlh, void *userdata),
+                          void (*on_lost)(void *userdata), void *userdata) {
+        char buf[65536] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof buf, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == ENOBUFS) {
+                                on_lost(userdata);
+                                continue;
+                        }
+                        break; /* EAGAIN */
+                }
+                int len = (int)n;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
+                     nlh = mnl_nlmsg_next(nlh, &len))
+                        fn(nlh, userdata);
+        }
+}
+
+static void handle_nft(const struct nlmsghdr *nlh, void *userdata) {
+        Watch *w = userdata;
         const struct nlattr *tb[4] = {};
         const struct nfgenmsg *g;
         unsigned type;
@@ -226,29 +251,17 @@ static void handle_nft(Watch *w, const struct nlmsghdr *nlh) {
         w->touched = true;
 }
 
-static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void nft_lost(void *userdata) {
         Watch *w = userdata;
-        char buf[65536] __attribute__((aligned(NLMSG_ALIGNTO)));
 
-        for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == ENOBUFS) {
-                                /* Messages were lost: assume the worst. */
-                                snprintf(w->who, sizeof w->who, "a burst of changes");
-                                w->pending = true;
-                                (void)arm(&restore_timer, RESTORE_DELAY_USEC, on_restore);
-                                continue;
-                        }
-                        break; /* EAGAIN */
-                }
-                int len = (int)n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-                     nlh = mnl_nlmsg_next(nlh, &len))
-                        handle_nft(w, nlh);
-        }
+        /* Messages were lost: assume the worst. */
+        snprintf(w->who, sizeof w->who, "a burst of changes");
+        w->pending = true;
+        (void)arm(&restore_timer, RESTORE_DELAY_USEC, on_restore);
+}
+
+static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        netlink_drain(fd, handle_nft, nft_lost, userdata);
         return 0;
 }
 
@@ -291,26 +304,19 @@ static int on_rtnl_settled(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void rtnl_note(const struct nlmsghdr *nlh, void *userdata) {
+        bool *relevant = userdata;
+        *relevant = *relevant || rtnl_relevant(nlh);
+}
+
+static void rtnl_lost(void *userdata) {
+        *(bool *)userdata = true;
+}
+
 static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        char buf[65536] __attribute__((aligned(NLMSG_ALIGNTO)));
         bool relevant = false;
 
-        for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == ENOBUFS) {
-                                relevant = true;
-                                continue;
-                        }
-                        break;
-                }
-                int len = (int)n;
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-                     nlh = mnl_nlmsg_next(nlh, &len))
-                        relevant = relevant || rtnl_relevant(nlh);
-        }
+        netlink_drain(fd, rtnl_note, rtnl_lost, &relevant);
         if (relevant)
                 (void)arm(&rtnl_timer, RTNL_DELAY_USEC, on_rtnl_settled);
         return 0;

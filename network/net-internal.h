@@ -86,6 +86,9 @@ typedef struct NetForwardGuard {
         bool ipv4, ipv6; /* sandy turned forwarding on: route nothing but sandbox links */
 } NetForwardGuard;
 
+/* The never4/6 and special4/6 sets both tables begin with (nft-host.c), the pool of sandbox addresses
+ * among the never-reachable. */
+void nft_put_range_sets(FILE *f, const NetAddrs *pools);
 /* The host's table (nft-host.c): the constant skeleton, one sandbox's elements, and the script that
  * removes elements again (idempotent). */
 int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char **ret);
@@ -94,6 +97,8 @@ int nft_host_elements_remove(const char *elements, char **ret);
 /* The sandbox's own table (nft-inner.c), and the script that sets its hostaddr4/6 sets. */
 int nft_inner_script(const NetPolicy *p, char **ret);
 int nft_inner_hostaddrs(char *const *addrs4, char *const *addrs6, char **ret);
+/* "add element inet sandy SET { A, B }" appended to *script; nothing for an empty list. */
+int nft_elements_append(char **script, const char *set, char *const *elements);
 /* The resolver files (resolver.c): resolv.conf, sandy-dns@NAME's config, sandy-dns-inside@NAME's (NULL
  * unless strict). */
 int resolver_resolv_conf(const NetPolicy *p, char **ret);

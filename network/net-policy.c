@@ -36,36 +36,24 @@ const char *const net_never6[] = {"fd00:ec2::/32",
                                   "ff00::/8",
                                   NULL};
 
-static bool prefix_inside(int family, const unsigned char *addr, unsigned prefix, const char *range) {
-        unsigned char r[16] = {};
-        unsigned rlen;
-        int rfamily;
-
-        if (address_parse(range, &rfamily, r, &rlen, NULL) < 0 || rfamily != family || prefix < rlen)
-                return false;
-        for (unsigned bit = 0; bit < rlen; bit++)
-                if ((addr[bit / 8] ^ r[bit / 8]) & (0x80 >> (bit % 8)))
-                        return false;
-        return true;
-}
-
+/* An AllowAddress= entry, as the declaration's parser (lib/validate.c) reads it. */
 static int parse_allow(const char *entry, NetAllow *ret) {
         _cleanup_free_ char *ports = NULL;
         unsigned char bin[16];
-        char buf[INET6_ADDRSTRLEN];
         unsigned prefix;
         int family, r;
 
         r = address_parse(entry, &family, bin, &prefix, &ports);
         if (r < 0)
                 return r;
-        inet_ntop(family, bin, buf, sizeof buf);
         *ret = (NetAllow){.family = family};
-        if (xasprintf(&ret->prefix, "%s/%u", buf, prefix) < 0 ||
-            !(ret->ports = strdup(ports ?: NET_DEFAULT_PORTS)))
+        r = address_format(family, bin, prefix, true, &ret->prefix);
+        if (r < 0)
+                return r;
+        if (!(ret->ports = strdup(ports ?: NET_DEFAULT_PORTS)))
                 return -ENOMEM;
         for (const char *const *s = family == AF_INET ? net_special4 : net_special6; *s; s++)
-                if (prefix_inside(family, bin, prefix, *s))
+                if (address_in_range(family, bin, prefix, *s))
                         ret->private_range = true;
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "fs-util.h"
 #include "log.h"
 #include "net-internal.h"
 #include "network.h"
@@ -53,10 +54,8 @@ static int add_dir_names(const char *dir, bool symlink_targets, char ***names) {
                 char buf[SANDBOX_NAME_MAX + 2];
                 const char *n = de->d_name;
                 if (symlink_targets) {
-                        ssize_t k = readlinkat(dirfd(d), de->d_name, buf, sizeof buf - 1);
-                        if (k < 0)
+                        if (readlinkat_buf(dirfd(d), de->d_name, buf, sizeof buf) < 0)
                                 continue;
-                        buf[k] = 0;
                         n = buf;
                 }
                 if (!sandbox_name_is_valid(n) || strv_contains(*names, n))

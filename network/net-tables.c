@@ -97,17 +97,10 @@ void net_host_addresses_invalidate(void) {
 }
 
 static bool in_prefix(int family, const void *addr, const char *prefix) {
-        unsigned char p[16], a[16] = {};
-        unsigned len;
-        int f;
+        unsigned char a[16] = {};
 
-        if (address_parse(prefix, &f, p, &len, NULL) < 0 || f != family)
-                return false;
         memcpy(a, addr, family == AF_INET ? 4 : 16);
-        for (unsigned bit = 0; bit < len; bit++)
-                if ((a[bit / 8] ^ p[bit / 8]) & (0x80 >> (bit % 8)))
-                        return false;
-        return true;
+        return address_in_range(family, a, family == AF_INET ? 32 : 128, prefix);
 }
 
 int net_host_addresses(char ***ret4, char ***ret6) {
@@ -239,14 +232,9 @@ int net_inner_apply(const char *name, int netns_fd, bool keep_learned) {
                 l += strlen("add set " T " ");
                 if (sscanf(l, "%31[a-z0-9_]", set) != 1)
                         continue;
-                if (nft_set_elements(netns_fd, set, &el) < 0 || !el)
+                if (nft_set_elements(netns_fd, set, &el) < 0)
                         continue;
-                if (strextendf(&script, "add element " T " %s { ", set) < 0)
-                        return -ENOMEM;
-                STRV_FOREACH (e, el)
-                        if (strextendf(&script, "%s%s", e == el ? "" : ", ", *e) < 0)
-                                return -ENOMEM;
-                if (strextendf(&script, " }\n") < 0)
+                if (nft_elements_append(&script, set, el) < 0)
                         return -ENOMEM;
         }
         return nft_apply_in(netns_fd, script);

@@ -21,14 +21,7 @@ static void put_list(FILE *f, const char *const *l, const char *extra) {
                 fprintf(f, ", %s", extra);
 }
 
-int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size;
-        FILE *f = open_memstream(&buf, &size);
-
-        if (!f)
-                return -ENOMEM;
-        fputs("add table " T "\n", f);
+void nft_put_range_sets(FILE *f, const NetAddrs *pools) {
         fputs("add set " T " never4 { type ipv4_addr; flags interval; auto-merge; elements = { ", f);
         put_list(f, net_never4, pools->pool4);
         fputs(" } }\nadd set " T " never6 { type ipv6_addr; flags interval; auto-merge; elements = { ", f);
@@ -38,6 +31,17 @@ int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char 
         fputs(" } }\nadd set " T " special6 { type ipv6_addr; flags interval; elements = { ", f);
         put_list(f, net_special6, NULL);
         fputs(" } }\n", f);
+}
+
+int nft_host_skeleton(const NetAddrs *pools, const NetForwardGuard *guard, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fputs("add table " T "\n", f);
+        nft_put_range_sets(f, pools);
         /* The per-sandbox elements (nft_host_elements()). */
         fputs("add set " T " src4 { type ifname . ipv4_addr; }\n"
               "add set " T " src6 { type ifname . ipv6_addr; }\n"

@@ -12,6 +12,7 @@
 
 #include "net-internal.h"
 #include "string-util.h"
+#include "strv.h"
 
 #define T "inet " SANDY_NFT_TABLE
 #define REJECT "reject with icmpx type admin-prohibited"
@@ -19,13 +20,6 @@
  * how long a stale address stays. */
 #define DOM_SET_SPEC4 "{ type ipv4_addr; flags timeout; timeout 1h; }"
 #define DOM_SET_SPEC6 "{ type ipv6_addr; flags timeout; timeout 1h; }"
-
-static void put_list(FILE *f, const char *const *l, const char *extra) {
-        for (const char *const *s = l; *s; s++)
-                fprintf(f, "%s%s", s == l ? "" : ", ", *s);
-        if (extra)
-                fprintf(f, ", %s", extra);
-}
 
 static int put_allow(FILE *f, const NetAllow *a) {
         _cleanup_free_ char *ports = NULL;
@@ -61,15 +55,7 @@ int nft_inner_script(const NetPolicy *p, char **ret) {
         fprintf(f, "# The egress policy of sandbox %s (Mode=%s), inside its network namespace.\n", p->name,
                 p->strict ? "strict" : "lenient");
         fputs("add table " T "\n", f);
-        fputs("add set " T " never4 { type ipv4_addr; flags interval; auto-merge; elements = { ", f);
-        put_list(f, net_never4, a->pool4);
-        fputs(" } }\nadd set " T " never6 { type ipv6_addr; flags interval; auto-merge; elements = { ", f);
-        put_list(f, net_never6, a->pool6);
-        fputs(" } }\nadd set " T " special4 { type ipv4_addr; flags interval; elements = { ", f);
-        put_list(f, net_special4, NULL);
-        fputs(" } }\nadd set " T " special6 { type ipv6_addr; flags interval; elements = { ", f);
-        put_list(f, net_special6, NULL);
-        fputs(" } }\n", f);
+        nft_put_range_sets(f, a);
         /* The host's own addresses, kept current by sandy-helper (nft_inner_hostaddrs()). */
         fputs("add set " T " hostaddr4 { type ipv4_addr; }\n"
               "add set " T " hostaddr6 { type ipv6_addr; }\n",
@@ -160,23 +146,24 @@ int nft_inner_script(const NetPolicy *p, char **ret) {
         return memstream_finish(&f, &buf, ret);
 }
 
+int nft_elements_append(char **script, const char *set, char *const *elements) {
+        _cleanup_free_ char *joined = NULL;
+
+        if (strv_isempty(elements))
+                return 0;
+        joined = strv_join(elements, ", ");
+        if (!joined || strextendf(script, "add element " T " %s { %s }\n", set, joined) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int nft_inner_hostaddrs(char *const *addrs4, char *const *addrs6, char **ret) {
         _cleanup_free_ char *s = NULL;
 
-        if (strextendf(&s, "flush set " T " hostaddr4\nflush set " T " hostaddr6\n") < 0)
+        if (strextendf(&s, "flush set " T " hostaddr4\nflush set " T " hostaddr6\n") < 0 ||
+            nft_elements_append(&s, "hostaddr4", addrs4) < 0 ||
+            nft_elements_append(&s, "hostaddr6", addrs6) < 0)
                 return -ENOMEM;
-        for (int fam = 4; fam <= 6; fam += 2) {
-                char *const *l = fam == 4 ? addrs4 : addrs6;
-                if (!l || !l[0])
-                        continue;
-                if (strextendf(&s, "add element " T " hostaddr%d { ", fam) < 0)
-                        return -ENOMEM;
-                for (char *const *a = l; *a; a++)
-                        if (strextendf(&s, "%s%s", a == l ? "" : ", ", *a) < 0)
-                                return -ENOMEM;
-                if (strextendf(&s, " }\n") < 0)
-                        return -ENOMEM;
-        }
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -2,12 +2,8 @@
 /* Credential=: copies for the sandbox user, bound read-only into the sandbox. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf-parser.h"
@@ -15,92 +11,30 @@
 #include "log.h"
 #include "paths.h"
 #include "prepare.h"
-#include "process-util.h"
 #include "string-util.h"
 
 /* systemd's own limit for a credential. */
 #define CREDENTIAL_SIZE_MAX (1024 * 1024)
 
-static int read_fd_all(int fd, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = malloc(CREDENTIAL_SIZE_MAX + 1);
-        size_t n = 0;
+/* In the child of read_as_user(), as the owner: no symlink is followed anywhere on the path, and the file
+ * must be a regular one that belongs to the owner. */
+static int open_owned(const char *path, uid_t owner) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
 
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, CREDENTIAL_SIZE_MAX + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > CREDENTIAL_SIZE_MAX)
-                        return -EFBIG;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
+        fd = open_no_symlinks(path, O_RDONLY | O_NONBLOCK);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != owner)
+                return -EPERM;
+        return TAKE_FD(fd);
 }
 
 /* The owner's own file, opened by a child that IS the owner (UID, GID, groups): the kernel's permission
- * checks are the owner's, no symlink is followed anywhere on the path, and the file must belong to the
- * owner. The content comes back through a pipe. -EPERM (or the child's error) when that is not the case. */
+ * checks are the owner's. -EPERM (-ELOOP: a symlink on the path) when that is not the case. */
 static int read_as_owner(const char *path, uid_t owner, char **ret, size_t *ret_size) {
-        _cleanup_close_ int rfd = -EBADF;
-        struct passwd *pw = getpwuid(owner);
-        int pfd[2], r;
-        pid_t pid;
-
-        if (!pw)
-                return -ESRCH;
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(pfd[0]);
-                safe_close(pfd[1]);
-                return r;
-        }
-        if (pid == 0) {
-                _cleanup_free_ char *data = NULL;
-                _cleanup_close_ int fd = -EBADF;
-                struct stat st;
-                size_t size = 0;
-
-                safe_close(pfd[0]);
-                if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-                    setresuid(owner, owner, owner) < 0)
-                        _exit(2);
-                fd = open_no_symlinks(path, O_RDONLY | O_NONBLOCK);
-                if (fd < 0)
-                        _exit(fd == -ELOOP ? 3 : 4);
-                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != owner)
-                        _exit(5);
-                if (read_fd_all(fd, &data, &size) < 0)
-                        _exit(6);
-                for (size_t n = 0; n < size;) {
-                        ssize_t k = write(pfd[1], data + n, size - n);
-                        if (k < 0)
-                                _exit(7);
-                        n += (size_t) k;
-                }
-                explicit_bzero(data, size);
-                _exit(0);
-        }
-        safe_close(pfd[1]);
-        rfd = pfd[0];
-        r = read_fd_all(rfd, ret, ret_size);
-        int st = wait_for_terminate_and_check(NULL, pid);
-        if (r >= 0 && st != 0) {
-                explicit_bzero(*ret, *ret_size);
-                *ret = mfree(*ret);
-                r = st == 3 ? -ELOOP : -EPERM;
-        }
-        return r;
+        int r = read_as_user(path, owner, open_owned, CREDENTIAL_SIZE_MAX, 0, ret, ret_size);
+        return r >= 0 || IN_SET(r, -ELOOP, -ENOMEM, -ESRCH) ? r : -EPERM;
 }
 
 /* Anybody else's file (root's, a service user's): opened as sudo opens sudoers (open_trusted()): it, every
@@ -108,17 +42,13 @@ static int read_as_owner(const char *path, uid_t owner, char **ret, size_t *ret_
  * user can swap any part of the path, and the walk holds an fd at each step. */
 static int read_as_root(const char *path, char **ret, size_t *ret_size, char **ret_problem) {
         _cleanup_close_ int fd = -EBADF;
-        struct stat st;
         int r;
 
         r = open_trusted(path, 0, UID_INVALID, &fd, ret_problem);
         if (r < 0)
                 return r;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        return read_fd_all(fd, ret, ret_size);
+        r = read_full_fd(fd, CREDENTIAL_SIZE_MAX, ret, ret_size);
+        return r == -EISDIR ? -EBADFD : r;
 }
 
 static int credential_read(const Sandbox *s, const Credential *c, char **ret, size_t *ret_size) {

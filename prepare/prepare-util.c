@@ -3,11 +3,13 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <string.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "log.h"
 #include "process-util.h"
 #include "prepare.h"
@@ -17,6 +19,25 @@ int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid) {
                 return log_error_errno(errno, "Failed to create %s: %m", path);
         if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
                 return log_error_errno(errno, "Failed to set ownership of %s: %m", path);
+        return 0;
+}
+
+int state_dir_make(const char *name, const char *sub, char **ret) {
+        _cleanup_free_ char *state = sandbox_state_path(name, NULL), *p = NULL;
+        int r;
+
+        if (!state || (sub && !(p = sandbox_state_path(name, sub))))
+                return log_oom();
+        r = mkdir_p(SANDY_SANDBOX_STATE_DIR, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", SANDY_SANDBOX_STATE_DIR);
+        r = make_dir(state, 0700, 0, 0);
+        if (r >= 0 && p)
+                r = make_dir(p, 0700, 0, 0);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = TAKE_PTR(p) ?: TAKE_PTR(state);
         return 0;
 }
 
@@ -43,66 +64,61 @@ int open_no_symlinks(const char *path, int flags) {
         return openat_no_symlinks(root, path[1] ? path + 1 : ".", flags, 0);
 }
 
-int read_file_as_user(const char *path, uid_t uid, size_t max, char **ret) {
+/* An errno as a child's exit status: 1-125, clear of the shell's 128+N for "killed by signal N". */
+static _noreturn_ void exit_errno(int r) {
+        _exit(r == 0 ? 0 : -r > 0 && -r <= 125 ? -r : EIO);
+}
+
+int read_as_user(const char *path, uid_t uid, UserOpenFn open_fn, size_t max, ReadFullFlags flags,
+                 char **ret, size_t *ret_size) {
         struct passwd *pw = getpwuid(uid);
-        _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int rfd = -EBADF;
+        int pfd[2], r, st;
         size_t n = 0;
-        int pfd[2], r = 0;
         pid_t pid;
 
-        if (!pw || uid == 0)
+        if (!pw)
                 return -ESRCH;
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(pfd[0]);
-                safe_close(pfd[1]);
-                return r;
-        }
+        pid = fork_with_pipe(pfd);
+        if (pid < 0)
+                return pid;
         if (pid == 0) {
-                char b[4096];
-                int fd;
+                _cleanup_close_ int fd = -EBADF;
 
-                /* The user's own view, permissions and symlinks included: never more than they may read. */
                 safe_close(pfd[0]);
                 if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
                     setresuid(uid, uid, uid) < 0)
-                        _exit(2);
-                fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-                if (fd < 0)
-                        _exit(3);
-                for (ssize_t k; (k = read(fd, b, sizeof b)) > 0;)
-                        if (write(pfd[1], b, (size_t) k) != k)
-                                _exit(4);
-                _exit(0);
+                        _exit(EPERM);
+                fd = open_fn(path, uid);
+                exit_errno(fd < 0 ? fd : copy_bytes(fd, pfd[1]));
         }
         safe_close(pfd[1]);
         rfd = pfd[0];
-        buf = malloc(max + 1);
-        if (!buf)
-                r = -ENOMEM;
-        while (r == 0) {
-                ssize_t k = read(rfd, buf + n, max - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        r = -errno;
-                else if (k == 0)
-                        break;
-                else if ((n += (size_t) k) >= max)
-                        break;
-        }
+        r = read_full_fd_full(rfd, max, flags | READ_FULL_ANY_TYPE, ret, &n);
+        /* Closed before the wait: a child still writing (more than max) gets EPIPE, not a reader forever. */
         rfd = safe_close(rfd);
-        if (wait_for_terminate_and_check(NULL, pid) != 0 && r == 0)
-                r = -ENOENT;
-        if (r < 0)
-                return r;
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        st = wait_for_terminate_and_check(NULL, pid);
+        if (r >= 0 && st != 0) {
+                explicit_bzero(*ret, n);
+                *ret = mfree(*ret);
+                /* The child's errno, or how it died. */
+                return st > 0 && st <= 125 ? -st : st < 0 ? st : -EPROTO;
+        }
+        if (r >= 0 && ret_size)
+                *ret_size = n;
+        return r;
+}
+
+static int open_following(const char *path, uid_t uid) {
+        /* The user's own view, permissions and symlinks included: never more than they may read. */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int read_file_as_user(const char *path, uid_t uid, size_t max, char **ret) {
+        if (uid == 0)
+                return -ESRCH;
+        return read_as_user(path, uid, open_following, max, READ_FULL_TRUNCATE, ret, NULL);
 }
 
 int root_open_etc(const Sandbox *s, const char *root) {

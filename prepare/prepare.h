@@ -16,6 +16,7 @@
  *   seccomp     the container's seccomp filter, for sandyctl exec (sandy-prepare --started) */
 #include <sys/types.h>
 
+#include "fs-util.h"
 #include "paths.h"
 #include "sandbox.h"
 
@@ -28,6 +29,9 @@ int sandbox_uid_base(const char *name, bool allocate, uid_t *ret);
 
 /* prepare-util.c: mkdir (EEXIST is fine), then chown and chmod; logs failures. */
 int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* SANDY_SANDBOX_STATE_DIR/NAME and, with sub, NAME/SUB: root's, 0700, made when missing; *ret (optional)
+ * the deepest. Logs failures. */
+int state_dir_make(const char *name, const char *sub, char **ret);
 /* /etc of the sandbox's root (the mounted overlay), looked up inside it; logs failures. */
 int root_open_etc(const Sandbox *s, const char *root);
 /* openat2() with RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (and O_CLOEXEC | O_NOCTTY): no component of
@@ -35,8 +39,13 @@ int root_open_etc(const Sandbox *s, const char *root);
 int openat_no_symlinks(int dirfd, const char *path, int flags, mode_t mode);
 /* The same for an absolute path, walked from "/". */
 int open_no_symlinks(const char *path, int flags);
-/* The file at path as user uid reads it (a child with their UID, GID and groups opens it), at most max
- * bytes, NUL-terminated. */
+/* What a child that is user uid (their UID, GID and groups: the kernel's permission checks are theirs)
+ * reads from the fd open_fn(path, uid) gives it, NUL-terminated, as read_full_fd_full() with flags. A
+ * failure in the child comes back as its -errno (open_fn's or the copy's); -ESRCH: no such user. */
+typedef int (*UserOpenFn)(const char *path, uid_t uid);
+int read_as_user(const char *path, uid_t uid, UserOpenFn open_fn, size_t max, ReadFullFlags flags,
+                 char **ret, size_t *ret_size);
+/* The file at path as user uid (not root) reads it, symlinks followed in their view; its first max bytes. */
 int read_file_as_user(const char *path, uid_t uid, size_t max, char **ret);
 
 /* root.c */

@@ -24,6 +24,21 @@ static char *join2(const char *a, const char *b) {
         return p;
 }
 
+/* dir/NAME for each name (NULL-terminated), each protected whole. */
+static int add_leaves(ProtectSet *set, const char *dir, const char *const *names) {
+        for (const char *const *n = names; *n; n++) {
+                _cleanup_free_ char *p = join2(dir, *n);
+                int r;
+
+                if (!p)
+                        return -ENOMEM;
+                r = protect_set_add(set, p, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static char *dirname_rel(const char *p) {
         const char *s = strrchr(p, '/');
         return s ? strndup(p, (size_t) (s - p)) : strdup("");
@@ -214,12 +229,9 @@ static int protect_global_configs(ProtectSet *set) {
                         continue;
                 r = set->owner != 0 ? read_file_as_user(files[i], set->owner, GIT_CONFIG_MAX, &text) : -ENOENT;
                 if (r < 0 && i == 0) {
-                        _cleanup_close_ int fd = open_no_symlinks(files[i], O_RDONLY);
-                        ssize_t n;
-                        if (fd >= 0 && (text = malloc(GIT_CONFIG_MAX + 1)) && (n = read(fd, text, GIT_CONFIG_MAX)) >= 0) {
-                                text[n] = 0;
-                                r = 0;
-                        }
+                        _cleanup_close_ int fd = open_no_symlinks(files[i], O_RDONLY | O_NONBLOCK);
+                        r = fd < 0 ? fd
+                                   : read_full_fd_full(fd, GIT_CONFIG_MAX, READ_FULL_TRUNCATE, &text, NULL);
                 }
                 if (r < 0)
                         continue;
@@ -301,7 +313,7 @@ static int protect_modules(ProtectSet *set, const char *dir, unsigned depth) {
 }
 
 int protect_gitdir(ProtectSet *set, const char *g, unsigned depth) {
-        static const char *const leaves[] = {"hooks", "info", "commondir"};
+        static const char *const leaves[] = {"hooks", "info", "commondir", NULL};
         static const char *const configs[] = {"config", "config.worktree"};
         _cleanup_strv_free_ char **wts = NULL;
         _cleanup_free_ char *cd = NULL, *commondir = NULL, *mods = NULL, *wtdir = NULL;
@@ -309,14 +321,9 @@ int protect_gitdir(ProtectSet *set, const char *g, unsigned depth) {
 
         if (depth > PROTECT_DEPTH_MAX || set->overflow)
                 return 0;
-        for (size_t i = 0; i < ELEMENTSOF(leaves); i++) {
-                _cleanup_free_ char *p = join2(g, leaves[i]);
-                if (!p)
-                        return -ENOMEM;
-                r = protect_set_add(set, p, true);
-                if (r < 0)
-                        return r;
-        }
+        r = add_leaves(set, g, leaves);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(configs); i++) {
                 _cleanup_free_ char *p = join2(g, configs[i]);
                 if (!p)
@@ -345,18 +352,13 @@ int protect_gitdir(ProtectSet *set, const char *g, unsigned depth) {
         if (r < 0)
                 return r;
         STRV_FOREACH(w, wts) {
-                static const char *const wleaves[] = {"commondir", "gitdir", "hooks", "info"};
+                static const char *const wleaves[] = {"commondir", "gitdir", "hooks", "info", NULL};
                 _cleanup_free_ char *wd = join2(wtdir, *w), *wc = NULL;
                 if (!wd || !(wc = join2(wd, "config.worktree")))
                         return -ENOMEM;
-                for (size_t i = 0; i < ELEMENTSOF(wleaves); i++) {
-                        _cleanup_free_ char *p = join2(wd, wleaves[i]);
-                        if (!p)
-                                return -ENOMEM;
-                        r = protect_set_add(set, p, true);
-                        if (r < 0)
-                                return r;
-                }
+                r = add_leaves(set, wd, wleaves);
+                if (r < 0)
+                        return r;
                 r = protect_config(set, wc, 0);
                 if (r < 0)
                         return r;

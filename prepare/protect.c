@@ -138,12 +138,39 @@ static void entry_stat(int wsfd, const char *path, Entry *e) {
                                          : ENTRY_OTHER;
         if (e->state == ENTRY_LINK) {
                 char buf[4096];
-                ssize_t n = readlinkat(fd, "", buf, sizeof buf - 1);
-                if (n >= 0) {
-                        buf[n] = 0;
+                if (readlinkat_buf(fd, "", buf, sizeof buf) >= 0)
                         e->extra = strdup(buf);
-                }
         }
+}
+
+/* A directory of the workspace ("" or ".": the workspace itself), no symlink on the way. */
+static int ws_open_dir(const ProtectSet *set, const char *dir) {
+        int fd;
+
+        if (isempty(dir) || streq(dir, ".")) {
+                fd = openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        return openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0);
+}
+
+/* The directory of the workspace that path lies in, opened as above; *ret_base: path's last component (in
+ * path), *ret_dir (optional): the directory's path ("" for the workspace). */
+static int ws_open_parent(const ProtectSet *set, const char *path, const char **ret_base, char **ret_dir) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash = strrchr(path, '/');
+        int fd;
+
+        dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
+        if (!dir)
+                return -ENOMEM;
+        fd = ws_open_dir(set, dir);
+        if (fd < 0)
+                return fd;
+        *ret_base = slash ? slash + 1 : path;
+        if (ret_dir)
+                *ret_dir = TAKE_PTR(dir);
+        return fd;
 }
 
 /* Where a symlink at path points, relative to the workspace, if it stays inside. */
@@ -227,25 +254,10 @@ int protect_set_add(ProtectSet *set, const char *path_in, bool leaf) {
 
 int protect_read_file(ProtectSet *set, const char *path, size_t max, char **ret) {
         _cleanup_close_ int fd = openat_no_symlinks(set->wsfd, path, O_RDONLY | O_NONBLOCK, 0);
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        ssize_t n;
 
         if (fd < 0)
                 return fd;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        n = read(fd, buf, max);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_full_fd_full(fd, max, READ_FULL_TRUNCATE, ret, NULL);
 }
 
 static char **protect_patterns(const Sandbox *s) {
@@ -287,8 +299,7 @@ static int expand_pattern_depth(ProtectSet *set, const char *prefix, char **comp
                 return expand_pattern_depth(set, p, comps + 1, depth);
         }
         {
-                _cleanup_close_ int fd = *prefix ? openat_no_symlinks(set->wsfd, prefix, O_RDONLY | O_DIRECTORY, 0)
-                                                 : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int fd = ws_open_dir(set, prefix);
                 DIR *d;
                 if (fd < 0) {
                         /* Absent, or behind a symlink: the parent entry is what counts, and where a symlink
@@ -434,10 +445,9 @@ static int hash_entry(TreeHash *h, int pdfd, const char *name, unsigned depth) {
         hash_str(h, line);
         if (S_ISLNK(st.st_mode)) {
                 char buf[4096];
-                ssize_t n = readlinkat(pdfd, name, buf, sizeof buf - 1);
-                if (n < 0)
-                        return -errno;
-                buf[n] = 0;
+                int r = readlinkat_buf(pdfd, name, buf, sizeof buf);
+                if (r < 0)
+                        return r;
                 hash_str(h, buf);
         } else if (S_ISREG(st.st_mode)) {
                 fd = openat(pdfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -486,21 +496,15 @@ static int hash_entry(TreeHash *h, int pdfd, const char *name, unsigned depth) {
 /* The content hash of a leaf (file or directory tree), hex; "partial:" when a limit was hit. */
 static int entry_hash(ProtectSet *set, Entry *e, bool fix_links) {
         _cleanup_close_ int pfd = -EBADF;
-        _cleanup_free_ char *dir = NULL;
-        const char *base = strrchr(e->path, '/');
+        const char *base;
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned mdlen = 0;
         TreeHash h = {.fix_links = fix_links};
         int r;
 
-        dir = base ? strndup(e->path, (size_t) (base - e->path)) : strdup(".");
-        base = base ? base + 1 : e->path;
-        if (!dir)
-                return -ENOMEM;
-        pfd = streq(dir, ".") ? openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                              : openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0);
+        pfd = ws_open_parent(set, e->path, &base, NULL);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         h.ctx = EVP_MD_CTX_new();
         if (!h.ctx || EVP_DigestInit_ex(h.ctx, EVP_sha256(), NULL) != 1) {
                 EVP_MD_CTX_free(h.ctx);
@@ -710,27 +714,21 @@ static int copy_tree(int sfd, const char *name, int dfd, unsigned depth) {
                 return -errno;
         if (S_ISLNK(st.st_mode)) {
                 char buf[4096];
-                ssize_t n = readlinkat(sfd, name, buf, sizeof buf - 1);
-                if (n < 0)
-                        return -errno;
-                buf[n] = 0;
+                int r = readlinkat_buf(sfd, name, buf, sizeof buf);
+                if (r < 0)
+                        return r;
                 return symlinkat(buf, dfd, name) < 0 ? -errno : 0;
         }
         if (S_ISREG(st.st_mode)) {
                 _cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
                 _cleanup_close_ int out = -EBADF;
-                char buf[65536];
-                ssize_t n;
                 if (in < 0)
                         return -errno;
                 /* Kept for a person to look at, never to run: no execute or set-ID bits. */
                 out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (out < 0)
                         return -errno;
-                while ((n = read(in, buf, sizeof buf)) > 0)
-                        if (write(out, buf, (size_t) n) != n)
-                                return -errno;
-                return n < 0 ? -errno : 0;
+                return copy_bytes(in, out);
         }
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -760,7 +758,7 @@ static int copy_tree(int sfd, const char *name, int dfd, unsigned depth) {
 }
 
 static int report_open_quarantine(Report *rep) {
-        _cleanup_free_ char *state = NULL, *q = NULL;
+        _cleanup_free_ char *q = NULL;
         char ts[32];
         time_t t = time(NULL);
         struct tm tm;
@@ -770,16 +768,11 @@ static int report_open_quarantine(Report *rep) {
                 return 0;
         if (!gmtime_r(&t, &tm) || strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm) == 0)
                 return -EINVAL;
-        if (!(state = sandbox_state_path(rep->name, NULL)) || !(q = sandbox_state_path(rep->name, "quarantine")) ||
-            xasprintf(&rep->qdir, "%s/%s", q, ts) < 0)
-                return -ENOMEM;
-        r = mkdir_p(SANDY_SANDBOX_STATE_DIR, 0700);
-        if (r >= 0)
-                r = make_dir(state, 0700, 0, 0);
-        if (r >= 0)
-                r = make_dir(q, 0700, 0, 0);
+        r = state_dir_make(rep->name, "quarantine", &q);
         if (r < 0)
                 return r;
+        if (xasprintf(&rep->qdir, "%s/%s", q, ts) < 0)
+                return -ENOMEM;
         for (unsigned i = 1; mkdir(rep->qdir, 0700) < 0; i++) {
                 if (errno != EEXIST || i > 100)
                         return -errno;
@@ -795,20 +788,15 @@ static int report_open_quarantine(Report *rep) {
 static int quarantine(ProtectSet *set, Report *rep, const char *path) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int pfd = -EBADF, qd = -EBADF;
-        const char *base = strrchr(path, '/');
+        const char *base;
         int r;
 
         r = report_open_quarantine(rep);
         if (r < 0)
                 return r;
-        dir = base ? strndup(path, (size_t) (base - path)) : strdup("");
-        base = base ? base + 1 : path;
-        if (!dir)
-                return -ENOMEM;
-        pfd = *dir ? openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0)
-                   : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        pfd = ws_open_parent(set, path, &base, &dir);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         /* The same relative place below the quarantine directory. */
         qd = fcntl(rep->qfd, F_DUPFD_CLOEXEC, 3);
         if (qd < 0)
@@ -848,18 +836,12 @@ static void report_line(Report *rep, const char *what, const char *path, const c
 }
 
 static int restore_link(ProtectSet *set, const Entry *start) {
-        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int pfd = -EBADF;
-        const char *base = strrchr(start->path, '/');
+        const char *base;
 
-        dir = base ? strndup(start->path, (size_t) (base - start->path)) : strdup("");
-        base = base ? base + 1 : start->path;
-        if (!dir)
-                return -ENOMEM;
-        pfd = *dir ? openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0)
-                   : openat(set->wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        pfd = ws_open_parent(set, start->path, &base, NULL);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         if (symlinkat(start->extra, pfd, base) < 0)
                 return -errno;
         return fchownat(pfd, base, start->uid, start->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
@@ -1037,19 +1019,17 @@ static int check_nested(ProtectSet *set, Report *rep, int pdfd, const char *pref
                         for (size_t i = 0; r >= 0 && i < sub.n; i++) {
                                 Entry *e = &sub.e[i];
                                 struct timespec newest = {};
-                                _cleanup_free_ char *dir = NULL;
-                                const char *b = strrchr(e->path, '/');
+                                const char *b;
                                 int pfd;
 
                                 if (!e->leaf || IN_SET(e->state, ENTRY_ABSENT, ENTRY_BEHIND) || under(e->path, *gone))
                                         continue;
-                                if (!b)
+                                if (!strchr(e->path, '/'))
                                         continue;
-                                dir = strndup(e->path, (size_t) (b - e->path));
-                                pfd = dir ? openat_no_symlinks(set->wsfd, dir, O_RDONLY | O_DIRECTORY, 0) : -ENOMEM;
+                                pfd = ws_open_parent(set, e->path, &b, NULL);
                                 if (pfd < 0)
                                         continue;
-                                tree_newest_ctime(pfd, b + 1, &newest, 0);
+                                tree_newest_ctime(pfd, b, &newest, 0);
                                 safe_close(pfd);
                                 if (!ctime_after(&newest, start))
                                         continue;
@@ -1242,9 +1222,9 @@ finish:
                         log_warning_errno(errno, "Failed to remove %s: %m", report);
                 return 0;
         }
-        _cleanup_free_ char *dir = sandbox_state_path(name, NULL);
-        if (!dir || mkdir_p(dir, 0700) < 0)
-                return log_error_errno(ENOMEM, "Failed to create the state directory of %s.", name);
+        r = state_dir_make(name, NULL, NULL);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *full = NULL;
         if (xasprintf(&full, "Protected paths in %s after the last session (by sandy-prepare at stop):\n%s", workspace,
                       out) < 0)

@@ -50,7 +50,7 @@ void protect_set_done(ProtectSet *set);
  * Parents are added as non-leaf entries; a symlink's target inside the workspace is added too. */
 int protect_set_add(ProtectSet *set, const char *path, bool leaf);
 Entry *protect_set_find(ProtectSet *set, const char *path);
-/* Read a file of the workspace (no symlinks), at most max bytes; -ENOENT etc. */
+/* The first max bytes of a regular file of the workspace (no symlinks), NUL-terminated; -ENOENT etc. */
 int protect_read_file(ProtectSet *set, const char *path, size_t max, char **ret);
 /* "a/b/../c" relative to base ("" for the workspace root); absolute paths are taken relative to the
  * workspace when below it, "~/" from the owner's home. NULL when it leaves the workspace. */

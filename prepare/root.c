@@ -187,20 +187,14 @@ static int upper_tmpfs(const Sandbox *s, uid_t base, char **ret_upper, char **re
  * overlay falls back to read-only). So the upper layer holds host IDs of the sandbox's range, which is why
  * that range is allocated once and kept. */
 static int upper_state(const Sandbox *s, uid_t base, char **ret_upper, char **ret_work) {
-        _cleanup_free_ char *state = NULL, *layer = NULL, *upper = NULL, *work = NULL;
+        _cleanup_free_ char *layer = NULL, *upper = NULL, *work = NULL;
         int r;
 
-        state = sandbox_state_path(s->name, NULL);
-        layer = sandbox_state_path(s->name, "overlay");
-        if (!state || !layer || xasprintf(&upper, "%s/upper", layer) < 0 || xasprintf(&work, "%s/work", layer) < 0)
-                return log_oom();
-        r = mkdir_p(SANDY_SANDBOX_STATE_DIR, 0700);
-        if (r >= 0)
-                r = make_dir(state, 0700, 0, 0);
-        if (r >= 0)
-                r = make_dir(layer, 0700, 0, 0);
+        r = state_dir_make(s->name, "overlay", &layer);
         if (r < 0)
                 return r;
+        if (xasprintf(&upper, "%s/upper", layer) < 0 || xasprintf(&work, "%s/work", layer) < 0)
+                return log_oom();
         if (access(upper, F_OK) < 0) {
                 r = make_dir(upper, 0755, base, base);
                 if (r < 0)
@@ -289,17 +283,14 @@ static int home_workspace_mountpoint(const char *homesrc, uid_t user_uid, gid_t 
 
 int home_mount(const Sandbox *s, const char *image_rootfs, int ns, uid_t user_uid, gid_t user_gid,
                char **settings) {
-        _cleanup_free_ char *homesrc = NULL, *state = NULL, *home = NULL;
+        _cleanup_free_ char *homesrc = NULL, *home = NULL;
         int r;
 
         homesrc = sandbox_state_path(s->name, "home");
-        state = sandbox_state_path(s->name, NULL);
         home = sandbox_runtime_path(s->name, "home");
-        if (!homesrc || !state || !home)
+        if (!homesrc || !home)
                 return log_oom();
-        r = mkdir_p(SANDY_SANDBOX_STATE_DIR, 0700);
-        if (r >= 0)
-                r = make_dir(state, 0700, 0, 0);
+        r = state_dir_make(s->name, NULL, NULL);
         if (r < 0)
                 return r;
         if (access(homesrc, F_OK) < 0) {

@@ -327,7 +327,7 @@ static int prepare(const char *name) {
                         return r;
         }
 
-        /* The root nspawn runs is an overlay over the image built here (see prepare-mounts.c). */
+        /* The root nspawn runs is an overlay over the image built here (see mounts.c). */
         r = sandbox_mount_all(s, wsfd, rootfs, &root, &extra);
         if (r < 0)
                 return r;

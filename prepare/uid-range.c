@@ -28,20 +28,18 @@ int sandbox_uid_base(const char *name, bool allocate, uid_t *ret) {
         h = fnv1a32(name) % SANDY_UID_SLOTS;
         for (uint32_t i = 0; i < SANDY_UID_SLOTS; i++) {
                 uint32_t slot = (h + i) % SANDY_UID_SLOTS;
-                ssize_t n;
 
                 snprintf(slotname, sizeof slotname, "slot-%04x", slot);
-                n = readlinkat(dfd, slotname, target, sizeof target - 1);
-                if (n >= 0) {
-                        target[n] = 0;
+                r = readlinkat_buf(dfd, slotname, target, sizeof target);
+                if (r >= 0) {
                         if (streq(target, name)) {
                                 *ret = SANDY_UID_BASE_MIN + slot * SANDY_UID_RANGE;
                                 return 0;
                         }
                         continue;
                 }
-                if (errno != ENOENT)
-                        return log_error_errno(errno, "Failed to read %s/%s: %m", SANDY_UIDMAP_DIR, slotname);
+                if (r != -ENOENT)
+                        return log_error_errno(r, "Failed to read %s/%s: %m", SANDY_UIDMAP_DIR, slotname);
                 if (!allocate)
                         continue;
                 if (symlinkat(name, dfd, slotname) < 0) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "conf-parser.h"
+#include "fs-util.h"
 #include "log.h"
 #include "strv.h"
 #include "systemd-syntax.h"
@@ -590,6 +591,59 @@ TEST(open_trusted) {
         test_rm_rf(dir);
 }
 
+/* issue 11: the one read loop of basic/ (fs-util.c), for files and for pipes. */
+static int read_pipe(const char *data, size_t max, ReadFullFlags flags, char **ret, size_t *ret_size) {
+        int p[2], r;
+
+        if (pipe(p) < 0)
+                return -errno;
+        if (write(p[1], data, strlen(data)) != (ssize_t) strlen(data))
+                abort();
+        close(p[1]);
+        r = read_full_fd_full(p[0], max, flags, ret, ret_size);
+        close(p[0]);
+        return r;
+}
+
+TEST(read_full_fd_full) {
+        _cleanup_free_ char *dir = test_mkdtemp(), *path = NULL, *t = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        size_t n = 0;
+
+        require(dir);
+        require(xasprintf(&path, "%s/f", dir) >= 0);
+        require(write_file_atomic(path, "hello", 5, 0600) >= 0);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        require(fd >= 0);
+        check_int(read_full_fd_full(fd, 5, 0, &t, &n), 0);
+        check_streq(t, "hello");
+        check_int((int) n, 5);
+        t = mfree(t);
+        check_int(lseek(fd, 0, SEEK_SET), 0);
+        check_int(read_full_fd_full(fd, 4, 0, &t, NULL), -EFBIG);
+        check_int(lseek(fd, 0, SEEK_SET), 0);
+        check_int(read_full_fd_full(fd, 4, READ_FULL_TRUNCATE, &t, &n), 0);
+        check_streq(t, "hell");
+        check_int((int) n, 4);
+        t = mfree(t);
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        check_int(read_full_fd_full(dfd, 4, 0, &t, NULL), -EISDIR);
+
+        /* A pipe: refused as a file, read whole as a stream. */
+        check_int(read_pipe("abc", 3, 0, &t, NULL), -EBADFD);
+        check_int(read_pipe("abc", 3, READ_FULL_ANY_TYPE, &t, &n), 0);
+        check_streq(t, "abc");
+        t = mfree(t);
+        check_int(read_pipe("abcd", 3, READ_FULL_ANY_TYPE, &t, NULL), -EFBIG);
+        check_int(read_pipe("abcd", 3, READ_FULL_ANY_TYPE | READ_FULL_TRUNCATE, &t, NULL), 0);
+        check_streq(t, "abc");
+        t = mfree(t);
+        check_int(read_pipe("", 3, READ_FULL_ANY_TYPE, &t, &n), 0);
+        check_streq(t, "");
+        check_int((int) n, 0);
+        test_rm_rf(dir);
+}
+
 int main(void) {
         test_init();
         RUN(basic);
@@ -616,5 +670,6 @@ int main(void) {
         RUN(long_line_by_continuation);
         RUN(parse_file);
         RUN(open_trusted);
+        RUN(read_full_fd_full);
         return test_finish();
 }

@@ -645,9 +645,39 @@ TEST(port_lists) {
         check_int(prefix, 8);
 }
 
+/* issue 11: one owner of an address's text and of "inside a range" (the network policy uses them). */
+TEST(address_format_and_range) {
+        unsigned char a[16];
+        unsigned prefix;
+        int family;
+
+        check_int(address_parse("192.168.1.0/24", &family, a, &prefix, NULL), 0);
+        {
+                _cleanup_free_ char *t = NULL, *u = NULL;
+                check_int(address_format(family, a, prefix, false, &t), 0);
+                check_streq(t, "192.168.1.0/24");
+                check_int(address_format(family, a, 32, false, &u), 0);
+                check_streq(u, "192.168.1.0");
+        }
+        {
+                _cleanup_free_ char *t = NULL;
+                check_int(address_format(family, a, 32, true, &t), 0);
+                check_streq(t, "192.168.1.0/32");
+        }
+        check(address_in_range(family, a, prefix, "192.168.0.0/16"));
+        check(!address_in_range(family, a, 8, "192.168.0.0/16")); /* wider than the range */
+        check(!address_in_range(family, a, prefix, "10.0.0.0/8"));
+        check(!address_in_range(family, a, prefix, "fc00::/7"));
+        check(!address_in_range(family, a, prefix, "not-an-address"));
+        check_int(address_parse("fd12::1", &family, a, &prefix, NULL), 0);
+        check(address_in_range(family, a, prefix, "fc00::/7"));
+        check(!address_in_range(family, a, prefix, "fe80::/10"));
+}
+
 int main(void) {
         test_init();
         RUN(domain_normalize);
+        RUN(address_format_and_range);
         RUN(address_normalize_v4);
         RUN(address_normalize_v6);
         RUN(address_normalize_idempotent);
