@@ -18,7 +18,7 @@
 /* Long enough for a person to type a password at an authentication agent. */
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (5ULL * 60 * 1000000)
 
-static int sender_uid(sd_bus_message *m, uid_t *ret) {
+int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         int r;
 
@@ -177,7 +177,7 @@ static int begin_check(sd_bus_message *m, const char *action, const char *const 
 
         if (!sd_bus_message_get_sender(m))
                 return sd_bus_error_set_errnof(error, EBADMSG, "Message has no sender.");
-        r = sender_uid(m, &uid);
+        r = bus_sender_uid(m, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
         if (uid == 0)

@@ -19,6 +19,8 @@
  * Returns 1 when authorized; 0 when the question is still with polkit, and then the handler must return 1
  * without replying: once polkit answers, the call is dispatched again and this returns the answer; -EACCES
  * with error set when not authorized; another negative errno with error set. */
+/* The caller's (effective) UID, as the bus daemon vouches for it. */
+int bus_sender_uid(sd_bus_message *m, uid_t *ret);
 int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char *const *details, sd_bus_error *error);
 /* Checks waiting for polkit (the helper does not exit while there are any). */
 unsigned bus_verify_polkit_pending(void);

@@ -471,17 +471,6 @@ static int logs_journalctl_argv(const LogsOptions *o, char ***ret) {
         return 0;
 }
 
-static int caller_uid(sd_bus_message *m, uid_t *ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
-        /* What the bus daemon vouches for, as bus-polkit.c asks it. */
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        return sd_bus_creds_get_euid(creds, ret);
-}
-
 /* The sandy-logs units of uid that PID 1 has loaded (running, or on their way). */
 static int logs_list_units(sd_bus *bus, uid_t uid, char ***ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -833,7 +822,7 @@ static int method_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = check(msg, POLKIT_ACTION_STATUS, name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = caller_uid(msg, &uid);
+        r = bus_sender_uid(msg, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to get the credentials of the caller: %m");
         r = logs_list_units(bus, uid, &loaded);
