@@ -384,19 +384,64 @@ static int remove_one(Manager *m, const char *id, sd_bus_error *error) {
         return 0;
 }
 
+/* Whose image is id, for RemoveImage? A member may remove the image of sandboxes she may use, or of none,
+ * never one that another user's sandbox needs. *ret_name: the first declared sandbox using id that the
+ * caller may not use (polkit is then asked for POLKIT_ACTION_OTHER_SANDBOX, as for any method naming
+ * another's sandbox), else any sandbox using it, else NULL. *ret_admin: no valid declaration uses it but a
+ * declaration with errors names its source (whose it is cannot be told): administrators only. */
+static int remove_image_owner(sd_bus_message *msg, const char *id, char **ret_name, bool *ret_admin,
+                              sd_bus_error *error) {
+        _cleanup_(declared_done) Declared d = {};
+        _cleanup_(image_meta_done) ImageMeta meta = {};
+        const char *decide = NULL;
+        uid_t uid;
+        int r;
+
+        *ret_name = NULL;
+        *ret_admin = false;
+        r = bus_sender_uid(msg, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot tell who is calling: %m");
+        r = declared_load(&d);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to read the declarations: %m");
+        for (size_t i = 0; d.names && d.names[i]; i++) {
+                bool allowed = false;
+
+                if (!streq(d.ids[i], id))
+                        continue;
+                if (bus_sandbox_access(d.names[i], uid, &allowed, NULL, NULL, NULL) < 0)
+                        allowed = false;
+                if (!allowed || !decide)
+                        decide = d.names[i];
+                if (!allowed)
+                        break;
+        }
+        if (!decide && image_read_meta(id, &meta) >= 0 && strv_contains(d.froms, meta.from))
+                *ret_admin = true;
+        if (decide && !(*ret_name = strdup(decide)))
+                return -ENOMEM;
+        return 0;
+}
+
 static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *sandbox = NULL;
         const char *id;
+        bool admin;
         int r;
 
         r = sd_bus_message_read(msg, "s", &id);
         if (r < 0)
                 return r;
-        r = check(msg, POLKIT_ACTION_REMOVE_IMAGE, NULL, error);
-        if (r <= 0)
-                return r == 0 ? 1 : r;
         if (!image_id_is_valid(id))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "\"%s\" is not an image ID (64 lowercase hex digits).", id);
+        r = remove_image_owner(msg, id, &sandbox, &admin, error);
+        if (r < 0)
+                return r;
+        r = check(msg, admin ? POLKIT_ACTION_OTHER_SANDBOX : POLKIT_ACTION_REMOVE_IMAGE, sandbox, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = remove_one(userdata, id, error);
         if (r < 0)
                 return r;

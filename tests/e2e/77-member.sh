@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Issue 16: sandyctl asks sandy-helper, systemd and machined instead of reading root's files, so a member
 # of group sandy (alice) gets root's answers: images (the store is 0700), list --json with built true,
-# status with memory, CPU and tasks, reset through the helper; images rm and prune (root; refused to a
-# member with the reason); and -H works for every verb, or says why not.
+# status with memory, CPU and tasks, reset through the helper; images rm of her sandboxes' images (never
+# of an image another user's sandbox needs) and prune; and -H works for every verb, or says why not.
 # alice may act on "mem" because its workspace is hers: with issue 15's ownership rules (Owner=,
 # AllowUsers=, by default the workspace's owner) that is what allows her; before them, group sandy is enough.
 . "$(dirname "$0")/lib.sh"
@@ -50,13 +50,44 @@ out=$(as_user alice sandyctl --no-ask-password reset mem 2>&1); rc=$?
 tap_check "alice: reset refuses while mem runs, saying so" status_is "$rc" 1 output_matches "$out" "mem is active; stop it first"
 tap_check "  and the state is still there" test -d /var/lib/sandy/state/mem
 
-# --- removing images is an administrator's: alice is refused with the reason, nothing goes
+# --- removing images: a member removes the images of sandboxes she may use and prunes what no
+# declaration names, never an image a sandbox of another user needs (issue 16 with issue 15's rules)
+refusal='Not authorized|may not use|Access denied'
+fixture_declaration Owner=bob User=bob77 | declare_sandbox bob77
+seed_image bob77
+idb=$(image_id_of bob77)
+out=$(as_user alice sandyctl --no-ask-password images rm bob77 2>&1); rc=$?
+tap_check "alice: images rm of bob's bob77 is refused (exit 1), naming the authorization" status_is "$rc" 1 \
+        output_matches "$out" "$refusal"
+out=$(as_user alice busctl --system call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager \
+        RemoveImage s "$idb" 2>&1); rc=$?
+tap_check "alice: RemoveImage of its ID on the bus is refused too" status_is "$rc" 1 output_matches "$out" "$refusal"
+tap_check "  bob77's image is still built" image_built bob77
+# The same recipe for one of hers and one of bob's: the image is bob's too.
+fixture_declaration Owner=bob User=mem77 | declare_sandbox memb
 out=$(as_user alice sandyctl --no-ask-password images rm mem 2>&1); rc=$?
-tap_check "alice: images rm is refused (exit 1), naming the authorization" status_is "$rc" 1 \
-        output_matches "$out" "Not authorized"
-out=$(as_user alice sandyctl --no-ask-password images prune 2>&1); rc=$?
-tap_check "alice: images prune is refused (exit 1)" status_is "$rc" 1 output_matches "$out" "Not authorized"
+tap_check "alice: images rm of mem is refused while bob's memb has the same image" status_is "$rc" 1 \
+        output_matches "$out" "$refusal"
+remove_sandbox memb
+out=$(as_user alice sandyctl --no-ask-password images rm mem 2>&1); rc=$?
+tap_check "alice: images rm of her running mem is refused: in use" status_is "$rc" 1 \
+        output_matches "$out" "in use by the running sandbox mem"
 tap_check "  mem's image is still built" image_built mem
+tap_check "alice: sandyctl stop mem" as_user alice timeout 120 sandyctl stop mem
+out=$(as_user alice sandyctl --no-ask-password images rm mem 2>&1); rc=$?
+tap_check "alice: images rm of her stopped mem works" status_is "$rc" 0 output_matches "$out" "Removed image"
+tap_check "  mem's image is not built any more" image_not_built mem
+fixture_declaration User=gone77a | declare_sandbox gone77a
+seed_image gone77a
+gonea=$(image_id_of gone77a)
+remove_sandbox gone77a
+out=$(as_user alice sandyctl --no-ask-password images prune 2>&1); rc=$?
+tap_check "alice: images prune removes the image no declaration names" status_is "$rc" 0 \
+        output_matches "$out" "Removed image $gonea"
+tap_check "  and keeps bob's" image_built bob77
+remove_sandbox bob77
+seed_image mem
+tap_check "alice: sandyctl start mem again" as_user alice timeout 120 sandyctl start mem
 
 # --- -H: the verbs that read declarations run sandyctl on the host through ssh, the others use its bus
 fake=$(mktemp -d /tmp/e2e-fake-ssh77.XXXXXX)

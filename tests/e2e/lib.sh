@@ -1161,3 +1161,11 @@ holds_pipes() {
         n=$(find "/proc/$1/fd" -lname 'pipe:*' 2>/dev/null | grep -c .)
         [ "$n" -ge "$2" ] || { echo "$n pipes"; return 1; }
 }
+
+# ---- issue 16 (member image removal)
+# image_id_of NAME: the full ID of the image NAME's declaration gives (built or not).
+image_id_of() {
+        sandyctl --json=short images | python3 -c '
+import json, sys
+print(next(i["id"] for i in json.load(sys.stdin) if sys.argv[1] in i["sandboxes"]))' "$1"
+}
