@@ -334,7 +334,7 @@ static int build_oci(ImageSourceType type, const char *location, const char *tmp
         _cleanup_free_ char *config = NULL, *config_path = NULL;
         int r;
 
-        r = oci_unpack(type, location, &confine, oci_progress, &base, &config);
+        r = oci_unpack(type, location, &confine, oci_progress, &base, &config, NULL);
         if (r < 0)
                 return fail(r, "Failed to unpack %s: %m (details in the journal)", location);
         config_path = path_join(tmpdir, "config.json");
@@ -351,7 +351,7 @@ static int build_oci(ImageSourceType type, const char *location, const char *tmp
 /* The blobs a docker:// image was made of, for its record in the store (image_blob_cache_gc()). */
 static char **build_blobs;
 
-/* Progress without a journal line each time: the pull reports several times a second. */
+/* Progress without a journal line each time: unpacking reports several times a second. */
 static void progress_only(double fraction, const char *text) {
         _cleanup_free_ char *line = NULL;
         if (xasprintf(&line, "P %.4f %s\n", fraction, text) >= 0)
@@ -359,8 +359,13 @@ static void progress_only(double fraction, const char *text) {
 }
 
 static void pull_progress(double fraction, const char *what, void *userdata) {
-        _cleanup_free_ char *text = strdupf("pulling %s", what);
-        progress_only(0.02 + 0.68 * fraction, text ?: what);
+        progress_only(0.02 + 0.68 * fraction, what);
+}
+
+/* What skopeo prints, in the journal with the build's fields like every tool's output. */
+static void pull_output(const char *line, void *userdata) {
+        (void) sd_journal_send("MESSAGE=skopeo: %s", line, "PRIORITY=%d", LOG_INFO, "SANDBOX=%s", build_sandbox,
+                               "SANDY_IMAGE_ID=%s", build_id, "SYSLOG_IDENTIFIER=sandy-helper", NULL);
 }
 
 static int build_docker(const Sandbox *s, const char *tmpdir) {
@@ -377,11 +382,9 @@ static int build_docker(const Sandbox *s, const char *tmpdir) {
         OciPullOptions o = {
                 .auth_file = c.registry_auth_file,
                 .plain_http = c.plain_http_registries,
-                /* The download process runs as the build range's "nobody", which nothing else uses until
-                 * the image's own programs run, after the pull. */
-                .fetcher_uid = confine.base + 65534,
                 .tmpdir = tmpdir,
                 .progress = pull_progress,
+                .output = pull_output,
         };
         r = oci_pull(reference, &confine, &o, &res);
         if (r < 0)

@@ -77,6 +77,7 @@
 #include "log.h"
 #include "oci-internal.h"
 #include "string-util.h"
+#include "strv.h"
 
 #define BLOB_BUF_SIZE (256U * 1024U)
 #define JSON_MAX (16U << 20)
@@ -518,6 +519,7 @@ int oci_pick_platform(const char *label, const cJSON *index, const char *index_d
 
 typedef struct Image {
         char *config;
+        char *config_digest; /* "sha256:HEX", as checked; NULL when the source names none */
         OciLayer *layers;
         size_t n_layers;
         uint64_t *progress_sizes;
@@ -534,6 +536,7 @@ void oci_layers_free(OciLayer *layers, size_t n) {
 
 static void image_done(Image *im) {
         free(im->config);
+        free(im->config_digest);
         oci_layers_free(im->layers, im->n_layers);
         free(im->progress_sizes);
 }
@@ -722,6 +725,9 @@ static int load_oci(Source *s, Image *im) {
         r = source_read_json(s, blob_path(config.digest, path), config.digest, config.size, &im->config);
         if (r < 0)
                 return r;
+        im->config_digest = strdup(config.digest);
+        if (!im->config_digest)
+                return log_oom();
         return oci_config_diff_ids(s->path, config.digest, im->config, im->layers, im->n_layers);
 }
 
@@ -813,11 +819,12 @@ static int load_docker(Source *s, Image *im) {
         r = source_read_json(s, config, config_digest, UINT64_MAX, &im->config);
         if (r < 0)
                 return r;
-        return oci_config_diff_ids(s->path, config_digest, im->config, im->layers, im->n_layers);
+        im->config_digest = TAKE_PTR(config_digest);
+        return oci_config_diff_ids(s->path, im->config_digest, im->config, im->layers, im->n_layers);
 }
 
 int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci_progress_t progress,
-               void *userdata, char **ret_config_json) {
+               void *userdata, char **ret_config_json, char ***ret_blobs) {
         _cleanup_(image_done) Image im = {};
         _cleanup_(source_done) Source s = {.type = type, .dir_fd = -EBADF};
         OciProgress p = {.cb = progress, .userdata = userdata};
@@ -879,6 +886,16 @@ int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci
         }
         if (progress)
                 progress(1.0, "done", userdata);
+        if (ret_blobs) {
+                _cleanup_strv_free_ char **blobs = NULL;
+                if (im.config_digest && strv_extend(&blobs, im.config_digest) < 0)
+                        return log_oom();
+                for (size_t i = 0; i < im.n_layers; i++)
+                        if (im.layers[i].digest && !strv_contains(blobs, im.layers[i].digest) &&
+                            strv_extend(&blobs, im.layers[i].digest) < 0)
+                                return log_oom();
+                *ret_blobs = TAKE_PTR(blobs);
+        }
         if (ret_config_json)
                 *ret_config_json = TAKE_PTR(im.config);
         return 0;

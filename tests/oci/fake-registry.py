@@ -4,8 +4,9 @@ Bearer tokens from a token service the 401 challenge names, blobs redirected to 
 address, tokens that expire. It serves one OCI layout.
 
     fake-registry.py --layout DIR --listen ADDR:PORT --cdn ADDR:PORT --log FILE [--tls CERT KEY]
-                     [--login USER:PASSWORD] [--expire-once] [--realm URL] [--ready FILE]
+                     [--login USER:PASSWORD] [--expire-once] [--realm URL] [--corrupt DIGEST] [--ready FILE]
 
+    GET /v2/                            (Bearer) 200, the API version check clients start with
     GET /v2/REPO/manifests/TAG|DIGEST   (Bearer) the manifest or index; TAG is an
                                         org.opencontainers.image.ref.name of index.json
     GET /v2/REPO/blobs/DIGEST           (Bearer) 307 to the CDN
@@ -13,6 +14,7 @@ address, tokens that expire. It serves one OCI layout.
     GET /cdn/DIGEST                     (on the CDN address) the blob
 
 --expire-once: the first blob request is answered 401 and its token revoked (it expired).
+--corrupt DIGEST: that blob is served with one byte changed (a broken disk, a hostile mirror).
 Each request is logged as "<server> <method> <path> auth=<scheme or ->".
 """
 import argparse
@@ -42,7 +44,10 @@ def log(server, handler):
 def blob(digest):
     path = os.path.join(A.layout, "blobs", "sha256", digest.split(":", 1)[1])
     with open(path, "rb") as f:
-        return f.read()
+        data = f.read()
+    if digest == A.corrupt and data:
+        data = bytes([data[0] ^ 0xFF]) + data[1:]
+    return data
 
 
 class Base(http.server.BaseHTTPRequestHandler):
@@ -65,7 +70,7 @@ class Registry(Base):
     def challenge(self, repo):
         scheme = "https" if A.tls else "http"
         realm = A.realm or f"{scheme}://{A.listen}/token"
-        h = f'Bearer realm="{realm}",service="fake",scope="repository:{repo}:pull"'
+        h = f'Bearer realm="{realm}",service="fake"' + (f',scope="repository:{repo}:pull"' if repo else "")
         err = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}).encode()
         self.reply(401, err, headers=[("WWW-Authenticate", h)])
 
@@ -83,11 +88,15 @@ class Registry(Base):
             tok = base64.b64encode(os.urandom(12)).decode()
             TOKENS.add(tok)
             return self.reply(200, json.dumps({"token": tok, "expires_in": 300}).encode())
+        auth = self.headers.get("Authorization", "")
+        if url.path in ("/v2", "/v2/"):
+            if not auth.startswith("Bearer ") or auth[7:] not in TOKENS:
+                return self.challenge(None)
+            return self.reply(200, b"{}")
         parts = url.path.split("/")
         if len(parts) < 5 or parts[1] != "v2":
             return self.reply(404, b"{}")
         repo, kind, ref = "/".join(parts[2:-2]), parts[-2], parts[-1]
-        auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in TOKENS:
             return self.challenge(repo)
         if kind == "manifests":
@@ -148,6 +157,7 @@ def main():
     ap.add_argument("--login")
     ap.add_argument("--realm")
     ap.add_argument("--expire-once", action="store_true")
+    ap.add_argument("--corrupt")
     ap.add_argument("--ready")
     A = ap.parse_args()
     LOG = open(A.log, "a")
