@@ -514,17 +514,21 @@ static void enter_userns(const Confine *c, const ConfineExec *e) {
         }
 }
 
-/* CONFINE_VIEW_FETCH: CONFINE_FETCH_UID of the initial user namespace, nothing to gain: no capability in
- * any set (setresuid() from root to another UID clears them; the bounding set is emptied before), no
- * supplementary groups, no_new_privs, the seccomp filter of the other runs. */
+/* CONFINE_VIEW_FETCH: CONFINE_FETCH_UID, nothing to gain. The build's user namespace is joined first, as
+ * for the other runs, only because there the bounding set can be emptied (the helper has no CAP_SETPCAP);
+ * then the program becomes that namespace's 65534, which is CONFINE_FETCH_UID on the host: setresuid()
+ * from root to another UID clears every capability, there are no supplementary groups, no ambient
+ * capabilities, no_new_privs and the seccomp filter of the other runs. */
 static void enter_fetch_identity(const Confine *c) {
-        uid_t uid = CONFINE_FETCH_UID(c);
+        const uid_t id = CONFINE_FETCH_UID(c) - c->base;
 
+        if (setns(c->userns_fd, CLONE_NEWUSER) < 0)
+                die("join the build's user namespace");
         for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                         die("drop capability %d", cap);
-        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-                die("become UID %u", (unsigned) uid);
+        if (setgroups(0, NULL) < 0 || setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
+                die("become UID %u", (unsigned) CONFINE_FETCH_UID(c));
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
                 die("clear ambient capabilities");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -556,17 +560,15 @@ _noreturn_ static void run_payload(const Confine *c, const ConfineExec *e) {
         int keep[16];
         size_t n = 0;
 
-        if (e->view != CONFINE_VIEW_FETCH)
-                keep[n++] = c->userns_fd;
+        keep[n++] = c->userns_fd;
         for (size_t i = 0; i < e->n_keep_fds && n < ELEMENTSOF(keep); i++)
                 keep[n++] = e->keep_fds[i];
         close_all_but(keep, n);
         if (e->view == CONFINE_VIEW_FETCH)
                 enter_fetch_identity(c);
-        else {
+        else
                 enter_userns(c, e);
-                (void)close(c->userns_fd);
-        }
+        (void)close(c->userns_fd);
         /* The fds handed on to a program (e.g. as /dev/fd/N) must survive its execve(). */
         for (size_t i = 0; !e->fn && i < e->n_keep_fds; i++)
                 if (fcntl(e->keep_fds[i], F_SETFD, 0) < 0)

@@ -40,9 +40,9 @@ typedef enum ConfineView {
 #define CONFINE_SHIM_DIR "/run/sandy-build/bin"
 
 /* CONFINE_VIEW_FETCH runs a program of the host that takes no code from the image and only downloads for
- * the build (skopeo): not as root of the build's user namespace but as CONFINE_FETCH_UID (its "nobody")
- * in the initial one, with no capability at all; in the network namespace of the builder, i.e. the
- * helper's (a pull is the helper's, not the image's); the host's / read-only with the same directories
+ * the build (skopeo): not as root of the build's user namespace but as its "nobody" (65534 there,
+ * CONFINE_FETCH_UID on the host), with no capability at all; in the network namespace of the builder, i.e.
+ * the helper's (a pull is the helper's, not the image's); the host's / read-only with the same directories
  * hidden as CONFINE_VIEW_HOST, the host's resolver configuration shown, no tree, and ConfineExec.rw_fd (a
  * directory of the build's, owned by CONFINE_FETCH_UID) read-write at CONFINE_FETCH_DIR: nothing else is
  * writable but the run's own /tmp, /var/tmp and /dev/shm. */

@@ -6,6 +6,7 @@
 say() { echo "probe $*"; }
 st() { sed -n "s/^$1:[[:space:]]*//p" /proc/self/status; }
 say "uid=$(id -u) gid=$(id -g) groups=$(id -G | wc -w)"
+say "uid_map $(tr -s ' ' <"/proc/self/uid_map" | sed 's/^ //')"
 say "CapEff=$(st CapEff) CapPrm=$(st CapPrm) CapBnd=$(st CapBnd) CapAmb=$(st CapAmb)"
 say "NoNewPrivs=$(st NoNewPrivs) Seccomp=$(st Seccomp)"
 say "netns=$(readlink /proc/self/ns/net) pidns=$(readlink /proc/self/ns/pid) mntns=$(readlink /proc/self/ns/mnt)"
