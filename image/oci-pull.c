@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +66,8 @@ typedef struct Pull {
         int dir_fd, blobs_fd, cache_fd;
         char **cached;        /* hex digests linked from the cache */
         char **copied;        /* the blobs skopeo said it copied, in order */
+        char status[128];     /* the last progress text, and its fraction */
+        double fraction;
         char *skopeo_error;   /* the message of skopeo's error line */
         char *last_line;      /* its last line, for a message when it has no error line */
         char *error;
@@ -93,6 +96,8 @@ static int pull_fail(Pull *p, int error, const char *fmt, ...) {
 }
 
 static void pull_progress(Pull *p, double fraction, const char *text) {
+        snprintf(p->status, sizeof p->status, "%s", text);
+        p->fraction = fraction;
         if (p->o->progress)
                 p->o->progress(fraction > 1 ? 1 : fraction, text, p->o->userdata);
 }
@@ -508,6 +513,79 @@ static int map_error(Pull *p, int status) {
         return pull_fail(p, EIO, "skopeo failed: %s", isempty(m) ? "(no message; see the journal)" : m);
 }
 
+/* The bytes skopeo has written so far that were not in the cache: its layout and its TMPDIR. */
+static uint64_t bytes_written(Pull *p) {
+        static const char *const dirs[] = {"layout", "layout/blobs/sha256", "tmp"};
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_close_ int dfd = openat(p->dir_fd, dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+                if (!d)
+                        continue;
+                TAKE_FD(dfd);
+                for (struct dirent *de; (de = readdir(d));) {
+                        struct stat st;
+                        if (de->d_name[0] != '.' && !strv_contains(p->cached, de->d_name) &&
+                            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode))
+                                sum += (uint64_t)st.st_size;
+                }
+                closedir(d);
+        }
+        return sum;
+}
+
+/* skopeo's lines as they come; while it prints nothing (a large blob downloading), the bytes it wrote
+ * join the status every half second, since it says neither how large a blob is nor how far it got. */
+static void read_output(Pull *p, int fd) {
+        char buf[8192];
+        size_t len = 0;
+
+        for (;;) {
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                int k = poll(&pfd, 1, 500);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k == 0) {
+                        char text[160];
+                        if (!startswith(p->status, "pulling layer "))
+                                continue;
+                        snprintf(text, sizeof text, "%s, %.1f MB fetched", p->status, (double)bytes_written(p) / 1e6);
+                        if (p->o->progress)
+                                p->o->progress(p->fraction, text, p->o->userdata);
+                        continue;
+                }
+                ssize_t n = k < 0 ? -1 : read(fd, buf + len, sizeof buf - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+                buf[len] = 0;
+                char *start = buf, *nl;
+                while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
+                        *nl = 0;
+                        if (nl > start && nl[-1] == '\r')
+                                nl[-1] = 0;
+                        if (*start)
+                                handle_line(p, start);
+                        start = nl + 1;
+                }
+                len -= (size_t)(start - buf);
+                memmove(buf, start, len);
+                if (len == sizeof buf - 1) {
+                        /* An overlong line: handled in pieces rather than stalling. */
+                        buf[len] = 0;
+                        handle_line(p, buf);
+                        len = 0;
+                }
+        }
+        if (len > 0) {
+                buf[len] = 0;
+                handle_line(p, buf);
+        }
+}
+
 /* skopeo copy docker://REFERENCE oci:LAYOUT:img, confined; its lines handled as they come. */
 static int pull_run_skopeo(Pull *p, const Confine *c, int auth_fd) {
         _cleanup_strv_free_ char **env = fetch_environment(), **argv = NULL;
@@ -558,22 +636,8 @@ static int pull_run_skopeo(Pull *p, const Confine *c, int auth_fd) {
                 safe_close(pipefd[0]);
                 return pull_fail(p, r, "cannot start skopeo: %s", strerror(-r));
         }
-        FILE *f = fdopen(pipefd[0], "r");
-        if (!f)
-                safe_close(pipefd[0]);
-        else {
-                char *line = NULL;
-                size_t n = 0;
-                ssize_t len;
-                while ((len = getline(&line, &n, f)) >= 0) {
-                        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                                line[--len] = 0;
-                        if (len > 0)
-                                handle_line(p, line);
-                }
-                free(line);
-                fclose(f);
-        }
+        read_output(p, pipefd[0]);
+        safe_close(pipefd[0]);
         /* EOF comes when the last process of the run is gone (confine.h). */
         r = wait_for_terminate_and_check(NULL, pid);
         if (r < 0)

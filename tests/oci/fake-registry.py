@@ -4,7 +4,8 @@ Bearer tokens from a token service the 401 challenge names, blobs redirected to 
 address, tokens that expire. It serves one OCI layout.
 
     fake-registry.py --layout DIR --listen ADDR:PORT --cdn ADDR:PORT --log FILE [--tls CERT KEY]
-                     [--login USER:PASSWORD] [--expire-once] [--realm URL] [--corrupt DIGEST] [--ready FILE]
+                     [--login USER:PASSWORD] [--expire-once] [--realm URL] [--corrupt DIGEST] [--slow SECONDS]
+                     [--ready FILE]
 
     GET /v2/                            (Bearer) 200, the API version check clients start with
     GET /v2/REPO/manifests/TAG|DIGEST   (Bearer) the manifest or index; TAG is an
@@ -15,6 +16,7 @@ address, tokens that expire. It serves one OCI layout.
 
 --expire-once: the first blob request is answered 401 and its token revoked (it expired).
 --corrupt DIGEST: that blob is served with one byte changed (a broken disk, a hostile mirror).
+--slow SECONDS: the CDN takes that long for each blob (ten pieces, flushed).
 Each request is logged as "<server> <method> <path> auth=<scheme or ->".
 """
 import argparse
@@ -25,6 +27,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 A = None
@@ -132,7 +135,18 @@ class Cdn(Base):
         path = urllib.parse.urlsplit(self.path).path
         if not path.startswith("/cdn/sha256:"):
             return self.reply(404)
-        self.reply(200, blob(path[len("/cdn/"):]), "application/octet-stream")
+        data = blob(path[len("/cdn/"):])
+        if not A.slow:
+            return self.reply(200, data, "application/octet-stream")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        step = (len(data) + 9) // 10
+        for i in range(0, len(data), step):
+            self.wfile.write(data[i:i + step])
+            self.wfile.flush()
+            time.sleep(A.slow / 10)
 
 
 def serve(handler, listen):
@@ -158,6 +172,7 @@ def main():
     ap.add_argument("--realm")
     ap.add_argument("--expire-once", action="store_true")
     ap.add_argument("--corrupt")
+    ap.add_argument("--slow", type=float)
     ap.add_argument("--ready")
     A = ap.parse_args()
     LOG = open(A.log, "a")

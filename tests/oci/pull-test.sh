@@ -179,6 +179,14 @@ pull OCI_TEST_AUTH_FILE="$w/auth.json"
 check "without its CA (TLS) ($out)" grep -q "^Failed to pull $reg/img:latest: TLS: the registry's certificate is not trusted: .* (a registry with a CA of its own needs it in /etc/containers/certs.d/$reg/ca.crt)$" <<<"$out"
 mv "$w/certs.saved" "/etc/containers/certs.d/$reg"
 
+# ---- a slow download: the status says how far it got
+registry --tls "$w/srv.crt" "$w/srv.key" --slow 3
+rm -rf "$cache"
+pull
+check "a layer that takes 3 s to come: pulled ($out)" pulled
+check "meanwhile the status said how much was fetched" \
+        grep -qE "^progress .* pulling layer 1: ${layer:0:19}, 0\.[1-9] MB fetched$" "$t/out"
+
 # ---- a registry that serves a blob not matching its digest
 registry --tls "$w/srv.crt" "$w/srv.key" --corrupt "$layer"
 rm -rf "$cache"
