@@ -386,25 +386,98 @@ int conf_parse_file(const char *path, conf_assign_t assign, void *userdata) {
         return conf_parse_string(path, text, size, assign, userdata);
 }
 
+static char ascii_lower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+static size_t min3(size_t a, size_t b, size_t c) {
+        return a < b ? (a < c ? a : c) : (b < c ? b : c);
+}
+
+/* The Levenshtein distance of a and b, ignoring case; SIZE_MAX for names too long to be typos of ours. */
+static size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
+
+        if (la > 64 || lb > 64)
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                prev[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                cur[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        cur[j] = min3(prev[j] + 1, cur[j - 1] + 1,
+                                      prev[j - 1] + (ascii_lower(a[i - 1]) != ascii_lower(b[j - 1])));
+                }
+                memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+        }
+        return prev[lb];
+}
+
+/* Close enough to be a typo: one or two edits, and fewer than half the name (so "Us" does not become
+ * "User"). */
+static bool is_typo_of(const char *typed, const char *known) {
+        size_t d = edit_distance(typed, known);
+        return d <= 2 && d * 2 < strlen(typed);
+}
+
+/* A known section that section is a typo of, or NULL. */
+static const char *similar_section(const ConfTable *t, const char *section) {
+        for (size_t i = 0; i < t->n_keys; i++)
+                if (is_typo_of(section, t->keys[i].section))
+                        return t->keys[i].section;
+        return NULL;
+}
+
 int conf_table_assign(const char *file, unsigned line, const char *section, const char *key, const char *value,
                       void *userdata) {
         const ConfTable *t = userdata;
+        const ConfKey *elsewhere = NULL, *similar = NULL;
         bool section_known = false;
+        const char *s;
 
         if (startswith(section, "X-") || startswith(key, "X-"))
                 return 0;
         for (size_t i = 0; i < t->n_keys; i++) {
-                if (!streq(section, t->keys[i].section))
-                        continue;
-                section_known = true;
-                if (streq(key, t->keys[i].key))
-                        return t->keys[i].parse(file, line, key, value, (uint8_t *) t->object + t->keys[i].offset,
+                const ConfKey *k = &t->keys[i];
+
+                if (streq(section, k->section)) {
+                        section_known = true;
+                        if (streq(key, k->key))
+                                return k->parse(file, line, key, value, (uint8_t *) t->object + k->offset,
                                                 t->object);
+                }
+                if (!elsewhere && streq(key, k->key))
+                        elsewhere = k;
+                /* A typo in the right section is likelier than one in another. */
+                if (is_typo_of(key, k->key) && (!similar || (streq(section, k->section) &&
+                                                             !streq(section, similar->section))))
+                        similar = k;
         }
-        if (!section_known)
-                log_syntax(file, line, LOG_WARNING, 0, "Unknown section [%s], ignoring %s=.", section, key);
-        else
-                /* A newer file must not kill the sandbox on an older sandy: warn and go on. */
-                log_syntax(file, line, LOG_WARNING, 0, "Unknown key %s= in [%s], ignoring.", key, section);
-        return 0;
+
+        /* Never ignore what was meant to restrict the sandbox (Mode=strict in [Sandbox] would leave it
+         * lenient): whatever is not understood is an error, and nothing is generated. Other tools' keys and
+         * sections start with "X-". */
+        if (!section_known) {
+                s = similar_section(t, section);
+                if (s)
+                        return log_syntax(file, line, LOG_ERR, EINVAL,
+                                          "%s= is in an unknown section [%s]; did you mean [%s]?", key,
+                                          section, s);
+                return log_syntax(file, line, LOG_ERR, EINVAL,
+                                  "%s= is in an unknown section [%s] (sections for other tools start with "
+                                  "\"X-\").",
+                                  key, section);
+        }
+        if (elsewhere)
+                return log_syntax(file, line, LOG_ERR, EINVAL, "%s= belongs in [%s], not [%s].", key,
+                                  elsewhere->section, section);
+        if (similar && streq(similar->section, section))
+                return log_syntax(file, line, LOG_ERR, EINVAL, "Unknown key %s= in [%s]; did you mean %s=?",
+                                  key, section, similar->key);
+        if (similar)
+                return log_syntax(file, line, LOG_ERR, EINVAL,
+                                  "Unknown key %s= in [%s]; did you mean [%s] %s=?", key, section,
+                                  similar->section, similar->key);
+        return log_syntax(file, line, LOG_ERR, EINVAL,
+                          "Unknown key %s= in [%s] (keys for other tools start with \"X-\").", key, section);
 }

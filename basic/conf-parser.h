@@ -54,7 +54,8 @@ typedef struct ConfTable {
 } ConfTable;
 
 /* A conf_assign_t taking a ConfTable as userdata: looks the key up and calls its parser. Sections and keys
- * starting with "X-" are for other tools and ignored, as in unit files; unknown sections and keys are
- * warned about and ignored. */
+ * starting with "X-" are for other tools and ignored, as in unit files. Any other unknown section or key,
+ * or a key in the wrong section, is an error (a misspelt or misplaced restriction must never leave a file
+ * silently weaker), with a hint: the section the key belongs in, or the name it is a typo of. */
 int conf_table_assign(const char *file, unsigned line, const char *section, const char *key, const char *value,
                       void *userdata);

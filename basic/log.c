@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <systemd/sd-journal.h>
@@ -48,6 +49,23 @@ void log_close(void) {
         use_journal = false;
 }
 
+/* Whether stderr is systemd's journal stream for this service (JOURNAL_STREAM names its device and inode):
+ * then each line starts with "<PRIORITY>", which journald takes as the line's priority, so errors are
+ * errors in "journalctl -p err" and in what sandyctl shows of a failed start. */
+static bool stderr_is_journal(void) {
+        static int cached = -1;
+        unsigned long long dev, ino;
+        const char *e;
+        struct stat st;
+
+        if (cached >= 0)
+                return cached;
+        e = getenv("JOURNAL_STREAM");
+        cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
+                 (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+        return cached;
+}
+
 static void log_write(int level, const char *msg) {
         if (use_journal) {
                 if (syntax_file)
@@ -68,7 +86,10 @@ static void log_write(int level, const char *msg) {
                 };
                 (void) !writev(kmsg_fd, iov, ELEMENTSOF(iov));
         }
-        fprintf(stderr, "%s\n", msg);
+        if (stderr_is_journal())
+                fprintf(stderr, "<%d>%s\n", level, msg);
+        else
+                fprintf(stderr, "%s\n", msg);
 }
 
 _printf_(3, 0) static int log_dispatch(int level, int error, const char *fmt, va_list ap) {

@@ -190,6 +190,12 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
         /* "started" should mean "ready for a shell": wait for the inner systemd's READY=1. */
         if (s->boot)
                 fputs("NotifyReady=yes\n", f);
+        /* A stopped sandbox must end inactive, not failed (issue 17). As PID 1 the command ignores the
+         * SIGTERM of a stop (PID 1 gets no signal it has no handler for), so nspawn SIGKILLs it and exits
+         * 1. Under nspawn's stub init the command gets SIGTERM and SIGHUP, then (once it is gone, or 90 s
+         * later) the stub powers the container off, which nspawn reports as success. */
+        if (!s->boot)
+                fputs("ProcessTwo=yes\nKillSignal=SIGRTMIN+3\n", f);
         if (!s->boot)
                 r = put_nspawn_list(f, "Parameters", s->command);
         if (r >= 0)

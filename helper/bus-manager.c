@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "bus-polkit.h"
+#include "conf-parser.h"
 #include "image-build.h"
 #include "log.h"
 #include "manager.h"
@@ -160,16 +161,47 @@ static int method_ensure_image(sd_bus_message *msg, void *userdata, sd_bus_error
 
 typedef struct Declared {
         char **names;
-        char **ids; /* parallel to names; "" when the declaration does not load */
+        char **ids;   /* parallel to names; "" when the declaration does not load */
+        char **froms; /* the From= values of the declarations whose image ID cannot be computed */
 } Declared;
 
 static void declared_done(Declared *d) {
         strv_free(d->names);
         strv_free(d->ids);
+        strv_free(d->froms);
 }
 
-/* Every declared sandbox and its image ID. Broken declarations are skipped quietly (sandyctl verify
- * reports them); their images count as unused. */
+static int collect_from(const char *file, unsigned line, const char *section, const char *key, const char *value,
+                        void *userdata) {
+        char **from = userdata;
+
+        /* As the parser would: a later assignment replaces an earlier one, an empty one resets. */
+        if (streq(section, "Image") && streq(key, "From")) {
+                free(*from);
+                *from = isempty(value) ? NULL : strdup(value);
+        }
+        return 0;
+}
+
+/* A declaration with an error (a typo in any key, a Setup= script gone) names an image all the same: the
+ * From= its files end up with, read from them as they are, so that Prune never takes a user's image for a
+ * typo. */
+static int declared_froms(char *const *dirs, const char *name, char ***froms) {
+        _cleanup_free_ char *main_file = NULL, *from = NULL;
+        _cleanup_strv_free_ char **dropins = NULL;
+
+        if (sandbox_find(dirs, name, &main_file, &dropins) < 0)
+                return 0;
+        (void) conf_parse_file(main_file, collect_from, &from);
+        STRV_FOREACH(f, dropins)
+                (void) conf_parse_file(*f, collect_from, &from);
+        if (!from || strv_contains(*froms, from))
+                return 0;
+        return strv_consume(froms, TAKE_PTR(from));
+}
+
+/* Every declared sandbox and its image ID; for those whose ID cannot be computed, the From= values their
+ * files name (d.froms). Errors are not logged here (sandyctl verify reports them). */
 static int declared_load(Declared *ret) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL);
         Declared d = {};
@@ -185,8 +217,10 @@ static int declared_load(Declared *ret) {
                 _cleanup_sandbox_free_ Sandbox *s = NULL;
                 char id[IMAGE_ID_HEX_LEN + 1] = "";
 
-                if (sandbox_load(dirs, *n, &s) >= 0 && sandbox_image_id(s, id) < 0)
+                if (sandbox_load(dirs, *n, &s) < 0 || sandbox_image_id(s, id) < 0) {
                         id[0] = 0;
+                        (void) declared_froms(dirs, *n, &d.froms);
+                }
                 if (strv_extend(&d.ids, id) < 0) {
                         log_set_max_level(level);
                         declared_done(&d);
@@ -387,8 +421,14 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
         STRV_FOREACH(id, ids) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
+                _cleanup_(image_meta_done) ImageMeta meta = {};
+
                 if (strv_contains(d.ids, *id))
                         continue;
+                if (image_read_meta(*id, &meta) >= 0 && strv_contains(d.froms, meta.from)) {
+                        log_info("Not pruning image %s: a declaration with errors names %s.", *id, meta.from);
+                        continue;
+                }
                 if (remove_one(userdata, *id, &e) < 0) {
                         log_warning("Not pruning image %s: %s", *id, e.message ?: "error");
                         continue;

@@ -10,6 +10,7 @@
 #include "build-cgroup.h"
 #include "bus-exec.h"
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "confine.h"
 #include "image-build.h"
 #include "log.h"
@@ -205,6 +206,9 @@ int main(int argc, char *argv[]) {
         r = bus_access_register(bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the access interface: %m"), 1;
+        r = bus_state_register(bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the state interface: %m"), 1;
 
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

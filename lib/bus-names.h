@@ -9,6 +9,8 @@
 #define HELPER_NETWORK_IFACE "org.sandy.Helper1.Network"
 /* Who may use which sandbox: CheckAccess(s sandbox, u uid) -> (b allowed, s owner, s user). */
 #define HELPER_ACCESS_IFACE "org.sandy.Helper1.Access"
+/* What sandboxes leave behind: DescribeState(s) -> (a(ss) reports, as errors), ResetState(s) -> (b). */
+#define HELPER_STATE_IFACE "org.sandy.Helper1.State"
 #define HELPER_JOB_IFACE "org.sandy.Helper1.Job"
 /* issue 13: Exec(), a command in a running sandbox for members of group sandy (helper/bus-exec.c). */
 #define HELPER_EXEC_IFACE "org.sandy.Helper1.Exec"
@@ -35,6 +37,7 @@
 #define POLKIT_ACTION_OTHER_SANDBOX "org.sandy.helper.other-sandbox"
 /* issue 13: run a command in a running sandbox as its user (detail "sandbox" = NAME). */
 #define POLKIT_ACTION_EXEC "org.sandy.helper.exec"
+#define POLKIT_ACTION_RESET "org.sandy.helper.reset"
 
 /* Other services sandy talks to. */
 #define MACHINED_BUS_NAME "org.freedesktop.machine1"

@@ -44,6 +44,7 @@ int sandbox_format(const Sandbox *s, FILE *f) {
         fprintf(f, "Boot=%s\n", s->boot ? "yes" : "no");
         put_list(f, "Command", s->command);
         put_list(f, "Environment", s->environment);
+        put_list(f, "CredentialEnvironment", s->credential_environment);
         for (size_t i = 0; i < s->n_credentials; i++)
                 fprintf(f, "Credential=%s:%s\n", s->credentials[i].id, s->credentials[i].path);
         fprintf(f, "AutoStart=%s\n", s->autostart ? "yes" : "no");

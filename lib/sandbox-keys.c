@@ -143,6 +143,24 @@ static int check_env_word(const char *file, unsigned line, const char *key, char
         return check_argv_word(file, line, key, w);
 }
 
+/* KEY set again replaces the earlier value, like systemd's Environment=. Takes the strings of add. */
+static int env_list_merge(char ***list, char **add) {
+        STRV_FOREACH(a, add) {
+                size_t klen = (size_t) (strchr(*a, '=') - *a) + 1;
+                char **slot = NULL;
+
+                STRV_FOREACH(e, *list)
+                        if (strncmp(*e, *a, klen) == 0)
+                                slot = e;
+                if (slot) {
+                        free(*slot);
+                        *slot = TAKE_PTR(*a);
+                } else if (strv_consume(list, TAKE_PTR(*a)) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
 static int parse_environment(const char *file, unsigned line, const char *key, const char *value, void *data,
                              void *object) {
         _unused_ Sandbox *s = object;
@@ -156,21 +174,37 @@ static int parse_environment(const char *file, unsigned line, const char *key, c
         r = parse_word_list(file, line, key, value, &add, check_env_word);
         if (r < 0)
                 return r;
-        /* KEY set again replaces the earlier value, like systemd's Environment=. */
-        STRV_FOREACH(a, add) {
-                size_t klen = (size_t) (strchr(*a, '=') - *a) + 1;
-                char **slot = NULL;
+        return env_list_merge(&s->environment, add);
+}
 
-                STRV_FOREACH(e, s->environment)
-                        if (strncmp(*e, *a, klen) == 0)
-                                slot = e;
-                if (slot) {
-                        free(*slot);
-                        *slot = TAKE_PTR(*a);
-                } else if (strv_consume(&s->environment, TAKE_PTR(*a)) < 0)
-                        return log_oom();
-        }
+static int check_credential_env_word(const char *file, unsigned line, const char *key, char **w) {
+        const char *eq = strchr(*w, '=');
+        _cleanup_free_ char *name = eq ? strndup(*w, (size_t) (eq - *w)) : NULL;
+
+        if (!eq || !name || !env_name_is_valid(name) || !credential_id_is_valid(eq + 1))
+                return SYNTAX_ERROR(file, line, "%s= takes VARIABLE=ID, VARIABLE of letters, digits and '_', ID a "
+                                                "Credential= ID: \"%s\".",
+                                    key, *w);
         return 0;
+}
+
+/* CredentialEnvironment=VAR=ID: the sessions the agent starts (sandyctl exec, login shells) get VAR set to
+ * the content of credential ID, for tools that read a key from the environment (ANTHROPIC_API_KEY, ...). */
+static int parse_credential_environment(const char *file, unsigned line, const char *key, const char *value,
+                                        void *data, void *object) {
+        _unused_ Sandbox *s = object;
+        _cleanup_strv_free_ char **add = NULL;
+        int r;
+
+        if (isempty(value)) {
+                s->credential_environment = strv_free(s->credential_environment);
+                return 0;
+        }
+        r = parse_word_list(file, line, key, value, &add, check_credential_env_word);
+        if (r < 0)
+                return r;
+        s->loc_credential_environment = (Location){file, line};
+        return env_list_merge(&s->credential_environment, add);
 }
 
 static int parse_credential(const char *file, unsigned line, const char *key, const char *value, void *data,
@@ -209,13 +243,14 @@ static int parse_credential(const char *file, unsigned line, const char *key, co
                 if (streq(s->credentials[i].id, id)) {
                         free(s->credentials[i].path);
                         s->credentials[i].path = TAKE_PTR(path);
+                        s->credentials[i].loc = (Location){file, line};
                         return 0;
                 }
         Credential *c = realloc(s->credentials, sizeof(Credential) * (s->n_credentials + 1));
         if (!c)
                 return log_oom();
         s->credentials = c;
-        s->credentials[s->n_credentials++] = (Credential){TAKE_PTR(id), TAKE_PTR(path)};
+        s->credentials[s->n_credentials++] = (Credential){TAKE_PTR(id), TAKE_PTR(path), {file, line}};
         return 0;
 }
 
@@ -349,6 +384,7 @@ static int parse_setup(const char *file, unsigned line, const char *key, const c
         if (!isempty(value) && (!path_is_normalized(value) || streq(value, "/") || string_has_cc(value)))
                 return SYNTAX_ERROR(file, line, "Setup= must be an absolute, normalised path to a script: \"%s\".",
                                     value);
+        s->loc_setup = (Location){file, line};
         return parse_text(file, line, key, value, data, s);
 }
 
@@ -568,6 +604,7 @@ static const ConfKey key_table[] = {
         {"Sandbox", "Command", parse_command, 0},
         {"Sandbox", "Environment", parse_environment, 0},
         {"Sandbox", "Credential", parse_credential, 0},
+        {"Sandbox", "CredentialEnvironment", parse_credential_environment, 0},
         {"Sandbox", "AutoStart", parse_bool, FIELD(autostart)},
         {"Sandbox", "PersistHome", parse_bool, FIELD(persist_home)},
         {"Sandbox", "ProtectPath", parse_protect_path, 0},

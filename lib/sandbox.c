@@ -54,6 +54,7 @@ Sandbox *sandbox_free(Sandbox *s) {
         free(s->workspace);
         strv_free(s->command);
         strv_free(s->environment);
+        strv_free(s->credential_environment);
         strv_free(s->protect_paths);
         for (size_t i = 0; i < s->n_credentials; i++) {
                 free(s->credentials[i].id);
@@ -179,6 +180,16 @@ int sandbox_verify(Sandbox *s) {
         if (s->boot && s->command)
                 r = log_syntax(s->loc_command.file, s->loc_command.line, LOG_ERR, EINVAL,
                                "Command= needs Boot=no; a booted sandbox runs its init.");
+        STRV_FOREACH(ce, s->credential_environment) {
+                const char *id = strchr(*ce, '=') + 1;
+                bool found = false;
+                for (size_t i = 0; i < s->n_credentials; i++)
+                        found = found || streq(s->credentials[i].id, id);
+                if (!found)
+                        r = log_syntax(s->loc_credential_environment.file, s->loc_credential_environment.line, LOG_ERR,
+                                       EINVAL, "CredentialEnvironment= names credential %s, which no Credential= declares.",
+                                       id);
+        }
         if (s->persist_home && !s->ephemeral)
                 log_syntax(s->files[0], 0, LOG_WARNING, 0,
                            "PersistHome=yes has no effect with Ephemeral=no; the whole sandbox persists.");

@@ -33,21 +33,22 @@ typedef enum ImageSourceType {
         _IMAGE_SOURCE_MAX,
 } ImageSourceType;
 
+/* Where an assignment came from, for messages about combinations of keys. */
+typedef struct Location {
+        const char *file; /* points into Sandbox.files */
+        unsigned line;
+} Location;
+
 typedef struct Credential {
         char *id;
         char *path;
+        Location loc; /* the assignment that set path, for verify's check that it exists */
 } Credential;
 
 typedef struct PortForward {
         uint16_t host;
         uint16_t container;
 } PortForward;
-
-/* Where an assignment came from, for messages about combinations of keys. */
-typedef struct Location {
-        const char *file; /* points into Sandbox.files */
-        unsigned line;
-} Location;
 
 typedef struct Sandbox {
         char *name;
@@ -71,6 +72,7 @@ typedef struct Sandbox {
         bool boot;
         char **command;
         char **environment; /* KEY=VALUE; a later assignment of KEY replaces an earlier one */
+        char **credential_environment; /* VAR=ID: VAR set from credential ID in the agent's sessions */
         Credential *credentials;
         size_t n_credentials;
         bool autostart;
@@ -103,11 +105,13 @@ typedef struct Sandbox {
         bool deny_nested_userns;  /* NestedUserNamespaces=no; the default (yes) lets the agent sandbox itself */
 
         Location loc_from, loc_command, loc_workspace, loc_mode, loc_allow_domain, loc_allow_address,
-                loc_port, loc_persist_home;
+                loc_port, loc_persist_home, loc_setup, loc_credential_environment;
 } Sandbox;
 
 /* EphemeralSize= when not set: a quarter of the host's memory (tmpfs's own default is half). */
 #define SANDBOX_EPHEMERAL_SIZE_DEFAULT "25%"
+/* MemoryMax= of sandy@.service when a declaration sets none (units/sandy@.service.in says the same). */
+#define SANDBOX_MEMORY_MAX_DEFAULT "75%"
 
 Sandbox *sandbox_free(Sandbox *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sandbox *, sandbox_free);

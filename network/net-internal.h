@@ -101,6 +101,9 @@ int resolver_host_conf(const NetPolicy *p, char *const *upstreams, bool stop_dns
 int resolver_inside_conf(const NetPolicy *p, bool stop_dns_rebind, char **ret);
 int resolver_write_files(const NetPolicy *p, const SandyConfig *c);
 void resolver_remove_files(const char *name);
+/* Wait until the resolver of name (inside: its sandy-dns-inside@, queried from its namespace) answers a
+ * query, or timeout_ms pass (-ETIMEDOUT, logged). */
+int resolver_wait_ready(const char *name, bool inside, unsigned timeout_ms);
 
 /* ---- nft: running them (nft.c). netns_fd -1: the host's namespace. */
 int memstream_finish(FILE **f, char **buf, char **ret);

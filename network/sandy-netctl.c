@@ -4,6 +4,8 @@
  *                   helper answers with the namespace as an fd, which is pinned here at SANDY_NETNS_DIR/NAME
  *   teardown NAME   TeardownNetwork, then remove the pin
  *   check           are the egress tables what is on record? (sandyctl doctor runs it)
+ *   wait-dns [--inside] NAME
+ *                   until the resolver of NAME answers (ExecStartPost= of sandy-dns@ and sandy-dns-inside@)
  * With --direct the work is done in this process (root; tests, and hosts without the helper). The helper
  * never mounts anything itself: the pin is a mount that the host's mount namespace must see. */
 #include <fcntl.h>
@@ -97,14 +99,17 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                         {"help", no_argument, NULL, 'h'},
                         {"direct", no_argument, NULL, 'd'},
+                        {"inside", no_argument, NULL, 'i'},
                         {},
         };
+        bool inside = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "hd", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n%1$s check\n\n"
+                        printf("%1$s [--direct] setup|teardown NAME\n%1$s --direct reconcile\n%1$s check\n"
+                               "%1$s wait-dns [--inside] NAME\n\n"
                                "check: compare the egress tables in force with what is on record (exit 1 "
                                "if\n"
                                "one is missing or was changed), and list forwarding settings sandy "
@@ -114,6 +119,9 @@ int main(int argc, char *argv[]) {
                 case 'd':
                         arg_direct = true;
                         break;
+                case 'i':
+                        inside = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -122,6 +130,13 @@ int main(int argc, char *argv[]) {
         if (argc - optind == 1 && streq(argv[optind], "check")) {
                 r = network_check(stdout);
                 return r < 0 ? 2 : r;
+        }
+        if (argc - optind == 2 && streq(argv[optind], "wait-dns")) {
+                if (!sandbox_name_is_valid(argv[optind + 1])) {
+                        log_error("Invalid sandbox name: %s", argv[optind + 1]);
+                        return 2;
+                }
+                return resolver_wait_ready(argv[optind + 1], inside, 10 * 1000) < 0;
         }
         if (argc - optind != 2 || !(streq(argv[optind], "setup") || streq(argv[optind], "teardown"))) {
                 log_error("Usage: %s [--direct] setup|teardown NAME", program_invocation_short_name);

@@ -97,6 +97,9 @@ int sandbox_mount_all(const Sandbox *s, int wsfd, const char *image_rootfs, char
         r = resolv_conf_setup(s, root, base, &settings);
         if (r < 0)
                 return r;
+        r = session_env_setup(s, root, base);
+        if (r < 0)
+                return r;
         r = credentials_install(s, base + user_uid, base + user_gid, &settings);
         if (r < 0)
                 return r;

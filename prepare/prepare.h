@@ -28,6 +28,8 @@ int sandbox_uid_base(const char *name, bool allocate, uid_t *ret);
 
 /* prepare-util.c: mkdir (EEXIST is fine), then chown and chmod; logs failures. */
 int make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* /etc of the sandbox's root (the mounted overlay), looked up inside it; logs failures. */
+int root_open_etc(const Sandbox *s, const char *root);
 /* openat2() with RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (and O_CLOEXEC | O_NOCTTY): no component of
  * path may be a symlink. Returns the fd or -errno (-ELOOP: a symlink was met). */
 int openat_no_symlinks(int dirfd, const char *path, int flags, mode_t mode);
@@ -68,6 +70,9 @@ int protect_paths_check(const char *name);
 /* credentials.c */
 int credentials_install(const Sandbox *s, uid_t uid, gid_t gid, char **settings);
 int credentials_remove(const char *name);
+
+/* session-env.c: /etc/profile.d/sandy-session.sh with Environment= and CredentialEnvironment=. */
+int session_env_setup(const Sandbox *s, const char *root, uid_t base);
 
 /* resolv.c */
 int resolv_conf_setup(const Sandbox *s, const char *root, uid_t base, char **settings);

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -17,20 +15,15 @@
  * file of the sandbox's root in the overlay's upper layer, looked up inside the root (the image is
  * untrusted); the image itself is never written. */
 int resolv_conf_setup(const Sandbox *s, const char *root, uid_t base, char **settings) {
-        _cleanup_close_ int rfd = -EBADF, etcfd = -EBADF, fd = -EBADF;
-        struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+        _cleanup_close_ int etcfd = -EBADF, fd = -EBADF;
         struct stat st;
         int r;
 
         if (!IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT))
                 return 0;
-        rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", root);
-        etcfd = (int) syscall(SYS_openat2, rfd, "etc", &how, sizeof how);
+        etcfd = root_open_etc(s, root);
         if (etcfd < 0)
-                return log_error_errno(errno, "Failed to open /etc in the root of %s: %m", s->name);
+                return etcfd;
         r = fstatat(etcfd, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to look at /etc/resolv.conf of %s: %m", s->name);

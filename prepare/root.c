@@ -97,34 +97,53 @@ static int copy_image_home(const char *rootfs, const char *user, const char *to)
 }
 
 
-/* The tmpfs options of the ephemeral upper layer: size= from EphemeralSize= (a percentage of the host's
- * memory, or bytes), and as many inodes as it has pages, so that neither the data nor the inodes (which do
- * not count towards size=) are bounded only by the memory cgroup. */
-int ephemeral_tmpfs_options(const Sandbox *s, char **ret) {
-        const char *v = s->ephemeral_size[0] ? s->ephemeral_size : SANDBOX_EPHEMERAL_SIZE_DEFAULT;
+/* "N%" of the host's memory, or bytes with an optional K, M, G or T (base 1024), as EphemeralSize= and
+ * MemoryMax= take them. -ERANGE for "infinity" or a value out of range. */
+static int memory_bytes(const char *v, uint64_t *ret) {
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
         size_t n = strlen(v);
-        uint64_t bytes, num;
+        uint64_t num;
 
-        if (pages <= 0 || psize <= 0)
+        if (pages <= 0 || psize <= 0 || n == 0)
                 return -EINVAL;
-        if (n > 0 && v[n - 1] == '%') {
+        if (v[n - 1] == '%') {
                 _cleanup_free_ char *p = strndup(v, n - 1);
                 if (!p)
                         return -ENOMEM;
                 if (safe_atou64(p, &num) < 0 || num == 0 || num > 100)
                         return -ERANGE;
-                bytes = (uint64_t) pages * (uint64_t) psize / 100 * num;
-        } else {
-                const char *suffix = strchr("KMGT", v[n - 1]);
-                _cleanup_free_ char *p = strndup(v, suffix ? n - 1 : n);
-                unsigned shift = suffix ? 10 * (unsigned) (suffix - "KMGT" + 1) : 0;
-                if (!p)
-                        return -ENOMEM;
-                if (safe_atou64(p, &num) < 0 || num == 0 || num > (UINT64_MAX >> shift))
-                        return -ERANGE;
-                bytes = num << shift;
+                *ret = (uint64_t) pages * (uint64_t) psize / 100 * num;
+                return 0;
         }
+        const char *suffix = strchr("KMGT", v[n - 1]);
+        _cleanup_free_ char *p = strndup(v, suffix ? n - 1 : n);
+        unsigned shift = suffix ? 10 * (unsigned) (suffix - "KMGT" + 1) : 0;
+        if (!p)
+                return -ENOMEM;
+        if (safe_atou64(p, &num) < 0 || num == 0 || num > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret = num << shift;
+        return 0;
+}
+
+/* The tmpfs options of the ephemeral upper layer: size= from EphemeralSize=, and as many inodes as it has
+ * pages, so that neither the data nor the inodes (which do not count towards size=) are bounded only by
+ * the memory cgroup. Without EphemeralSize=: 25% of the host's memory, but at most half of MemoryMax=
+ * (the sandbox's, or the unit's default 75%): the tmpfs is charged to the sandbox's memory, and one that
+ * could fill MemoryMax= would get the whole sandbox OOM-killed rather than the writer an ENOSPC. */
+int ephemeral_tmpfs_options(const Sandbox *s, char **ret) {
+        long psize = sysconf(_SC_PAGESIZE);
+        uint64_t bytes, limit;
+        int r;
+
+        if (psize <= 0)
+                return -EINVAL;
+        r = memory_bytes(s->ephemeral_size[0] ? s->ephemeral_size : SANDBOX_EPHEMERAL_SIZE_DEFAULT, &bytes);
+        if (r < 0)
+                return r;
+        if (!s->ephemeral_size[0] && memory_bytes(s->memory_max ?: SANDBOX_MEMORY_MAX_DEFAULT, &limit) >= 0 &&
+            limit / 2 < bytes)
+                bytes = limit / 2;
         /* Rounded up to whole pages, at least 16 MiB: an overlay needs its work directory and some room. */
         bytes = (bytes + (uint64_t) psize - 1) / (uint64_t) psize * (uint64_t) psize;
         if (bytes < 16ULL << 20)

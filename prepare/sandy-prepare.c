@@ -124,38 +124,151 @@ static int write_start_env(const Sandbox *s, const char *rootfs) {
         return 0;
 }
 
-/* The image is missing: ask sandy-helper to build it (bus-activated; as root, no polkit prompt) and wait.
- * Shares the build with any other request for the same recipe. */
-static int ensure_image(const char *name, const char *rootfs) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* ensure_image()'s view of the build: the job whose ImageId is ours, once a change of it shows, and what
+ * was last logged of it. */
+typedef struct EnsureWait {
+        const char *name, *id;
+        char *job;            /* our job's object path */
+        char **other_jobs;    /* jobs of other images */
+        int bucket;           /* the tenth of the progress last logged */
+        char *phase;          /* first word of the status last logged */
+        bool done;
+        int r;
+        char *rootfs;
+        char *message;
+} EnsureWait;
+
+static void ensure_wait_done(EnsureWait *w) {
+        free(w->job);
+        strv_free(w->other_jobs);
+        free(w->phase);
+        free(w->rootfs);
+        free(w->message);
+}
+
+/* Whether path is the job of our image; asked of the job once, then remembered. */
+static bool job_is_ours(sd_bus *bus, EnsureWait *w, const char *path) {
+        _cleanup_free_ char *id = NULL;
+
+        if (w->job)
+                return streq(path, w->job);
+        if (strv_contains(w->other_jobs, path))
+                return false;
+        if (sd_bus_get_property_string(bus, HELPER_BUS_NAME, path, HELPER_JOB_IFACE, "ImageId", NULL, &id) < 0)
+                return false;
+        if (!streq(id, w->id)) {
+                (void) strv_extend(&w->other_jobs, path);
+                return false;
+        }
+        w->job = strdup(path);
+        return !!w->job;
+}
+
+/* A few lines in the unit's journal instead of silence: one per tenth of the way, and one per new phase
+ * (the first word of the status: "debootstrap", "unpacking", "apt-get", ...). */
+static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        EnsureWait *w = userdata;
+        const char *iface, *prop, *status = NULL;
+        double progress = -1;
+        size_t n;
+
+        if (!startswith(sd_bus_message_get_path(m) ?: "", HELPER_JOB_PATH_PREFIX) ||
+            !job_is_ours(sd_bus_message_get_bus(m), w, sd_bus_message_get_path(m)))
+                return 0;
+        if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, HELPER_JOB_IFACE) ||
+            sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &prop) < 0)
+                        return 0;
+                if (streq(prop, "Progress"))
+                        (void) sd_bus_message_read(m, "v", "d", &progress);
+                else if (streq(prop, "Status"))
+                        (void) sd_bus_message_read(m, "v", "s", &status);
+                else
+                        (void) sd_bus_message_skip(m, "v");
+                (void) sd_bus_message_exit_container(m);
+        }
+        n = status ? strcspn(status, " ") : 0;
+        if ((progress >= 0 && (int) (progress * 10) > w->bucket) ||
+            (status && (!w->phase || strlen(w->phase) != n || strncmp(w->phase, status, n) != 0))) {
+                if (progress >= 0)
+                        w->bucket = (int) (progress * 10);
+                if (status) {
+                        free(w->phase);
+                        w->phase = strndup(status, n);
+                }
+                log_info("Building the image of %s: %3d%% %s", w->name, progress >= 0 ? (int) (progress * 100 + 0.5) : w->bucket * 10,
+                         status ?: "");
+        }
+        return 0;
+}
+
+static int on_ensure_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        EnsureWait *w = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
         const char *built;
+
+        w->done = true;
+        if (e) {
+                w->r = -sd_bus_message_get_errno(reply) ?: -EIO;
+                w->message = strdup(e->message ?: e->name);
+                return 0;
+        }
+        w->r = sd_bus_message_read(reply, "s", &built);
+        if (w->r >= 0 && !(w->rootfs = strdup(built)))
+                w->r = -ENOMEM;
+        return 0;
+}
+
+/* The image is missing: ask sandy-helper to build it (bus-activated; as root, no polkit prompt) and wait.
+ * Shares the build with any other request for the same recipe. The job's progress goes to the journal of
+ * the unit, so "systemctl start" and "journalctl -u" show a first start building instead of nothing. */
+static int ensure_image(const char *name, const char *id, const char *rootfs) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *changed = NULL, *call = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_(ensure_wait_done) EnsureWait w = {.name = name, .id = id, .bucket = 0};
         int r;
 
         log_info("The image of sandbox %s is not built yet; asking sandy-helper to build it.", name);
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_message_new_method_call(bus, &call, HELPER_BUS_NAME, HELPER_OBJECT_PATH,
+        /* Subscribe first: the job may report before the call returns. */
+        r = sd_bus_match_signal(bus, &changed, HELPER_BUS_NAME, NULL, DBUS_PROPERTIES_IFACE,
+                                "PropertiesChanged", on_job_changed, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to the build's progress: %m");
+        r = sd_bus_message_new_method_call(bus, &msg, HELPER_BUS_NAME, HELPER_OBJECT_PATH,
                                            HELPER_MANAGER_IFACE, "EnsureImage");
         if (r >= 0)
-                r = sd_bus_message_append(call, "s", name);
+                r = sd_bus_message_append(msg, "s", name);
+        /* The reply comes when the build is done: wait longer than the bus's default 25 s. */
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &call, msg, on_ensure_reply, &w, ENSURE_IMAGE_TIMEOUT_USEC);
         if (r < 0)
-                return log_error_errno(r, "Failed to build the EnsureImage call: %m");
-        r = sd_bus_call(bus, call, ENSURE_IMAGE_TIMEOUT_USEC, &error, &reply);
-        if (r < 0)
-                return log_error_errno(r, "The image of sandbox %s could not be built: %s", name,
-                                       error.message ?: strerror(-r));
-        r = sd_bus_message_read(reply, "s", &built);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse the EnsureImage reply: %m");
+                return log_error_errno(r, "Failed to ask sandy-helper for the image: %m");
+        while (!w.done) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Lost the connection to sandy-helper: %m");
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0)
+                        return log_error_errno(r, "Lost the connection to sandy-helper: %m");
+        }
+        if (w.r < 0)
+                return log_error_errno(w.r, "The image of sandbox %s could not be built: %s", name,
+                                       w.message ?: strerror(-w.r));
         /* The helper computes the same content address; anything else means the declaration changed while
          * it built. */
-        if (!streq(built, rootfs))
+        if (!streq(w.rootfs, rootfs))
                 return log_error_errno(ESTALE, "sandy-helper built %s, expected %s; the declaration of %s changed "
                                                "meanwhile. Start it again.",
-                                       built, rootfs, name);
+                                       w.rootfs, rootfs, name);
+        log_info("The image of sandbox %s is built.", name);
         return 0;
 }
 
@@ -209,7 +322,7 @@ static int prepare(const char *name) {
         if (!rootfs)
                 return log_oom();
         if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                r = ensure_image(name, rootfs);
+                r = ensure_image(name, id, rootfs);
                 if (r < 0)
                         return r;
         }

@@ -138,11 +138,56 @@ static int payload_started(pid_t leader) {
         return 1;
 }
 
-static int wait_payload_started(const char *name, pid_t leader) {
+/* The process that runs the payload. A Boot=no sandbox runs its command under nspawn's stub init
+ * (ProcessTwo=yes, issue 17): then the leader is a fork of nspawn that never execs, and the payload is its
+ * first child, PID 2 inside, from which every other process in the sandbox descends; only it has what
+ * the payload's start adds (sandy-nouserns' filter). The leader until that child exists. */
+static pid_t payload_of(pid_t leader) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *exe = NULL, *pexe = NULL;
+        struct stat st, pst;
+        int ppid;
+
+        /* Only while the leader still runs nspawn's program: a booted sandbox's leader is its init, whose
+         * children (its first service may well be PID 2) are not the payload. */
+        if (xasprintf(&path, "/proc/%d/stat", (int) leader) < 0 || read_small(path, &text) < 0)
+                return leader;
+        const char *p = strrchr(text, ')');
+        if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid <= 1 ||
+            xasprintf(&exe, "/proc/%d/exe", (int) leader) < 0 || xasprintf(&pexe, "/proc/%d/exe", ppid) < 0 ||
+            stat(exe, &st) < 0 || stat(pexe, &pst) < 0 || st.st_dev != pst.st_dev || st.st_ino != pst.st_ino)
+                return leader;
+
+        path = mfree(path);
+        text = mfree(text);
+        if (xasprintf(&path, "/proc/%d/task/%d/children", (int) leader, (int) leader) < 0 ||
+            read_small(path, &text) < 0)
+                return leader;
+        for (char *state = NULL, *w = strtok_r(text, " \n", &state); w; w = strtok_r(NULL, " \n", &state)) {
+                _cleanup_free_ char *status = NULL, *info = NULL;
+                const char *l;
+                uint64_t child;
+
+                if (safe_atou64(w, &child) < 0 || child < 2 || child >= INT32_MAX ||
+                    xasprintf(&status, "/proc/%d/status", (int) child) < 0 ||
+                    read_small(status, &info) < 0 || !(l = strstr(info, "\nNSpid:")))
+                        continue;
+                /* NSpid: the PID in each namespace, the sandbox's last. */
+                l = strchrnul(l + 1, '\n');
+                if (l - info >= 2 && l[-1] == '2' && IN_SET(l[-2], ' ', '\t'))
+                        return (pid_t) child;
+        }
+        return leader;
+}
+
+/* Waits until the payload runs; *ret_payload: its process (payload_of()). */
+static int wait_payload_started(const char *name, pid_t leader, pid_t *ret_payload) {
         for (unsigned i = 0; i < 2000; i++) {
-                int r = payload_started(leader);
-                if (r != 0)
+                pid_t payload = payload_of(leader);
+                int r = payload_started(payload);
+                if (r != 0) {
+                        *ret_payload = payload;
                         return r < 0 ? log_error_errno(r, "Failed to look at the leader of sandbox %s: %m", name) : 0;
+                }
                 (void) usleep(5000);
         }
         return log_error_errno(EBUSY, "Sandbox %s is still starting (its payload has not started in 10s).", name);
@@ -152,18 +197,18 @@ int exec_save_seccomp(const char *name) {
         _cleanup_close_ int pidfd = -EBADF;
         _cleanup_free_ char *path = NULL;
         SeccompFilters f = {};
-        pid_t leader;
+        pid_t leader, payload;
         int r;
 
         pidfd = sandbox_leader_pidfd(name, &leader);
         if (pidfd < 0)
                 return pidfd;
-        r = wait_payload_started(name, leader);
+        r = wait_payload_started(name, leader, &payload);
         if (r < 0)
                 return r;
         if (!(path = sandbox_runtime_path(name, "seccomp")))
                 return -ENOMEM;
-        r = seccomp_filters_read(leader, &f);
+        r = seccomp_filters_read(payload, &f);
         if (r < 0)
                 return r;
         r = seccomp_filters_save(&f, path);
@@ -347,6 +392,22 @@ typedef struct Child {
         const char *home, *shell;
 } Child;
 
+/* Set KEY=VALUE in *env, replacing an earlier KEY. */
+static int env_set(char ***env, const char *kv) {
+        size_t klen = strcspn(kv, "=") + 1;
+
+        STRV_FOREACH(e, *env)
+                if (strncmp(*e, kv, klen) == 0) {
+                        char *n = strdup(kv);
+                        if (!n)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = n;
+                        return 0;
+                }
+        return strv_extend(env, kv);
+}
+
 _noreturn_ static void command_child(const Child *c) {
         const ExecParams *p = c->p;
         _cleanup_strv_free_ char **env = NULL;
@@ -423,6 +484,30 @@ _noreturn_ static void command_child(const Child *c) {
             (p->term && !string_has_cc(p->term) && strlen(p->term) < 128 &&
              (xasprintf(&e, "TERM=%s", p->term) < 0 || strv_consume(&env, e) < 0)))
                 _exit(125);
+        /* What the declaration gives every session of the agent: Environment=, and CredentialEnvironment=
+         * read from the sandbox's own copy of the credential (as the sandbox user, inside), so that the key
+         * is never in a unit, a settings file or the journal. */
+        STRV_FOREACH(kv, p->s->environment)
+                if (env_set(&env, *kv) < 0)
+                        _exit(125);
+        STRV_FOREACH(ce, p->s->credential_environment) {
+                _cleanup_free_ char *path = NULL, *data = NULL, *kv = NULL;
+                const char *eq = strchr(*ce, '=');
+                size_t n = 0;
+
+                if (xasprintf(&path, SANDY_CREDENTIALS_INSIDE "/%s", eq + 1) < 0)
+                        _exit(125);
+                if (read_full_file(path, 1024 * 1024, &data, &n) < 0) {
+                        log_warning("Credential %s of sandbox %s is not there; %.*s is left unset.", eq + 1,
+                                    p->s->name, (int) (eq - *ce), *ce);
+                        continue;
+                }
+                while (n > 0 && data[n - 1] == '\n')
+                        data[--n] = 0;
+                if (xasprintf(&kv, "%.*s=%s", (int) (eq - *ce), *ce, data) < 0 || env_set(&env, kv) < 0)
+                        _exit(125);
+                explicit_bzero(data, n);
+        }
         /* Nothing above 2 survives: not the control socket, not the pidfd, nothing of the caller's. */
         (void) syscall(SYS_close_range, 3U, ~0U, 0);
         if (seccomp_filters_apply(&c->prep->filters) < 0) {
@@ -524,7 +609,7 @@ int exec_spawn(const ExecParams *p, pid_t *ret_pid) {
         _cleanup_close_ int pidfd = -EBADF, cgroupfd = -EBADF;
         _cleanup_free_ char *cgpath = NULL, *seccomp = NULL;
         Prepared prep = {};
-        pid_t leader, pid;
+        pid_t leader, payload, pid;
         int r;
 
         pidfd = sandbox_leader_pidfd(p->s->name, &leader);
@@ -532,16 +617,30 @@ int exec_spawn(const ExecParams *p, pid_t *ret_pid) {
                 return log_error_errno(pidfd, "Sandbox %s is not running.", p->s->name);
         if (pidfd < 0)
                 return log_error_errno(pidfd, "Failed to find the leader of sandbox %s: %m", p->s->name);
-        r = wait_payload_started(p->s->name, leader);
+        r = wait_payload_started(p->s->name, leader, &payload);
         if (r < 0)
                 return r;
+        if (payload != leader) {
+                /* Under the stub init, enter the namespaces through the payload: the stub never exec'd, so
+                 * its memory belongs to the host's user namespace and, as it changed its IDs, it is not
+                 * dumpable; setns() through its pidfd needs ptrace access, which the command, already in
+                 * the sandbox's user namespace, lacks for its cgroup namespace (EPERM). The same
+                 * namespaces, cgroup, bounding set and limits. */
+                int fd = (int) syscall(SYS_pidfd_open, payload, 0);
+                if (fd < 0)
+                        return log_error_errno(errno == ESRCH ? ESRCH : errno, "Sandbox %s stopped meanwhile: %m",
+                                               p->s->name);
+                safe_close(pidfd);
+                pidfd = fd;
+                leader = payload;
+        }
         /* The filters nspawn installed in the payload: saved at start (sandy-prepare --started), or read now
          * when that has not happened yet and we may (root, not under seccomp ourselves). */
         if (!(seccomp = sandbox_runtime_path(p->s->name, "seccomp")))
                 return log_oom();
         r = seccomp_filters_load(seccomp, &prep.filters);
         if (r == -ENOENT && p->seccomp_live) {
-                r = seccomp_filters_read(leader, &prep.filters);
+                r = seccomp_filters_read(payload, &prep.filters);
                 /* Kept for members' calls, when sandy-prepare --started could not read it (it runs under
                  * PID 1's seccomp filter where the host's systemd has one, e.g. inside a container). */
                 if (r >= 0)

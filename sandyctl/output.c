@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tables and JSON for every listing verb, drawn from the same data (see output.h). */
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "log.h"
@@ -39,6 +40,8 @@ static char *cell_text(const TableColumn *c, const cJSON *row) {
                 s = strdup(v->valuestring);
         else if (cJSON_IsBool(v))
                 s = strdup(cJSON_IsTrue(v) ? "yes" : "no");
+        else if (cJSON_IsNumber(v) && c->format)
+                s = c->format(v->valuedouble);
         else if (cJSON_IsNumber(v))
                 (void) xasprintf(&s, "%.15g", v->valuedouble);
         else if (cJSON_IsArray(v)) {
@@ -116,6 +119,26 @@ static char **table_cells(const Table *t, const cJSON *rows, size_t n, size_t *w
         return cells;
 }
 
+/* --quiet: the first column of each row as it is (an image ID in full), one a line, for scripts. */
+static int output_first_column(const Table *t, const cJSON *rows) {
+        TableColumn c = t->columns[0];
+        const cJSON *row;
+
+        c.max_width = 0;
+        cJSON_ArrayForEach(row, rows) {
+                _cleanup_free_ char *text = NULL;
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, c.key);
+
+                if (cJSON_IsNull(v) || !v)
+                        continue; /* nothing to name it by */
+                text = cell_text(&c, row);
+                if (!text)
+                        return log_oom();
+                puts(text);
+        }
+        return 0;
+}
+
 int output_table(const Table *t, const cJSON *rows) {
         size_t n = (size_t) cJSON_GetArraySize(rows), nc = t->n_columns, widths[nc], k = 0;
         const char *colors[nc];
@@ -123,6 +146,8 @@ int output_table(const Table *t, const cJSON *rows) {
         const cJSON *row;
         int r;
 
+        if (arg_quiet)
+                return output_first_column(t, rows);
         /* Filled in below; set first so that -O3 sees it (a VLA takes no initializer). */
         for (size_t i = 0; i < nc; i++) {
                 widths[i] = 0;
@@ -131,7 +156,7 @@ int output_table(const Table *t, const cJSON *rows) {
         cells = table_cells(t, rows, n, widths);
         if (!cells)
                 return log_oom();
-        r = print_line(t, widths, headers, NULL, ansi(ANSI_BOLD));
+        r = arg_legend ? print_line(t, widths, headers, NULL, ansi(ANSI_BOLD)) : 0;
         cJSON_ArrayForEach(row, rows) {
                 if (r < 0)
                         break;
@@ -157,6 +182,40 @@ int output_rows(const Table *t, cJSON *rows) {
         r = output_table(t, rows);
         cJSON_Delete(rows);
         return r;
+}
+
+char *format_bytes(double bytes) {
+        static const char units[] = "BKMGTPE";
+        size_t u = 0;
+
+        while (bytes >= 1024 && u + 1 < sizeof(units) - 1) {
+                bytes /= 1024;
+                u++;
+        }
+        return u == 0 ? strdupf("%.0fB", bytes) : strdupf("%.1f%c", bytes, units[u]);
+}
+
+void output_footer(const char *fmt, ...) {
+        va_list ap;
+
+        if (arg_json || arg_quiet || !arg_legend)
+                return;
+        putchar('\n');
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+void print_untrusted(FILE *f, const char *prefix, const char *text) {
+        fputs(prefix, f);
+        /* Journal lines and reports may hold what a sandbox wrote: no escape sequences reach the terminal. */
+        for (const unsigned char *c = (const unsigned char *) text; *c; c++)
+                if (*c < ' ' || *c == 0x7f)
+                        fprintf(f, "\\x%02x", *c);
+                else
+                        fputc(*c, f);
+        fputc('\n', f);
 }
 
 const char *active_state_color(const char *state) {

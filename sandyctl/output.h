@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "macro.h"
 
@@ -21,6 +22,8 @@ typedef struct TableColumn {
         const char *(*null_text_of)(const struct cJSON *row);
         /* ANSI colour of the cell (from ansi(), so "" without colour), given its row; NULL: none. */
         const char *(*color)(const struct cJSON *row);
+        /* The text of a number cell (a size in bytes as "1.2G"); NULL: the number as it is. */
+        char *(*format)(double value);
 } TableColumn;
 
 typedef struct Table {
@@ -35,12 +38,23 @@ typedef struct Table {
 int output_parse_json_mode(const char *mode);
 /* Print j as JSON, indented or on one line per --json=; frees j. NULL (allocation failed) is logged. */
 int output_json(struct cJSON *j);
-/* Print rows (an array of objects) as a table: the header, then one line per row. Cells: strings as they
- * are, true/false as yes/no, numbers, arrays of strings joined with spaces. */
+/* Print rows (an array of objects) as a table: the header (not with --no-legend), then one line per row.
+ * Cells: strings as they are, true/false as yes/no, numbers, arrays of strings joined with spaces. With
+ * --quiet only the first column, uncut, of the rows that have one. */
 int output_table(const Table *t, const struct cJSON *rows);
 /* --json: output_json(rows); otherwise output_table() into the pager (the caller closes it after its
  * footer). Frees rows. */
 int output_rows(const Table *t, struct cJSON *rows);
+
+/* The line below a table ("3 sandboxes listed."), after an empty line; not with --json, --quiet or
+ * --no-legend. */
+void output_footer(const char *fmt, ...) _printf_(1, 2);
+/* prefix, then text with control characters shown as \xNN, then a newline: for text from the journal or
+ * a sandbox, which must not move the cursor or change the terminal. */
+void print_untrusted(FILE *f, const char *prefix, const char *text);
+
+/* A size in bytes for people: "512B", "1.5K", "2.0G" (powers of 1024, as systemd shows them). NULL on OOM. */
+char *format_bytes(double bytes);
 
 /* Colour for a unit's ActiveState (green active, red failed, yellow changing), "" otherwise. */
 const char *active_state_color(const char *state);

@@ -13,6 +13,8 @@ bool arg_no_pager = false;
 const char *arg_host = NULL;
 bool arg_ask_password = true;
 bool arg_no_progress = false;
+bool arg_legend = true;
+bool arg_quiet = false;
 
 typedef struct Verb {
         const char *name;
@@ -23,7 +25,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
         {"verify", 1, -1, verb_verify},
         {"cat", 2, -1, verb_cat},
-        {"images", 1, 1, verb_images},
+        {"images", 1, -1, verb_images},
         {"list", 1, 1, verb_list},
         {"status", 2, -1, verb_status},
         {"build", 2, -1, verb_build},
@@ -54,10 +56,12 @@ static int help(void) {
                "                          Check sandbox files (all declared ones if none given)\n"
                "  cat NAME...             Show the effective declaration after drop-ins\n"
                "  images                  List the images declared sandboxes use, built or not\n"
+               "  images rm ID|NAME...    Remove images (by ID or ID prefix, or a sandbox's image)\n"
+               "  images prune            Remove the images no declaration names\n"
                "  list                    List sandboxes: state, image, mode, address, workspace\n"
-               "  status NAME...          Show unit, machine, image and egress of sandboxes\n"
+               "  status NAME...          Show unit, resources, image, declaration, errors and egress\n"
                "  build [--force] NAME... Build the images of sandboxes, with progress\n"
-               "  start NAME...           Start sandboxes (sandy@NAME.service)\n"
+               "  start NAME...           Start sandboxes (sandy@NAME.service), building missing images\n"
                "  stop NAME...            Stop sandboxes\n"
                "  restart NAME...         Restart sandboxes\n"
                "  shell NAME [-- CMD...]  Shell (or CMD) as the sandbox user, in the workspace\n"
@@ -72,10 +76,14 @@ static int help(void) {
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
                "     --json=pretty|short  Print JSON (list, status, images, doctor)\n"
+               "     --no-legend          Do not print the column headers and the footer of listings\n"
+               "  -q --quiet              Listings: only the first column (names, image IDs); otherwise\n"
+               "                          only warnings and errors\n"
                "     --no-pager           Do not pipe output into a pager\n"
                "     --no-ask-password    Do not ask for a password to authorize\n"
                "     --no-progress        Do not show a progress bar (build)\n"
-               "  -H --host=[USER@]HOST   Operate on a remote host over ssh (D-Bus verbs)\n\n"
+               "  -H --host=[USER@]HOST   Operate on a remote host over ssh (every verb; see "
+               "sandyctl(1))\n\n"
                "See sandyctl(1) and sandy.sandbox(5).\n",
                program_invocation_short_name);
         return 0;
@@ -87,7 +95,14 @@ static int version(void) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_PAGER, ARG_NO_ASK_PASSWORD, ARG_NO_PROGRESS };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_PAGER,
+                ARG_NO_ASK_PASSWORD,
+                ARG_NO_PROGRESS,
+                ARG_NO_LEGEND
+        };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
@@ -96,12 +111,14 @@ static int parse_argv(int argc, char *argv[]) {
                 {"no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD},
                 {"no-progress", no_argument, NULL, ARG_NO_PROGRESS},
                 {"host", required_argument, NULL, 'H'},
+                {"no-legend", no_argument, NULL, ARG_NO_LEGEND},
+                {"quiet", no_argument, NULL, 'q'},
                 {},
         };
         int c, r;
 
         /* "+" stops at the first non-option, so "exec NAME -- cmd -x" keeps its own options. */
-        while ((c = getopt_long(argc, argv, "+hH:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+hH:q", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         return help();
@@ -124,6 +141,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'H':
                         arg_host = optarg;
                         break;
+                case ARG_NO_LEGEND:
+                        arg_legend = false;
+                        break;
+                case 'q':
+                        arg_quiet = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -137,6 +160,9 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? 1 : 0;
 
+        /* --quiet: what succeeded goes unsaid; warnings and errors are still shown. */
+        if (arg_quiet)
+                log_set_max_level(LOG_WARNING);
         n = argc - optind;
         if (n == 0)
                 return log_error_errno(EINVAL, "Missing command. See '%s --help'.", program_invocation_short_name),

@@ -94,20 +94,17 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-/* Ask the helper for the build: the job's object path, or NULL when the image exists (no --force). */
-static int build_request(sd_bus *bus, const char *name, bool force, char **ret_job) {
-        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+/* Ask the helper for the build: the job's object path, or NULL when the image exists (no --force). A
+ * refused call is left in error for the caller to report. */
+static int build_request(sd_bus *bus, const char *name, bool force, char **ret_job, sd_bus_error *error) {
         _cleanup_bus_message_unref_ sd_bus_message *reply = NULL;
-        _cleanup_free_ char *what = NULL;
         const char *path;
         int r;
 
-        if (xasprintf(&what, "build the image of %s", name) < 0)
-                return log_oom();
-        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "BuildImage", &error,
-                               &reply, "sb", name, force);
+        r = sd_bus_call_method(bus, HELPER_BUS_NAME, HELPER_OBJECT_PATH, HELPER_MANAGER_IFACE, "BuildImage",
+                               error, &reply, "sb", name, force);
         if (r < 0)
-                return bus_log_call_error(r, &error, what);
+                return r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the reply of BuildImage: %m");
@@ -147,9 +144,10 @@ static int build_follow(sd_bus *bus, BuildWait *w) {
         return 0;
 }
 
-static int build_one(sd_bus *bus, const char *name, bool force) {
+int build_image(sd_bus *bus, const char *name, bool force, bool before_start) {
         _cleanup_bus_slot_unref_ sd_bus_slot *s1 = NULL, *s2 = NULL;
-        BuildWait w = {.name = name, .bar = !arg_no_progress && isatty(STDERR_FILENO)};
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        BuildWait w = {.name = name, .bar = !arg_no_progress && !arg_quiet && isatty(STDERR_FILENO)};
         int r;
 
         /* Subscribe first: a short build may end before the reply is read. */
@@ -161,10 +159,25 @@ static int build_one(sd_bus *bus, const char *name, bool force) {
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the helper's signals: %m");
 
-        r = build_request(bus, name, force, &w.job);
-        if (r >= 0 && !w.job)
-                log_info("Image of %s is already built (use --force to rebuild).", name);
-        else if (r >= 0)
+        r = build_request(bus, name, force, &w.job, &error);
+        if (r < 0 && before_start &&
+            sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED,
+                                   SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                   SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                /* Whoever may start it may still: sandy-prepare builds it then, without a bar here. */
+                log_notice("Not building the image of %s first (%s); the start builds it if needed.", name,
+                           error.message ?: error.name);
+                r = 0;
+        } else if (r < 0) {
+                _cleanup_free_ char *what = NULL;
+                if (xasprintf(&what, "build the image of %s", name) < 0)
+                        r = log_oom();
+                else
+                        r = bus_log_call_error(r, &error, what);
+        } else if (!w.job) {
+                if (!before_start)
+                        log_info("Image of %s is already built (use --force to rebuild).", name);
+        } else
                 r = build_follow(bus, &w);
         free(w.job);
         free(w.result);
@@ -188,7 +201,7 @@ int verb_build(int argc, char *argv[]) {
                 return r;
         polkit_agent_open_if_enabled();
         for (int i = 1; i < argc; i++) {
-                r = build_one(bus, argv[i], force);
+                r = build_image(bus, argv[i], force, false);
                 if (r < 0 && ret == 0)
                         ret = r;
         }

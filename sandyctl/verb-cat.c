@@ -13,6 +13,9 @@ int verb_cat(int argc, char *argv[]) {
                 return log_oom();
         if (arg_json)
                 return log_error_errno(EOPNOTSUPP, "cat prints the declaration as text; --json is not supported.");
+        /* The declarations are on the other host: sandyctl there prints them. */
+        if (arg_host)
+                return remote_sandyctl(argc, argv);
         for (int i = 1; i < argc; i++) {
                 _cleanup_sandbox_free_ Sandbox *s = NULL;
                 int r = sandbox_load(dirs, argv[i], &s);

@@ -7,8 +7,11 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "fs-util.h"
+#include "host-checks.h"
 #include "log.h"
 #include "output.h"
 #include "parse-util.h"
@@ -31,6 +34,7 @@ typedef enum Need { NEED_NONE = -1, NEED_SKOPEO, NEED_DEBOOTSTRAP, NEED_NET, NEE
 typedef struct Doctor {
         cJSON *rows;                 /* one object per check: check, status, required, detail[, fix] */
         char **needed_by[_NEED_MAX]; /* the sandboxes that need each */
+        char **workspaces;           /* sandbox, workspace, sandbox, workspace, ... */
         bool failed;                 /* a required check is missing */
 } Doctor;
 
@@ -152,6 +156,8 @@ static int collect_needs(Doctor *d) {
                 for (size_t n = 0; r >= 0 && n < _NEED_MAX; n++)
                         if (needs[n])
                                 r = strv_extend(&d->needed_by[n], *name);
+                if (r >= 0 && s->workspace && (r = strv_extend(&d->workspaces, *name)) >= 0)
+                        r = strv_extend(&d->workspaces, s->workspace);
         }
         log_set_max_level(level);
         return r < 0 ? log_oom() : 0;
@@ -217,6 +223,19 @@ static int check_overlayfs(Doctor *d) {
                    strdup(ov ? "in /proc/filesystems" : "not in /proc/filesystems (may load on demand)"));
 }
 
+/* Sandboxes are systemd services, machines and transient units: nothing works without systemd as PID 1. */
+static int check_pid1(Doctor *d) {
+        _cleanup_free_ char *comm = NULL;
+        bool booted = sd_booted() > 0;
+
+        (void) read_full_file("/proc/1/comm", 64, &comm, NULL);
+        return add(d, "systemd as PID 1", booted ? CHECK_OK : CHECK_MISSING, true,
+                   "boot the host with systemd (sandboxes are systemd services)",
+                   strdupf("PID 1 is %s%s", comm ? strstrip(comm) : "unknown",
+                           booted ? "; /run/systemd/system exists"
+                                  : ", not systemd (no /run/systemd/system)"));
+}
+
 static int check_cgroup2(Doctor *d) {
         struct statfs sfs;
         bool v2 = statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
@@ -224,6 +243,79 @@ static int check_cgroup2(Doctor *d) {
         return add(d, "cgroup v2", v2 ? CHECK_OK : CHECK_MISSING, true,
                    "boot with systemd.unified_cgroup_hierarchy=1",
                    strdup(v2 ? "/sys/fs/cgroup is cgroup2" : "/sys/fs/cgroup is not a cgroup2 mount"));
+}
+
+/* The controllers the limits of every sandbox need (MemoryMax=, TasksMax=, CPUQuota=, with defaults even
+ * when a declaration sets none), as this cgroup tree offers them to systemd. Without one, systemd starts
+ * the sandbox anyway and that limit silently does nothing. */
+static int check_controllers(Doctor *d) {
+        static const char *const needed[][2] = {
+                {"memory", "MemoryMax="},
+                {"pids", "TasksMax="},
+                {"cpu", "CPUQuota="},
+        };
+        _cleanup_free_ char *have = NULL, *missing = NULL;
+
+        if (read_full_file("/sys/fs/cgroup/cgroup.controllers", 4096, &have, NULL) < 0)
+                return add(d, "cgroup controllers", CHECK_WARN, false,
+                           "a cgroup v2 host offers them in /sys/fs/cgroup/cgroup.controllers",
+                           strdup("/sys/fs/cgroup/cgroup.controllers cannot be read"));
+        for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
+                bool found = false;
+                for (const char *w = have; *w;) {
+                        size_t n = strcspn(w, " \n");
+                        found = found || (n == strlen(needed[i][0]) && strncmp(w, needed[i][0], n) == 0);
+                        w += n + strspn(w + n, " \n");
+                }
+                if (!found && strextendf(&missing, "%s%s (%s not enforced)", missing ? ", " : "", needed[i][0],
+                                         needed[i][1]) < 0)
+                        return log_oom();
+        }
+        return add(d, "cgroup controllers", missing ? CHECK_WARN : CHECK_OK, false,
+                   "enable them for systemd (in a container: delegate them to it)",
+                   missing ? strdupf("missing: %s", missing) : strdup("memory pids cpu"));
+}
+
+/* sandy.conf and its drop-ins: an unknown key or a bad value there fails every network setup and every
+ * build, so it is reported here too (the messages, file:line, on stderr). */
+static int check_config(Doctor *d) {
+        _cleanup_(sandy_config_done) SandyConfig c = {};
+        const char *path = getenv("SANDY_CONFIG") ?: SANDY_CONFIG_FILE;
+        int r = sandy_config_load(NULL, &c);
+
+        return add(d, "sandy.conf", r < 0 ? CHECK_MISSING : CHECK_OK, true,
+                   "correct the lines named above (see sandy.conf(5))",
+                   r < 0 ? strdupf("%s or %s.d/ has errors", path, path)
+                         : strdupf("%s and %s.d/ read without errors", path, path));
+}
+
+/* Each declared workspace, as sandy-prepare will mount it: there, a directory reached without a symlink,
+ * not root's, and on a file system that takes idmapped mounts (tried for real as root). */
+static int check_workspaces(Doctor *d) {
+        for (size_t i = 0; d->workspaces && d->workspaces[i] && d->workspaces[i + 1]; i += 2) {
+                _cleanup_(workspace_info_done) WorkspaceInfo w = {};
+                _cleanup_free_ char *check = strdupf("workspace of %s", d->workspaces[i]);
+                const char *path = d->workspaces[i + 1];
+                int r;
+
+                if (!check || workspace_inspect(path, &w) < 0)
+                        return log_oom();
+                if (w.problem)
+                        r = add(d, check, CHECK_MISSING, true,
+                                w.idmap == IDMAP_NO ? "put the workspace on ext4, xfs or btrfs (tmpfs from Linux 6.3)" :
+                                                      "see \"sandyctl verify\" and sandy.sandbox(5), Workspace=",
+                                strdupf("%s %s", path, w.problem));
+                else if (w.unchecked)
+                        r = add(d, check, CHECK_WARN, true, "run sandyctl doctor as root",
+                                strdupf("%s: not checked: %s", path, w.unchecked));
+                else {
+                        _cleanup_free_ char *summary = workspace_summary(&w);
+                        r = add(d, check, CHECK_OK, true, "", summary ? strdupf("%s: %s", path, summary) : NULL);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* The helper uses libnftables; the kernel side is what can be missing. As root, ask it. */
@@ -299,8 +391,9 @@ static int check_egress(Doctor *d) {
 
 /* The checks of the system itself, in the order shown; the tools follow. */
 static int (*const checks[])(Doctor *d) = {
-        check_nspawn,    check_machined, check_userns, check_unprivileged_userns,
-        check_overlayfs, check_cgroup2,  check_nftables, check_egress,
+        check_pid1,      check_nspawn,  check_machined,    check_userns,   check_unprivileged_userns,
+        check_overlayfs, check_cgroup2, check_controllers, check_nftables, check_egress,
+        check_config,    check_workspaces,
 };
 
 /* Green when ok; yellow for a warning or what is not required; red for what is required and missing. */
@@ -324,8 +417,14 @@ static const TableColumn columns[] = {
 static const Table table = {.columns = columns, .n_columns = ELEMENTSOF(columns), .note_key = "fix"};
 
 int verb_doctor(int argc, char *argv[]) {
-        Doctor d = {.rows = cJSON_CreateArray()};
-        int r = d.rows ? 0 : log_oom();
+        Doctor d = {};
+        int r;
+
+        /* Whether the other host can run sandboxes is for sandyctl there to find out. */
+        if (arg_host)
+                return remote_sandyctl(argc, argv);
+        d.rows = cJSON_CreateArray();
+        r = d.rows ? 0 : log_oom();
 
         if (r >= 0)
                 r = collect_needs(&d);
@@ -343,6 +442,7 @@ int verb_doctor(int argc, char *argv[]) {
         cJSON_Delete(d.rows);
         for (size_t n = 0; n < _NEED_MAX; n++)
                 strv_free(d.needed_by[n]);
+        strv_free(d.workspaces);
         if (r < 0)
                 return r;
         return d.failed ? -ENOPKG : 0;

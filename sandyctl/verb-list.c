@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 
 #include "bus-util.h"
+#include "helper-client.h"
 #include "image.h"
 #include "log.h"
 #include "output.h"
@@ -51,15 +52,18 @@ static char *egress_address(const char *json) {
 }
 
 /* The row of one sandbox: its unit's state (null without a bus), the first 12 characters of its image ID,
- * whether that is built, its network mode, address, owner, whether the caller may use it ("access", null
- * when the helper does not say; "state" is "stale" when the declaration changed since daemon-reload) and
- * workspace. A declaration with errors is listed with state "error" and nothing else known. Returns 1, 0
- * for a masked sandbox (not listed), or -errno. */
-static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row) {
+ * whether that is built (sandy-helper's ListImages in stored; null when it did not answer), its network
+ * mode, address, owner, whether the caller may use it ("access", null when the helper does not say;
+ * "stale" when the declaration changed since daemon-reload) and workspace. A declaration with errors is
+ * listed with state "error" and nothing else known. Returns 1, 0 for a masked sandbox (not listed), or
+ * -errno. */
+static int row_fill(sd_bus *bus, const HelperImages *stored, bool answered, char *const *dirs,
+                    const char *name, cJSON *row) {
         _cleanup_sandbox_free_ Sandbox *s = NULL;
         _cleanup_free_ char *unit = NULL, *state = NULL, *egress = NULL, *address = NULL, *owner = NULL;
         char id[IMAGE_ID_HEX_LEN + 1] = "";
-        bool built = false, stale = false;
+        const HelperImage *image = NULL;
+        bool stale = false;
         int r, access = -1;
 
         r = sandbox_load(dirs, name, &s);
@@ -70,11 +74,13 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row
                         return log_oom();
                 if (bus && unit_active_state(bus, unit, &state) < 0)
                         state = NULL;
-                if (sandbox_image_id(s, id) >= 0) {
-                        built = image_is_built(id) > 0;
-                        id[12] = 0;
-                } else
-                        id[0] = 0;
+                image = helper_images_of_sandbox(stored, name);
+                /* Not built: the ID from the recipe, when this user can read all of it (Setup=). */
+                if (image)
+                        snprintf(id, sizeof(id), "%s", image->id);
+                else
+                        (void) sandbox_image_id_quietly(s, id);
+                id[12] = 0;
                 r = sandbox_access(bus, name, &owner, &access);
                 if (r == -ENOMEM)
                         return log_oom();
@@ -86,7 +92,8 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row
         if (!cJSON_AddStringToObject(row, "name", name) ||
             !json_add_string_or_null(row, "state", s ? state : "error") ||
             !json_add_string_or_null(row, "image", id[0] ? id : NULL) ||
-            !cJSON_AddBoolToObject(row, "built", built) ||
+            !(s && answered ? cJSON_AddBoolToObject(row, "built", !!image)
+                            : cJSON_AddNullToObject(row, "built")) ||
             (s && !cJSON_AddStringToObject(row, "mode", network_mode_to_string(s->network_mode))) ||
             !json_add_string_or_null(row, "address", address) ||
             !json_add_string_or_null(row, "owner", owner) ||
@@ -98,13 +105,16 @@ static int row_fill(sd_bus *bus, char *const *dirs, const char *name, cJSON *row
 }
 
 static int list_rows(sd_bus *bus, char *const *dirs, char *const *names, cJSON **ret) {
+        _cleanup_(helper_images_done) HelperImages stored = {};
         cJSON *rows = cJSON_CreateArray();
+        bool answered;
 
         if (!rows)
                 return log_oom();
+        answered = helper_list_images(bus, "whether images are built is unknown", &stored) >= 0;
         STRV_FOREACH(name, names) {
                 cJSON *row = cJSON_CreateObject();
-                int r = row ? row_fill(bus, dirs, *name, row) : log_oom();
+                int r = row ? row_fill(bus, &stored, answered, dirs, *name, row) : log_oom();
 
                 if (r > 0 && cJSON_AddItemToArray(rows, row))
                         continue;
@@ -122,11 +132,12 @@ int verb_list(int argc, char *argv[]) {
         _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
         _cleanup_bus_unref_ sd_bus *bus = NULL;
         cJSON *rows = NULL;
-        int r, n;
+        int r, n, broken = 0;
+        cJSON *row;
 
+        /* The declarations are on the other host: sandyctl there lists them. */
         if (arg_host)
-                return log_error_errno(EOPNOTSUPP, "list reads the declarations of this host; for another host "
-                                                   "run: ssh HOST sandyctl list");
+                return remote_sandyctl(argc, argv);
         if (!dirs)
                 return log_oom();
         r = sandbox_list_names(dirs, &names);
@@ -138,12 +149,15 @@ int verb_list(int argc, char *argv[]) {
         if (r < 0)
                 return r;
         n = cJSON_GetArraySize(rows);
-        r = output_rows(&table, rows);
-        if (r >= 0 && !arg_json) {
-                printf("\n%d sandboxes listed.\n", n);
-                if (log_error_count() > 0)
-                        log_warning("Some sandboxes have errors; see \"sandyctl verify\".");
+        cJSON_ArrayForEach(row, rows) {
+                const cJSON *state = cJSON_GetObjectItemCaseSensitive(row, "state");
+                broken += cJSON_IsString(state) && streq(state->valuestring, "error");
         }
+        r = output_rows(&table, rows);
+        if (r >= 0)
+                output_footer("%d sandboxes listed.", n);
+        if (r >= 0 && !arg_json && broken > 0)
+                log_warning("Some sandboxes have errors; see \"sandyctl verify\".");
         pager_close();
         return r;
 }

@@ -18,6 +18,8 @@ packages=(
         docker-registry apache2-utils openssl apt-utils
         # benchmarks: the peers bench/ measures against
         umoci hyperfine
+        # the zsh and fish completion are loaded by sandyctl/test-cli.sh
+        zsh fish
         # documentation checks
         groff-base mandoc
         # the Debian package (debian/): built and checked by tools/test.sh

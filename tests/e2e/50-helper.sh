@@ -221,6 +221,21 @@ tap_check "bob may not Prune" grep -q "Access denied" <<<"$out"
 out=$(hcall Prune 2>&1)
 tap_check "Prune removes the image no declaration uses" bash -c 'grep -q "$1" <<<"$2" && ! test -e "$3"' _ "$idc" "$out" "$store/$idc"
 tap_check "and keeps the ones in use" test -d "$store/$id1/rootfs"
+# A typo makes h1's declaration invalid: its image must survive Prune all the
+# same, and go once the declaration names another source.
+mkdir -p /etc/sandy.d/h1.sandbox.d
+printf '[Network]\nMode=strcit\n' >/etc/sandy.d/h1.sandbox.d/50-typo.conf
+systemctl daemon-reload
+tap_check "control: h1's declaration has an error now" bash -c '! sandyctl verify h1'
+out=$(hcall Prune 2>&1)
+tap_check "Prune keeps the image a declaration with an error names (From=)" test -d "$store/$id1/rootfs"
+printf '[Image]\nFrom=oci-archive:/nonexistent/other.tar\n[Network]\nMode=strcit\n' \
+        >/etc/sandy.d/h1.sandbox.d/50-typo.conf
+out=$(hcall Prune 2>&1)
+tap_check "control: once no declaration names it, Prune removes it" test ! -e "$store/$id1"
+rm -rf /etc/sandy.d/h1.sandbox.d
+systemctl daemon-reload
+hcall EnsureImage s h1 >/dev/null 2>&1
 tap_check "RemoveImage removes an image" hcall RemoveImage s "$ida"
 tap_check "it is gone" test ! -e "$store/$ida"
 out=$(hcall RemoveImage s "$ida" 2>&1)

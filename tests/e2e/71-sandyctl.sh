@@ -63,7 +63,8 @@ tap_check "-H: logs runs journalctl through ssh" \
         file_matches "$fake/calls" "ssh root@remote.test -- journalctl -u sandy@ctl.service"
 tap_check "-H: stop ctl through the remote bus" env PATH="$fake:$PATH" timeout 120 sandyctl -H root@remote.test stop ctl
 tap_check "ctl is stopped" unit_inactive sandy@ctl.service
-tap_check_fails "-H: list refuses (it reads local files)" env PATH="$fake:$PATH" sandyctl -H root@remote.test list
+tap_check "-H: list runs sandyctl list on the host through ssh" env PATH="$fake:$PATH" sandyctl -H root@remote.test list
+tap_check "  as \"ssh -xT -- HOST sandyctl list\"" file_matches "$fake/calls" "^ssh -xT -- root@remote.test sandyctl list$"
 rm -rf "$fake"
 
 # --- build: a real job of sandy-helper (a recipe of its own, so it is not built yet)

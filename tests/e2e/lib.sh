@@ -282,6 +282,318 @@ kill_tree() {
         kill "$1" 2>/dev/null
 }
 
+# ---------------------------------------------------------------- issue 17: limits, clean stop, many sandboxes
+_lib17_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# sandy_v1_cgroup CONTROLLER NAME: the directory of sandy@NAME.service in a cgroup v1 hierarchy (a test host
+# booted with testhost.sh --cgroup legacy).
+sandy_v1_cgroup() {
+        local cg
+        cg=$(systemctl show -p ControlGroup --value "sandy@$2.service") && [ -n "$cg" ] || return 1
+        echo "/sys/fs/cgroup/$1$cg"
+}
+
+# seed_limit_probe NAME: seed_image, plus tests/e2e/host-limits-probe.pl as /usr/local/bin/sandy-limit-probe.
+# In a legacy-cgroup test host (no cgroup2) sandy-helper cannot build (its build cgroups need cgroup2):
+# there the fixture tree is copied to the image's content address, as seed_image does for debootstrap:.
+seed_limit_probe() {
+        local r fixture
+        if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+                seed_image "$1" && r=$(image_rootfs "$1") || return 1
+        else
+                fixture=$(fixture_dir) && r=$(image_rootfs "$1") || return 1
+                if [ ! -d "$r" ]; then
+                        mkdir -p "$(dirname "$r")" &&
+                                cp -a --reflink=auto "$fixture/rootfs" "$r.tmp" && mv "$r.tmp" "$r" || return 1
+                fi
+        fi
+        install -m 0755 "$_lib17_dir/host-limits-probe.pl" "$r/usr/local/bin/sandy-limit-probe"
+}
+
+# limit_probe NAME ARGS...: the probe in the booted sandbox NAME as a transient service of its systemd
+# (systemd-run -M), so it runs in the sandbox's cgroups; the probe's exit status is passed on. --collect:
+# a failed (OOM-killed) unit must not stay loaded. (machinectl shell does both worse: no exit status, and
+# its container-shell@PTY unit stays loaded after a failure and blocks the next shell on that pty.)
+limit_probe() {
+        local n=$1
+        shift
+        systemd-run -M "$n" --quiet --pipe --wait --collect /usr/local/bin/sandy-limit-probe "$@"
+}
+
+# v1_stat FILE KEY: the value of KEY in a "key value" cgroup v1 file (cpu.stat, pids.events, oom_control).
+v1_stat() {
+        awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"
+}
+
+# limits_applied NAME MEMORY-BYTES TASKS QUOTA-US: the kernel holds sandy@NAME's MemoryMax=, TasksMax= and
+# CPUQuota= (memory.limit_in_bytes, pids.max, cpu.cfs_quota_us of its v1 cgroups).
+limits_applied() {
+        local n=$1 m p c got
+        m=$(sandy_v1_cgroup memory "$n") && p=$(sandy_v1_cgroup pids "$n") && c=$(sandy_v1_cgroup cpu "$n") || return 1
+        got="$(cat "$m/memory.limit_in_bytes") $(cat "$p/pids.max") $(cat "$c/cpu.cfs_quota_us")"
+        echo "memory.limit_in_bytes pids.max cpu.cfs_quota_us: $got (want $2 $3 $4)"
+        [ "$got" = "$2 $3 $4" ]
+}
+
+# limits_alloc NAME MIB: allocate MIB MiB in NAME; prints the probe's output and the OOM kills it caused.
+limits_alloc() {
+        local n=$1 m before after out
+        m=$(sandy_v1_cgroup memory "$n") || return 1
+        before=$(v1_stat "$m/memory.oom_control" oom_kill)
+        out=$(limit_probe "$n" alloc "$2" 2>&1)
+        after=$(v1_stat "$m/memory.oom_control" oom_kill)
+        echo "oom_kills $((after - before)) limit $(cat "$m/memory.limit_in_bytes") probe: ${out:-(nothing)}"
+}
+
+# limits_forkbomb NAME DEPTH SECS: the probe's fork bomb (2^DEPTH processes at most, each living SECS) in
+# NAME, while the test host keeps starting processes of its own. Prints "peak P refused R host_failed F":
+# the most tasks seen in sandy@NAME's pids cgroup, forks the kernel refused it, failed starts on the host.
+# Not waited for with systemd-run --wait: a systemd on cgroup v1 in a container is never told that a cgroup
+# became empty, and waits 90 s for the bomb's unit to stop; the pids cgroup says when the bomb is over.
+limits_forkbomb() {
+        local n=$1 p peak=0 cur base refused0 bad=0 deadline
+        p=$(sandy_v1_cgroup pids "$n") || return 1
+        refused0=$(v1_stat "$p/pids.events" max)
+        base=$(cat "$p/pids.current")
+        systemd-run -M "$n" --quiet --collect /usr/local/bin/sandy-limit-probe forkbomb "$2" "$3" || return 1
+        deadline=$((SECONDS + $3 + 60))
+        while [ $SECONDS -lt $deadline ]; do
+                cur=$(cat "$p/pids.current" 2>/dev/null || echo 0)
+                [ "$cur" -gt "$peak" ] && peak=$cur
+                /bin/true || bad=$((bad + 1))
+                [ "$peak" -gt $((base + 2)) ] && [ "$cur" -le $((base + 2)) ] && break # the bomb is over
+                sleep 0.2
+        done
+        echo "peak $peak refused $(($(v1_stat "$p/pids.events" max) - refused0)) host_failed $bad"
+}
+
+# limits_cpu NAME SECS: burn CPU in NAME for SECS; prints "throttled T cpu C wall W": the periods the CFS
+# quota throttled sandy@NAME during the run, and the CPU seconds the probe got in W seconds.
+limits_cpu() {
+        local n=$1 c t0 out
+        c=$(sandy_v1_cgroup cpu "$n") || return 1
+        t0=$(v1_stat "$c/cpu.stat" nr_throttled)
+        out=$(limit_probe "$n" cpu "$2" 2>&1)
+        echo "throttled $(($(v1_stat "$c/cpu.stat" nr_throttled) - t0)) ${out:-cpu ? wall ?}"
+}
+
+# declare_probed_sandbox NAME RESOURCES [SANDBOX-SETTING...]: declare_fixture_sandbox with the [Resources]
+# lines RESOURCES (may be empty), its image seeded with the limit probe.
+declare_probed_sandbox() {
+        local name=$1 res=$2 text
+        shift 2
+        text=$(fixture_declaration "$@") || return 1
+        printf '%s\n[Resources]\n%s\n' "$text" "$res" | declare_sandbox "$name" && seed_limit_probe "$name"
+}
+
+# stop_inactive NAME...: stop the sandboxes with one systemctl stop; each must end inactive (not failed).
+stop_inactive() {
+        local n units=() rc=0 st
+        for n in "$@"; do units+=("sandy@$n.service"); done
+        systemctl stop "${units[@]}"
+        for n in "${units[@]}"; do
+                st=$(systemctl is-active "$n")
+                [ "$st" = inactive ] || { echo "$n: $st ($(systemctl show -p Result --value "$n"))"; rc=1; }
+        done
+        return $rc
+}
+
+# v1_cgroups_gone NAME: sandy@NAME.service has no cgroup left in the memory and pids hierarchies (v1).
+v1_cgroups_gone() {
+        wait_for 30 test ! -e "/sys/fs/cgroup/memory/machine.slice/sandy@$1.service" &&
+                wait_for 30 test ! -e "/sys/fs/cgroup/pids/machine.slice/sandy@$1.service"
+}
+
+# system_running: the test host's systemd says "running" (nothing failed, nothing starting).
+system_running() {
+        local st
+        st=$(systemctl is-system-running)
+        echo "$st"
+        [ "$st" = running ]
+}
+
+# ephemeral_size_supported: this build knows EphemeralSize= (issue 13), i.e. sandyctl verify does not call
+# it an unknown key.
+ephemeral_size_supported() {
+        local d out
+        d=$(mktemp -d) || return 1
+        printf '[Sandbox]\nEphemeralSize=32M\n[Image]\nFrom=oci-archive:/x.tar\n[Network]\nMode=none\n' >"$d/eph.sandbox"
+        out=$(sandyctl verify "$d/eph.sandbox" 2>&1)
+        rm -rf "$d"
+        ! grep -q "Unknown key EphemeralSize=" <<<"$out"
+}
+
+# stopped_clean NAME: sandy@NAME.service is inactive with Result=success, and its journal since the last
+# mark_journal has no "Failed with result" (a stop on purpose is no failure).
+stopped_clean() {
+        local u="sandy@$1.service" st res
+        wait_for 150 unit_settled "$u"
+        st=$(systemctl show -p ActiveState --value "$u")
+        res=$(systemctl show -p Result --value "$u")
+        echo "$u: $st, Result=$res, ExecMainStatus=$(systemctl show -p ExecMainStatus --value "$u")"
+        journal_since_mark -u "$u" | grep "Failed with result" && return 1
+        [ "$st" = inactive ] && [ "$res" = success ]
+}
+
+# unit_settled UNIT: UNIT is neither active nor on its way somewhere (activating, deactivating, reloading).
+unit_settled() {
+        case $(systemctl show -p ActiveState --value "$1") in
+        inactive | failed) return 0 ;;
+        *) return 1 ;;
+        esac
+}
+
+# mark_journal / journal_since_mark JOURNALCTL-ARGS...: the journal from the mark on.
+mark_journal() {
+        _journal_mark=$(journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p')
+}
+journal_since_mark() {
+        journalctl --no-pager -q ${_journal_mark:+--after-cursor="$_journal_mark"} "$@"
+}
+
+# stop_clean NAME / poweroff_clean NAME: systemctl stop / machinectl poweroff, then stopped_clean.
+stop_clean() {
+        systemctl stop "sandy@$1.service"
+        stopped_clean "$1"
+}
+poweroff_clean() {
+        machinectl poweroff "$1" && stopped_clean "$1"
+}
+
+# unit_ended NAME STATE RESULT STATUS: sandy@NAME.service settled in ActiveState STATE with Result RESULT and
+# the main process's exit status STATUS.
+unit_ended() {
+        local u="sandy@$1.service" got
+        wait_for 60 unit_settled "$u"
+        got="$(systemctl show -p ActiveState --value "$u") $(systemctl show -p Result --value "$u")"
+        got="$got $(systemctl show -p ExecMainStatus --value "$u")"
+        echo "$u: $got"
+        [ "$got" = "$2 $3 $4" ]
+}
+
+# journal_failed NAME...: some sandy@NAME.service logged "Failed with result" since mark_journal.
+journal_failed() {
+        local n args=()
+        for n in "$@"; do args+=(-u "sandy@$n.service"); done
+        journal_since_mark "${args[@]}" | grep "Failed with result"
+}
+
+# declare_many PREFIX N SANDBOX-LINES MODE: PREFIX1..PREFIXN on the fixture image with network Mode=MODE,
+# and one daemon-reload for all.
+declare_many() {
+        local i fixture
+        fixture=$(fixture_dir) || return 1
+        mkdir -p /etc/sandy.d
+        for ((i = 1; i <= $2; i++)); do
+                printf '[Sandbox]\n%s\n[Image]\nFrom=oci-archive:%s/fixture.oci.tar\n[Network]\nMode=%s\n' \
+                        "$3" "$fixture" "$4" >"/etc/sandy.d/$1$i.sandbox" || return 1
+        done
+        systemctl daemon-reload
+}
+
+# count_is N FUNCTION ARGS...: FUNCTION prints a count (its details go to stderr); it must be N.
+count_is() {
+        local want=$1 got
+        shift
+        got=$("$@")
+        echo "$got of $want"
+        [ "$got" = "$want" ]
+}
+# active_units / inactive_units UNIT...: how many are in that state (the others are named on stderr).
+units_in_state() {
+        local want=$1 u st c=0
+        shift
+        for u in "$@"; do
+                st=$(systemctl show -p ActiveState --value "$u")
+                if [ "$st" = "$want" ]; then c=$((c + 1)); else echo "$u: $st" >&2; fi
+        done
+        echo $c
+}
+active_units() { units_in_state active "$@"; }
+inactive_units() { units_in_state inactive "$@"; }
+# answering NAME...: how many run `sandyctl exec NAME -- true`.
+answering() {
+        local n c=0
+        for n in "$@"; do
+                if sandyctl exec "$n" -- true </dev/null >/dev/null 2>&1; then c=$((c + 1)); else echo "$n does not answer" >&2; fi
+        done
+        echo $c
+}
+
+# many_counts PREFIX: "machines M netns P links L dnsmasq D nft_links E mounts R" for the sandboxes
+# PREFIX<digits> (nft_links: sandbox links named in the elements of the "inet sandy" table).
+many_counts() {
+        local re="^$1[0-9]+\$"
+        printf 'machines %s netns %s links %s dnsmasq %s nft_links %s mounts %s\n' \
+                "$(machinectl list --no-legend 2>/dev/null | awk '{print $1}' | grep -cE "$re")" \
+                "$(ls /run/sandy/netns 2>/dev/null | grep -cE "$re")" \
+                "$(ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -c '^sb-')" \
+                "$(pgrep -fa dnsmasq | grep -cE "/run/sandy/net/$1[0-9]+/")" \
+                "$(nft list table inet sandy 2>/dev/null | grep -oE '"sb-[0-9a-f]{12}"' | sort -u | wc -l)" \
+                "$(grep -cE " /run/sandy/$1[0-9]+/root " /proc/self/mountinfo)"
+}
+# many_resources_are PREFIX N: every probe of many_counts sees N sandboxes.
+many_resources_are() {
+        local got
+        got=$(many_counts "$1")
+        echo "$got"
+        [ "$got" = "machines $2 netns $2 links $2 dnsmasq $2 nft_links $2 mounts $2" ]
+}
+
+# settled_nothing_left_of PREFIX: nothing_left_of, once the stop jobs still running (a sandbox's sandy-net@
+# stops after it, in jobs of its own that `systemctl stop sandy@...` does not wait for) are done.
+settled_nothing_left_of() {
+        wait_for 60 nothing_left_of "$1"
+        nothing_left_of "$1"
+}
+
+# nothing_left_of PREFIX: nothing of the sandboxes PREFIX<digits> exists: units other than inactive,
+# machines, netns pins, sb- links, nft chains and sb- map elements, mounts, dnsmasq, runtime directories,
+# address slots, installed .nspawn settings. Prints what it finds.
+nothing_left_of() {
+        local re="$1[0-9]+" found
+        found=$(
+                systemctl list-units --all --no-legend --plain "sandy@$1*" "sandy-net@$1*" "sandy-dns@$1*" \
+                        "sandy-dns-inside@$1*" |
+                        awk '$3 != "inactive" { print "unit: " $0 }'
+                machinectl list --no-legend 2>/dev/null | awk '{print $1}' | grep -E "^$re\$" | sed 's/^/machine: /'
+                ls /run/sandy/netns 2>/dev/null | grep -E "^$re\$" | sed 's/^/netns pin: /'
+                ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^sb-' | sed 's/^/link: /'
+                nft list table inet sandy 2>/dev/null | grep -E "sb_${re}_|\"?sb-[0-9a-f]{12}" | sed 's/^/nft: /'
+                grep -E " /run/sandy/$re/" /proc/self/mountinfo | awk '{print "mount: " $5}'
+                pgrep -fa dnsmasq | grep -E "/run/sandy/net/$re/" | sed 's/^/dnsmasq: /'
+                ls -d /run/sandy/net/$1[0-9]* /run/sandy/$1[0-9]* /run/systemd/nspawn/$1[0-9]*.nspawn 2>/dev/null |
+                        grep -E "/$re(\.nspawn)?\$" | sed 's/^/file: /'
+                for l in /run/sandy/net/alloc/*; do
+                        [ -L "$l" ] && readlink "$l" | grep -qE "^$re\$" && echo "address slot: $l -> $(readlink "$l")"
+                done
+        )
+        [ -z "$found" ] || { echo "$found"; return 1; }
+}
+
+# sysctl_not_lower FILE: every "key = value" of the sysctl.d FILE names a setting this kernel has, with a
+# number at least its current value (reading /proc/sys only: a drop-in must raise limits, never lower them).
+sysctl_not_lower() {
+        local key eq val f cur rc=0
+        while read -r key eq val; do
+                case $key in '' | '#'* | ';'*) continue ;; esac
+                f=/proc/sys/${key//./\/}
+                if [ "$eq" != = ] || ! [[ $val =~ ^[0-9]+$ ]]; then echo "$key: not 'key = number'"; rc=1
+                elif [ ! -r "$f" ]; then echo "$key: no $f in this kernel"; rc=1
+                else
+                        cur=$(cat "$f")
+                        echo "$key: $val (now $cur)"
+                        [ "$val" -ge "$cur" ] || { echo "$key: $val would lower $cur"; rc=1; }
+                fi
+        done <"$1"
+        return $rc
+}
+
+# sysctl_d_reads FILE: systemd-sysctl's configuration includes FILE (systemd-analyze cat-config sysctl.d).
+sysctl_d_reads() {
+        systemd-analyze cat-config sysctl.d | grep -qx "# $1"
+}
+
 # ---- issue 12: hostile image builds (53-build-hostile.sh, 54-build-cancel.sh)
 PROBE_PORT=8712
 HOST_PROBE=/src/tests/e2e/build-probe/probe.sh
@@ -559,6 +871,58 @@ agent_base_push() {
 # mirror_gets REGEX [MARK]: the mirror's GETs (after line MARK of its log) whose path matches REGEX.
 mirror_gets() {
         tail -n +"$((${2:-0} + 1))" "$MIRROR_LOG" | awk '$3 == "GET" {print $4, $5}' | grep -cE -- "$1"
+}
+
+# ---- issue 16: verify, images, status and start as a member; shared by 20, 76 and 77.
+
+# journal_since_lacks CURSOR TEXT: nothing logged after CURSOR contains TEXT.
+journal_since_lacks() {
+        local out
+        out=$(journalctl --after-cursor="$1" --no-pager -o cat | grep -F -- "$2") || return 0
+        echo "logged: $out"
+        return 1
+}
+# (journal_cursor and journal_since_has: issue 15's, above.)
+# both_inactive UNIT...: none of the units is active or on its way (for wait_for after a stop or failure).
+both_inactive() {
+        local u s
+        for u; do
+                s=$(systemctl show -P ActiveState "$u")
+                case $s in inactive | failed) ;; *) echo "$u is $s"; return 1 ;; esac
+        done
+}
+# image_not_built NAME: sandyctl images says that NAME's image is not built (and knows it).
+image_not_built() {
+        sandyctl --json=short images | python3 -c '
+import json, sys
+sys.exit(not any(i["built"] is False and sys.argv[1] in i["sandboxes"] for i in json.load(sys.stdin)))' "$1"
+}
+# fake_ssh DIR: an "ssh" in DIR that logs its arguments to DIR/calls and runs the remote command here
+# (no sshd in the test host), so -H takes its real code path.
+fake_ssh() {
+        cat >"$1/ssh" <<'EOS'
+#!/bin/sh
+echo "ssh $*" >>"${0%/*}/calls"
+while [ $# -gt 0 ]; do
+        case $1 in
+        --) shift; break ;;
+        -[eolpiFJ]) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+        esac
+done
+shift # the host
+[ "${1:-}" = -- ] && shift
+exec "$@"
+EOS
+        chmod +x "$1/ssh"
+}
+# json_check JSON PYTHON: PYTHON's assertions hold for j, the parsed JSON (says what when they do not).
+json_check() {
+        python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+exec(sys.argv[2])' "$1" "$2"
 }
 
 # ---- issue 18b: docker:// with skopeo (90-registry.sh) ----

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run a command inside the namespaces of a running container.
 
-    nsexec.py PID [--cgroup-procs FILE] -- ARGV...
+    nsexec.py PID [--cgroup-procs FILE]... -- ARGV...
 
 Like `nsenter --target PID --mount --uts --ipc --net --pid --cgroup --root --wd`,
 but the waiting parent does not mirror the child's stops. nsenter does: when
@@ -29,14 +29,14 @@ def setns(fd, what):
 
 def main():
     args = sys.argv[1:]
-    cgroup_procs = None
+    cgroup_procs = []  # one per hierarchy (several on a cgroup v1 host)
     if not args:
         sys.exit(__doc__)
     pid = int(args.pop(0))
     while args and args[0] != "--":
         opt = args.pop(0)
         if opt == "--cgroup-procs":
-            cgroup_procs = args.pop(0)
+            cgroup_procs.append(args.pop(0))
         else:
             sys.exit(f"nsexec: unknown option {opt}")
     if not args or args[0] != "--" or len(args) < 2:
@@ -45,11 +45,11 @@ def main():
 
     fds = {ns: os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC) for ns in NAMESPACES}
     rootfd = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    if cgroup_procs:
-        # Join the container's cgroup first: once inside its cgroup namespace
-        # the kernel no longer lets us move from a cgroup outside it.
+    # Join the container's cgroup first: once inside its cgroup namespace
+    # the kernel no longer lets us move from a cgroup outside it.
+    for procs in cgroup_procs:
         try:
-            with open(cgroup_procs, "w") as f:
+            with open(procs, "w") as f:
                 f.write(str(os.getpid()))
         except OSError:
             pass

@@ -5,7 +5,8 @@
 #   run-e2e.sh DESTDIR [--suite bookworm|trixie] [--name N]
 #
 # SANDY_E2E_ONLY=GLOB runs only tests/e2e/GLOB.sh (e.g. "5*" or "50-net*"), host tests included
-# only when they match; for working on one area.
+# only when they match; for working on one area. Other SANDY_E2E_* variables (SANDY_E2E_MANY,
+# SANDY_E2E_SLOW) are passed to the tests in the host.
 #
 # DESTDIR is a `meson install --destdir` tree; it is layered over the cached
 # rootfs. The source tree is bound read-only at /src inside the host and each
@@ -67,8 +68,11 @@ exit $failed
 '
 
 log=$(mktemp /tmp/sandy-e2e.XXXXXX)
-name=th
-for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == --name ]] && name=${args[i + 1]}; done
+name=th suite=bookworm
+for ((i = 0; i < ${#args[@]}; i++)); do
+    [[ ${args[i]} == --name ]] && name=${args[i + 1]}
+    [[ ${args[i]} == --suite ]] && suite=${args[i + 1]}
+done
 th() { "$here/testhost.sh" "$@"; }
 cleanup() {
     local rc=$?
@@ -88,9 +92,13 @@ rc=0
 th start --install "$destdir" "${args[@]}" --bind-ro "$src:/src" 2>&1 | tee -a "$log" || rc=1
 if [[ $rc -eq 0 ]]; then
     if [[ -e /proc/$$/fd/0 ]]; then exec {stdin}<&0; else exec {stdin}</dev/null; fi
-    th exec --name "$name" -- /bin/bash -c "only='$only'; $inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
+    # Knobs of single tests (SANDY_E2E_MANY=100 for 81-many, SANDY_E2E_SLOW=1) go into the host too.
+    envs=()
+    for v in "${!SANDY_E2E_@}"; do [[ $v == SANDY_E2E_ONLY ]] || envs+=(--env "$v=${!v}"); done
+    th exec --name "$name" "${envs[@]}" -- /bin/bash -c "only='$only'; $inner" <&"$stdin" 2>&1 | tee -a "$log" || rc=${PIPESTATUS[0]}
     # Host-level tests run out here, because they reboot the test host: tests/e2e/host-*.sh,
-    # given TESTHOST (this testhost.sh) and TESTHOST_NAME.
+    # given TESTHOST (this testhost.sh) and TESTHOST_NAME; and, to boot a host of their own with other
+    # options (host-limits.sh), TESTHOST_SUITE, TESTHOST_DESTDIR and TESTHOST_SRC.
     host_only=host-*
     [[ -z ${SANDY_E2E_ONLY:-} ]] || host_only=$SANDY_E2E_ONLY
     for t in "$src"/tests/e2e/$host_only.sh; do
@@ -98,7 +106,8 @@ if [[ $rc -eq 0 ]]; then
         [[ -e $t ]] || continue
         echo "# ---- ${t##*/}" | tee -a "$log"
         trc=0
-        TESTHOST="$here/testhost.sh" TESTHOST_NAME="$name" bash "$t" </dev/null 2>&1 | tee -a "$log" ||
+        TESTHOST="$here/testhost.sh" TESTHOST_NAME="$name" TESTHOST_SUITE="$suite" TESTHOST_DESTDIR="$destdir" \
+            TESTHOST_SRC="$src" bash "$t" </dev/null 2>&1 | tee -a "$log" ||
             trc=${PIPESTATUS[0]}
         if [[ $trc -ne 0 ]]; then
             rc=1

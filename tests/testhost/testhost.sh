@@ -2,12 +2,13 @@
 # Booted Debian test host for sandy's end-to-end tests.
 #
 #   testhost.sh start [--suite S] [--install DESTDIR] [--name N] [--bind-ro SRC:DST]... [--nspawn-arg ARG]...
+#                     [--cgroup unified|legacy]
 #   testhost.sh exec  [--name N] [--user U] [--env K=V]... -- CMD...
 #   testhost.sh journal [--name N] [FILE]
 #   testhost.sh status [--name N]
 #   testhost.sh stop  [--name N | --all]
 #   testhost.sh reboot [--name N]                 (keeps the overlay, as a real reboot keeps the disk)
-#   testhost.sh run   [--suite S] [--install DESTDIR] [--name N] [--bind-ro SRC:DST]... -- CMD...
+#   testhost.sh run   [--suite S] [--install DESTDIR] [--name N] [--bind-ro SRC:DST]... [--cgroup M] -- CMD...
 #
 # The host is systemd-nspawn -b on an overlay (DESTDIR over the cached rootfs,
 # fresh upper layer in /var/tmp/sandy-testhost-N each start). Its network
@@ -17,6 +18,10 @@
 # State (PIDs, logs) lives in $SANDY_TESTHOST_STATE/N (default /run/sandy-testhost/th);
 # canary.log and dnsmasq.log are visible inside the host under /var/log/testhost.
 # Name N defaults to "th"; several test hosts with different names can run at once.
+# --cgroup legacy (issue 17) boots the host on this machine's cgroup v1 controllers instead of the
+# default controller-less cgroup2 tree, so that MemoryMax=, TasksMax= and CPUQuota= are enforced in it
+# (systemd 256 and 257 refuse cgroup v1 unless forced: the host's init gets
+# SYSTEMD_CGROUP_ENABLE_LEGACY_FORCE=1; 258 and later have no v1 at all). See "cgroup v1" below.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
@@ -81,6 +86,76 @@ rm_cgroup_tree() {
     local cg=$1
     [[ -d $cg ]] || return 0
     if [[ -e $cg/cgroup.kill ]]; then echo 1 >"$cg/cgroup.kill" 2>/dev/null || true; sleep 0.2; fi
+    find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- cgroup v1 (issue 17)
+# --cgroup legacy: nspawn gets SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 and is started in a cgroup of its own
+# in every v1 hierarchy of this machine (below the caller's own cgroup there, so whatever limits the
+# caller runs under still apply); with its cgroup namespace the host's systemd sees those as its roots and
+# enforces MemoryMax= (memory.limit_in_bytes), TasksMax= (pids.max) and CPUQuota= (cpu.cfs_quota_us).
+# Only these cgroups of the test host's own are written; nothing kernel-global.
+
+# cgroup_v1_hierarchies: "MOUNTPOINT CONTROLLERS" per v1 hierarchy (controllers sorted, comma-separated,
+# "name=systemd" included), from the mount options.
+cgroup_v1_hierarchies() {
+    local dev mp fs opts rest o ctl
+    while read -r dev mp fs opts rest; do
+        [[ $fs == cgroup ]] || continue
+        ctl=()
+        for o in ${opts//,/ }; do
+            case $o in
+                rw|ro|relatime|noatime|strictatime|nosuid|nodev|noexec|clone_children|noprefix|xattr) ;;
+                cpuset_v2_mode|favordynmods|release_agent=*) ;;
+                *) ctl+=("$o") ;;
+            esac
+        done
+        ((${#ctl[@]})) || continue
+        echo "$mp $(printf '%s\n' "${ctl[@]}" | sort | paste -sd,)"
+    done </proc/self/mounts
+}
+
+# cgroup_v1_self_path CONTROLLERS: this process's cgroup in that hierarchy (from /proc/self/cgroup).
+cgroup_v1_self_path() {
+    local id ctl path
+    while IFS=: read -r id ctl path; do
+        [[ $id != 0 ]] || continue
+        if [[ $(tr , '\n' <<<"$ctl" | sort | paste -sd,) == "$1" ]]; then echo "$path"; return 0; fi
+    done </proc/self/cgroup
+    return 1
+}
+
+# setup_cgroup_v1: a cgroup sandy-testhost-N in every v1 hierarchy; their paths go to $state/cgroup-v1.
+setup_cgroup_v1() {
+    local mp ctl self d f
+    : >"$state/cgroup-v1"
+    while read -r mp ctl; do
+        self=$(cgroup_v1_self_path "$ctl") || { log "warning: not in the v1 hierarchy $mp; skipping it"; continue; }
+        d=${mp}${self%/}/sandy-testhost-$name
+        rm_cgroup_tree_v1 "$d"
+        mkdir "$d" || die "cannot create the cgroup $d"
+        # A new cpuset is empty and takes no tasks until it has CPUs and memory nodes.
+        for f in cpuset.cpus cpuset.mems; do
+            if [[ -e $d/$f ]]; then cat "${d%/*}/$f" >"$d/$f" || die "cannot set $d/$f"; fi
+        done
+        echo "$d" >>"$state/cgroup-v1"
+    done < <(cgroup_v1_hierarchies)
+    [[ -s $state/cgroup-v1 ]] || die "--cgroup legacy: this machine has no cgroup v1 hierarchy"
+    grep -q '/systemd/' "$state/cgroup-v1" ||
+        die "--cgroup legacy: no name=systemd v1 hierarchy on this machine (systemd in a legacy host needs one)"
+}
+
+# rm_cgroup_tree_v1 DIR: kill what is left in a v1 cgroup subtree (v1 has no cgroup.kill), then remove it.
+rm_cgroup_tree_v1() {
+    local cg=$1 i pids
+    [[ -d $cg ]] || return 0
+    for ((i = 0; i < 50; i++)); do
+        pids=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
+        [[ -n $pids ]] || break
+        # shellcheck disable=SC2086  # a list of PIDs
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.1
+    done
     find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
 }
 
@@ -198,17 +273,55 @@ SANDY_TEST_CACHE=$SANDY_TEST_CACHE
 EOF
 }
 
+# write_cgroup_v1_unit ROOT: on a legacy host, nspawn mounts the controller hierarchies read-only (only
+# name=systemd is writable) unless the container has a user namespace, and the host's systemd then sees no
+# usable controller. This early unit makes them writable (they show only the host's own cgroups: its
+# cgroup namespace starts at the cgroups setup_cgroup_v1 made) and re-executes systemd, which looks for
+# writable controllers only when it starts. Written into the instance's upper layer only.
+write_cgroup_v1_unit() {
+    local m=$1
+    mkdir -p "$m/etc/systemd/system/sysinit.target.wants"
+    cat >"$m/etc/testhost/cgroup-v1-rw.sh" <<'SCRIPT'
+#!/bin/sh
+# Written by testhost.sh --cgroup legacy: writable cgroup v1 controllers, then systemd re-executes to use them.
+set -e
+findmnt -rn -t cgroup -o TARGET,VFS-OPTIONS | while read -r m o; do
+    case ",$o," in *,ro,*) mount -o remount,bind,rw "$m" ;; esac
+done
+exec systemctl daemon-reexec
+SCRIPT
+    chmod 0755 "$m/etc/testhost/cgroup-v1-rw.sh"
+    cat >"$m/etc/systemd/system/testhost-cgroup-v1.service" <<'UNIT'
+[Unit]
+Description=Writable cgroup v1 controllers for the test host (testhost.sh --cgroup legacy)
+DefaultDependencies=no
+Before=sysinit.target
+ConditionPathIsReadWrite=!/sys/fs/cgroup/memory
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/etc/testhost/cgroup-v1-rw.sh
+UNIT
+    ln -sf ../testhost-cgroup-v1.service "$m/etc/systemd/system/sysinit.target.wants/testhost-cgroup-v1.service"
+}
+
 # ---------------------------------------------------------------- start
 # launch_and_wait CGROUP: run the nspawn command line saved in the state dir and wait for the
 # container's init to appear; leaves $st set to the system state it reached. Used by start and reboot.
 launch_and_wait() {
     local cg=$1 nspawn
     eval "nspawn=($(cat "$state/nspawn.cmdline"))"
+    local unified=1 v1=""
+    if [[ $(cat "$state/cgroup-mode" 2>/dev/null) == legacy ]]; then unified=0 v1=$state/cgroup-v1; fi
     (
         [[ -n $cg ]] && echo "$BASHPID" >"$cg/cgroup.procs"
+        if [[ -n $v1 ]]; then
+            while read -r d; do echo "$BASHPID" >"$d/cgroup.procs" || exit 1; done <"$v1"
+        fi
         # setsid: a Ctrl-C in the caller's terminal must not reach nspawn; stop
         # sends SIGTERM, which nspawn turns into a clean poweroff of the container.
-        exec env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid "${nspawn[@]}" </dev/null >"$state/console.log" 2>&1
+        exec env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=$unified setsid "${nspawn[@]}" </dev/null >"$state/console.log" 2>&1
     ) &
     local npid=$!
     echo "$npid" >"$state/nspawn.pid"
@@ -238,10 +351,11 @@ launch_and_wait() {
 }
 
 cmd_start() {
-    local suite=bookworm destdir="" binds=() extra=()
+    local suite=bookworm destdir="" binds=() extra=() cgmode=unified
     while [[ $# -gt 0 ]]; do
         case $1 in
             --suite) suite=$2; shift 2 ;;
+            --cgroup) cgmode=$2; shift 2 ;;
             --install) destdir=$2; shift 2 ;;
             --name) name=$2; shift 2 ;;
             --bind-ro) binds+=("--bind-ro=$2"); shift 2 ;;
@@ -253,6 +367,7 @@ cmd_start() {
     set_names
     need_root
     command -v systemd-nspawn >/dev/null || die "systemd-nspawn is not installed"
+    [[ $cgmode == unified || $cgmode == legacy ]] || die "--cgroup: unified or legacy, not '$cgmode'"
     [[ -z $destdir || -d $destdir ]] || die "--install: no such directory: $destdir"
     if [[ -e $state/nspawn.pid ]] && pid_is "$(readpid nspawn)" systemd-nspawn; then
         die "test host '$name' is already running (testhost.sh stop --name $name)"
@@ -268,9 +383,11 @@ cmd_start() {
     chmod 755 "$state/log"
     : >"$state/log/canary.log"
     : >"$state/log/dnsmasq.log"
+    echo "$cgmode" >"$state/cgroup-mode"
     cat >"$state/meta" <<EOF
 name=$name
 suite=$suite
+cgroup=$cgmode
 rootfs=$rootfs
 destdir=$destdir
 inst=$inst
@@ -282,6 +399,7 @@ EOF
     registry_setup
     write_instance_files "$inst/merged"
     registry_instance_files "$inst/merged"
+    [[ $cgmode == legacy ]] && write_cgroup_v1_unit "$inst/merged"
 
     setup_network
     start_upstream_services
@@ -300,6 +418,7 @@ EOF
     else
         log "warning: no cgroup2 hierarchy found; nspawn will pick the cgroup mode itself"
     fi
+    [[ $cgmode == legacy ]] && setup_cgroup_v1
 
     local nspawn=(
         systemd-nspawn --boot --directory="$inst/merged" --machine="testhost-$name" --hostname=testhost
@@ -317,6 +436,9 @@ EOF
         $(registry_nspawn_args)
         "${binds[@]}" "${extra[@]}"
     )
+    # Arguments after the options go to the host's init, which reads them as its kernel command line:
+    # systemd 256 and 257 boot on cgroup v1 only when this is set (older ones ignore it).
+    [[ $cgmode == legacy ]] && nspawn+=(SYSTEMD_CGROUP_ENABLE_LEGACY_FORCE=1)
     printf '%q ' "${nspawn[@]}" >"$state/nspawn.cmdline"
     SECONDS=0
     launch_and_wait "$cg"
@@ -397,6 +519,16 @@ cmd_exec() {
     local cgprocs=()
     if [[ -n $root && -n $cgpath && -w $root$cgpath/cgroup.procs ]]; then
         cgprocs=(--cgroup-procs "$root$cgpath/cgroup.procs")
+    fi
+    if [[ -s $state/cgroup-v1 ]]; then
+        # A legacy host: also its init's cgroup in each v1 hierarchy.
+        local mp ctl p id c
+        while read -r mp ctl; do
+            while IFS=: read -r id c p; do
+                [[ $id != 0 && $(tr , '\n' <<<"$c" | sort | paste -sd,) == "$ctl" ]] || continue
+                [[ -w $mp$p/cgroup.procs ]] && cgprocs+=(--cgroup-procs "$mp$p/cgroup.procs")
+            done <"/proc/$leader/cgroup"
+        done < <(cgroup_v1_hierarchies)
     fi
     # nsexec.py rather than nsenter: see its header (nsenter hangs the poweroff).
     # shellcheck disable=SC2016  # $HOME and $@ are expanded by the inner shell
@@ -493,6 +625,16 @@ cmd_stop_one() {
     cg=$(cat "$state/cgroup" 2>/dev/null || true)
     if [[ -z $cg ]] && cg=$(cgroup2_root); then cg=$cg/sandy-testhost-$name; fi
     if [[ -n $cg ]]; then rm_cgroup_tree "$cg"; fi
+    if [[ -s $state/cgroup-v1 ]]; then
+        while read -r cg; do rm_cgroup_tree_v1 "$cg"; done <"$state/cgroup-v1"
+    fi
+    # On a hybrid machine nspawn mirrors its cgroup2 path into the name=systemd v1 hierarchy; that
+    # copy is left behind empty: remove it (rmdir only removes empty cgroups).
+    local sd
+    sd=$(cgroup_v1_hierarchies | awk '$2 == "name=systemd" { print $1 }')
+    if [[ -n $sd && -d $sd/sandy-testhost-$name ]]; then
+        find "$sd/sandy-testhost-$name" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    fi
     local p
     for p in canary dnsmasq registry-https registry-http mirror; do
         if pid_alive "$(readpid "$p")"; then kill_wait TERM 5 "$(readpid "$p")" || true; fi
@@ -554,7 +696,7 @@ cmd_run() {
     while [[ $# -gt 0 ]]; do
         case $1 in
             --name) name=$2; start_args+=("$1" "$2"); shift 2 ;;
-            --suite|--install|--bind-ro|--bind|--nspawn-arg) start_args+=("$1" "$2"); shift 2 ;;
+            --suite|--install|--bind-ro|--bind|--nspawn-arg|--cgroup) start_args+=("$1" "$2"); shift 2 ;;
             --) shift; break ;;
             *) die "run: unknown argument: $1" ;;
         esac
@@ -596,6 +738,6 @@ case $sub in
     stop) cmd_stop "$@" ;;
     reboot) cmd_reboot "$@" ;;
     run) cmd_run "$@" ;;
-    -h|--help|help) sed -n "2,20p" "$0" ;;
-    *) sed -n "2,20p" "$0" >&2; exit 2 ;;
+    -h|--help|help) sed -n "2,24p" "$0" ;;
+    *) sed -n "2,24p" "$0" >&2; exit 2 ;;
 esac

@@ -78,9 +78,23 @@ TEST(errors_name_file_and_line) {
         check(load("[Network]\nIPv6=maybe\n", &c, &log) < 0);
         sandy_config_done(&c);
         free(log);
-        /* unknown keys only warn */
-        check(load("[Network]\nFoo=1\n", &c, &log) == 0);
-        check_contains(log, "sandy.conf:2:");
+        /* Unknown and misplaced keys are errors, as in declarations: a misspelt StopDNSRebind= must not
+         * leave the default in force unnoticed. X- keys are for other tools. */
+        check(load("[Network]\nFoo=1\n", &c, &log) < 0);
+        check_contains(log, "sandy.conf:2: Unknown key Foo= in [Network]");
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Network]\nStopDNSRebnd=no\n", &c, &log) < 0);
+        check_contains(log,
+                       "sandy.conf:2: Unknown key StopDNSRebnd= in [Network]; did you mean StopDNSRebind=?");
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Image]\nIPv6=no\n", &c, &log) < 0);
+        check_contains(log, "sandy.conf:2: IPv6= belongs in [Network], not [Image].");
+        sandy_config_done(&c);
+        free(log);
+        check(load("[Network]\nX-Site=lab\n[X-Local]\nAnything=1\n", &c, &log) == 0);
+        check(!strstr(log, "X-"));
         sandy_config_done(&c);
         free(log);
 }

@@ -356,6 +356,35 @@ TEST(credentials) {
         }
 }
 
+TEST(credential_environment) {
+        Loaded l = load("[Sandbox]\n"
+                        "Credential=anthropic:/etc/sandy/a\n"
+                        "CredentialEnvironment=ANTHROPIC_API_KEY=anthropic OTHER=anthropic\n"
+                        "CredentialEnvironment=OTHER=anthropic\n" FROM);
+
+        require(l.r == 0 && l.s);
+        require(strv_length(l.s->credential_environment) == 2);
+        check_streq(l.s->credential_environment[0], "ANTHROPIC_API_KEY=anthropic");
+        check_streq(l.s->credential_environment[1], "OTHER=anthropic");
+        loaded_done(&l);
+
+        /* A credential no Credential= declares, and bad words, are errors with their line. */
+        l = load("[Sandbox]\nCredentialEnvironment=KEY=nosuch\n" FROM);
+        check_int(l.r, -EINVAL);
+        check_contains(l.log, "t.sandbox:2: CredentialEnvironment= names credential nosuch");
+        loaded_done(&l);
+        static const char *const bad[] = {"KEY", "KEY=", "1KEY=x", "K-EY=x", "KEY=.hidden", "=x"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL;
+                require(xasprintf(&text, "[Sandbox]\nCredentialEnvironment=%s\n" FROM, bad[i]) >= 0);
+                l = load(text);
+                if (l.r != -EINVAL)
+                        test_fail(__FILE__, __LINE__, "CredentialEnvironment=%s accepted", bad[i]);
+                check_contains(l.log, "t.sandbox:2: CredentialEnvironment= takes VARIABLE=ID");
+                loaded_done(&l);
+        }
+}
+
 TEST(protect_paths) {
         Loaded l = load("[Sandbox]\n"
                         "ProtectPath=secrets/prod.env \"with space/x\"\n"
@@ -530,29 +559,62 @@ TEST(network_modes) {
 
 TEST(warnings_do_not_fail) {
         Loaded l = load("[Sandbox]\n"
-                        "Frobnicate=yes\n"          /* 2: unknown key */
-                        "X-Local=note\n"            /* 3: X- key, silent */
-                        "Ephemeral=no\n"            /* 4 */
-                        "PersistHome=yes\n"         /* 5: no effect */
-                        "[Frobnication]\n"          /* 6 */
-                        "Level=11\n"                /* 7: unknown section */
-                        "[X-Ansible]\n"             /* 8 */
-                        "Managed=yes\n"             /* 9: silent */
-                        "[Network]\n"               /* 10 */
-                        "AllowDomain=example.com\n" /* 11: only with Mode=strict */
+                        "X-Local=note\n"            /* 2: X- key, silent */
+                        "Ephemeral=no\n"            /* 3 */
+                        "PersistHome=yes\n"         /* 4: no effect */
+                        "[X-Ansible]\n"             /* 5 */
+                        "Managed=yes\n"             /* 6: silent */
+                        "[Network]\n"               /* 7 */
+                        "AllowDomain=example.com\n" /* 8: only with Mode=strict */
                         FROM);
 
         check_int(l.r, 0);
         check(l.s);
-        check_contains(l.log, "t.sandbox:2: Unknown key Frobnicate= in [Sandbox], ignoring.");
-        check_contains(l.log, "t.sandbox:7: Unknown section [Frobnication], ignoring Level=.");
         check_contains(l.log, "t.sandbox: PersistHome=yes has no effect with Ephemeral=no");
-        check_contains(l.log, "t.sandbox:11: AllowDomain= and AllowAddress= only apply with Mode=strict; "
+        check_contains(l.log, "t.sandbox:8: AllowDomain= and AllowAddress= only apply with Mode=strict; "
                               "ignored with Mode=lenient.");
         check_not_contains(l.log, "X-Local");
         check_not_contains(l.log, "Managed");
-        check_not_contains(l.log, ":3:");
-        check_not_contains(l.log, ":9:");
+        check_not_contains(l.log, ":2:");
+        check_not_contains(l.log, ":6:");
+        loaded_done(&l);
+}
+
+/* A misspelt or misplaced key must never leave the sandbox weaker than declared: Mode=strict in [Sandbox]
+ * would run it lenient. Every one is an error with a hint, and the declaration does not load. */
+TEST(unknown_keys_are_errors) {
+        Loaded l = load("[Sandbox]\n"
+                        "Frobnicate=yes\n"          /* 2: unknown, nothing like it */
+                        "Mode=strict\n"             /* 3: belongs in [Network] */
+                        "Workspce=/srv/x\n"         /* 4: typo, same section */
+                        "[Frobnication]\n"          /* 5 */
+                        "Level=11\n"                /* 6: unknown section */
+                        "[Netwrok]\n"               /* 7 */
+                        "Mode=strict\n"             /* 8: section typo */
+                        "[Network]\n"               /* 9 */
+                        "mode=strict\n"             /* 10: case */
+                        "AllowDomian=example.com\n" /* 11: typo */
+                        "[Image]\n"                 /* 12 */
+                        "MemoryMx=1G\n"             /* 13: typo of a key of another section */
+                        "Us=x\n"                    /* 14: too short to guess */
+                        FROM);
+
+        check_int(l.r, -EINVAL);
+        check(!l.s);
+        check_contains(l.log, "t.sandbox:2: Unknown key Frobnicate= in [Sandbox] (keys for other tools start "
+                              "with \"X-\").");
+        check_contains(l.log, "t.sandbox:3: Mode= belongs in [Network], not [Sandbox].");
+        check_contains(l.log, "t.sandbox:4: Unknown key Workspce= in [Sandbox]; did you mean Workspace=?");
+        check_contains(l.log,
+                       "t.sandbox:6: Level= is in an unknown section [Frobnication] (sections for other "
+                       "tools start with \"X-\").");
+        check_contains(l.log,
+                       "t.sandbox:8: Mode= is in an unknown section [Netwrok]; did you mean [Network]?");
+        check_contains(l.log, "t.sandbox:10: Unknown key mode= in [Network]; did you mean Mode=?");
+        check_contains(l.log, "t.sandbox:11: Unknown key AllowDomian= in [Network]; did you mean AllowDomain=?");
+        check_contains(l.log, "t.sandbox:13: Unknown key MemoryMx= in [Image]; did you mean [Resources] "
+                              "MemoryMax=?");
+        check_contains(l.log, "t.sandbox:14: Unknown key Us= in [Image] (keys for other tools start with");
         loaded_done(&l);
 }
 
@@ -1332,12 +1394,14 @@ int main(void) {
         RUN(command);
         RUN(command_needs_boot_no);
         RUN(credentials);
+        RUN(credential_environment);
         RUN(protect_paths);
         RUN(image_sources);
         RUN(from_required);
         RUN(ports);
         RUN(network_modes);
         RUN(warnings_do_not_fail);
+        RUN(unknown_keys_are_errors);
         RUN(every_problem_is_reported);
         RUN(description_limits);
         RUN(sandbox_name_is_valid);
