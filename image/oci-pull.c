@@ -65,7 +65,7 @@ typedef struct Pull {
         char *dir;            /* tmpdir/PULL_DIR */
         int dir_fd, blobs_fd, cache_fd;
         char **cached;        /* hex digests linked from the cache */
-        char **copied;        /* the blobs skopeo said it copied, in order */
+        char **copied;        /* the blobs skopeo said it copied, in order, the config last */
         char status[128];     /* the last progress text, and its fraction */
         double fraction;
         char *skopeo_error;   /* the message of skopeo's error line */
@@ -409,6 +409,10 @@ static void handle_progress(Pull *p, const char *line) {
                  * the bar half the rest of the way. */
                 pull_progress(p, PULL_FETCH_SHARE * (1.0 - 1.0 / (double)(i + 1)), text);
         } else if ((d = after(line, "Copying config ")) && oci_digest_is_valid(d)) {
+                /* After the layers (skopeo copies them first), so their numbers stay; listed for
+                 * remove_damaged_cached() like them. */
+                if (!strv_contains(p->copied, d) && strv_extend(&p->copied, d) < 0)
+                        return;
                 snprintf(text, sizeof text, "pulling the config: %.19s", d);
                 pull_progress(p, PULL_FETCH_SHARE, text);
         }
@@ -684,23 +688,25 @@ static bool from_cache(Pull *p, const char *hex) {
                a.st_ino == b.st_ino;
 }
 
-/* The unpack failed: a blob of the cache that is not what its name says is removed (a disk error, a
- * hand-edit); said so, since building again then fetches it. NULL when every cached blob is sound. */
+/* The unpack failed: a blob of the image that skopeo took from the cache and that is not what its name
+ * says is removed from it (a disk error, a hand-edit); said so, since building again then fetches it. NULL
+ * when every one is sound. */
 static char *remove_damaged_cached(Pull *p) {
         char *damaged = NULL;
 
-        STRV_FOREACH(h, p->cached) {
+        STRV_FOREACH(d, p->copied) {
+                const char *h = *d + 7;
                 char got[OCI_DIGEST_SHA256_LEN + 1];
-                if (!from_cache(p, *h))
+                if (!from_cache(p, h))
                         continue;
-                _cleanup_close_ int fd = openat(p->cache_fd, *h, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || sha256_fd(fd, got) < 0 || streq(got + 7, *h))
+                _cleanup_close_ int fd = openat(p->cache_fd, h, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || sha256_fd(fd, got) < 0 || streq(got, *d))
                         continue;
-                log_error("%s: blob sha256:%s of the blob cache is damaged (its content is %s): removed.", p->label,
-                          *h, got);
-                (void)unlinkat(p->cache_fd, *h, 0);
+                log_error("%s: blob %s of the blob cache is damaged (its content is %s): removed.", p->label, *d,
+                          got);
+                (void)unlinkat(p->cache_fd, h, 0);
                 if (!damaged)
-                        damaged = strdupf("sha256:%s", *h);
+                        damaged = strdup(*d);
         }
         return damaged;
 }
