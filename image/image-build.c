@@ -21,6 +21,7 @@
 
 #include "process-util.h"
 #include "config.h"
+#include "conf-parser.h"
 #include "confine.h"
 #include "image-build.h"
 #include "log.h"
@@ -330,11 +331,25 @@ static void oci_progress(double fraction, const char *what, void *userdata) {
         report(base + (0.7 - base) * fraction, "unpacking %s", what);
 }
 
-static int build_oci(ImageSourceType type, const char *location, const char *tmpdir, double base) {
-        _cleanup_free_ char *config = NULL, *config_path = NULL;
+static int build_oci(const Sandbox *s, const char *tmpdir, double base) {
+        _cleanup_free_ char *config = NULL, *config_path = NULL, *problem = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *location = s->from + strlen(image_source_type_to_string(s->from_type));
+        uid_t owner = 0;
         int r;
 
-        r = oci_unpack(type, location, &confine, oci_progress, &base, &config, NULL);
+        /* Root reads it for the sandbox's agent: only what root or the owner could have put there, as for
+         * Setup=, and nothing a symlink leads to (it could be what the owner may not read). */
+        (void) sandbox_owner_uid(s, &owner);
+        r = oci_source_open(s->from_type, location, owner == 0 ? UID_INVALID : owner, &fd, &problem);
+        if (r == -EPERM && problem)
+                return fail(r, "Refusing From=%s: %s (it, every directory on the way and what a layout holds must "
+                            "be root's or the owner's and writable by nobody else; no symlink is followed)",
+                            s->from, problem);
+        if (r < 0)
+                return fail(r, "Failed to open From=%s: %m", s->from);
+        r = oci_unpack(s->from_type, location, fd, owner == 0 ? UID_INVALID : owner, &confine, oci_progress, &base,
+                       &config, NULL);
         if (r < 0)
                 return fail(r, "Failed to unpack %s: %m (details in the journal)", location);
         config_path = path_join(tmpdir, "config.json");
@@ -705,8 +720,7 @@ static int build_source(const Sandbox *s, const char *tmpdir) {
         case IMAGE_SOURCE_OCI_ARCHIVE:
         case IMAGE_SOURCE_DOCKER_ARCHIVE:
                 report(0.02, "unpacking %s", s->from);
-                return build_oci(s->from_type, s->from + strlen(image_source_type_to_string(s->from_type)),
-                                 tmpdir, 0.02);
+                return build_oci(s, tmpdir, 0.02);
         default:
                 return fail(EINVAL, "Unknown image source %s", s->from);
         }

@@ -790,9 +790,10 @@ static void pull_done(Pull *p) {
 }
 
 int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, OciPullResult *ret) {
-        _cleanup_free_ char *user = NULL, *password = NULL, *config = NULL, *layout = NULL, *damaged = NULL;
+        _cleanup_free_ char *user = NULL, *password = NULL, *config = NULL, *layout = NULL, *damaged = NULL,
+                            *problem = NULL;
         _cleanup_strv_free_ char **blobs = NULL;
-        _cleanup_close_ int auth_fd = -EBADF;
+        _cleanup_close_ int auth_fd = -EBADF, layout_fd = -EBADF;
         const char *why = NULL;
         Pull p = {.o = o, .dir_fd = -EBADF, .blobs_fd = -EBADF, .cache_fd = -EBADF};
         uid_t uid = CONFINE_FETCH_UID(c);
@@ -835,7 +836,13 @@ int oci_pull(const char *reference, const Confine *c, const OciPullOptions *o, O
                 r = pull_fail(&p, ENOMEM, "out of memory");
                 goto finish;
         }
-        r = oci_unpack(IMAGE_SOURCE_OCI, layout, c, unpack_progress, &p, &config, &blobs);
+        /* The same rule as for a layout From= names, with the build range's nobody as its owner. */
+        r = oci_source_open(IMAGE_SOURCE_OCI, layout, uid, &layout_fd, &problem);
+        if (r < 0) {
+                r = pull_fail(&p, r, "cannot read what skopeo wrote: %s", problem ?: strerror(-r));
+                goto finish;
+        }
+        r = oci_unpack(IMAGE_SOURCE_OCI, layout, layout_fd, uid, c, unpack_progress, &p, &config, &blobs);
         if (r < 0) {
                 damaged = remove_damaged_cached(&p);
                 if (damaged)

@@ -16,15 +16,23 @@
 /* Called now and then with the fraction done (0..1) and what is being done, e.g. "layer 2/5". */
 typedef void (*oci_progress_t)(double fraction, const char *what, void *userdata);
 
-/* location: what follows "oci:", "oci-archive:" or "docker-archive:" in From=, i.e. "PATH[:REF]".
- * c: the build's confinement; c->tree_fd is the target, an existing, empty directory. On failure it may
+/* location: what follows "oci:", "oci-archive:" or "docker-archive:" in From=, i.e. "PATH[:REF]", for
+ * messages; source_fd: its PATH as oci_source_open() opened it; owner: who besides root may own each file
+ * read from a layout (checked as it is opened). c: the build's confinement; c->tree_fd is the target, an existing, empty directory. On failure it may
  * hold a partial tree; the caller
  * builds in a temporary directory and removes it. ret_config_json (optional): the image config blob
  * (Entrypoint, Cmd, Env, User, WorkingDir), NUL-terminated. ret_blobs (optional): the digests of the
  * config and the layers as they were checked, each once. Returns 0 or a negative errno, after logging why
  * with file or digest named. */
-int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci_progress_t progress,
-               void *userdata, char **ret_config_json, char ***ret_blobs);
+int oci_unpack(ImageSourceType type, const char *location, int source_fd, uid_t owner, const Confine *c,
+               oci_progress_t progress, void *userdata, char **ret_config_json, char ***ret_blobs);
+
+/* The PATH of location, opened for oci_unpack() (source_fd) under the rule of a Setup= script
+ * (open_trusted()): it and every directory on the way root's or owner's (UID_INVALID: root's alone) and
+ * writable by nobody else, no symlink followed; for a layout also the entries it has (oci-layout,
+ * index.json, blobs/sha256/ and every blob), which oci_unpack() checks again as it opens them. The archive
+ * or layout is then read through that fd only. -EPERM with *ret_problem saying what is wrong. */
+int oci_source_open(ImageSourceType type, const char *location, uid_t owner, int *ret_fd, char **ret_problem);
 
 /* docker://REFERENCE (oci-pull.c, registry.h): skopeo copies the image from its registry (by tag or
  * digest; from an image index the entry for linux and the helper's architecture) into an OCI layout in

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "conf-parser.h"
 #include "confine.h"
 #include "log.h"
 #include "oci.h"
@@ -115,8 +116,17 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "blob %s\n", *bl);
                 }
                 oci_pull_result_done(&res);
-        } else
-                r = oci_unpack(t, argv[2], &c, on_progress, &n_progress, argc > 4 ? &config : NULL, NULL);
+        } else {
+                _cleanup_free_ char *problem = NULL;
+                int fd = -EBADF;
+                r = oci_source_open(t, argv[2], UID_INVALID, &fd, &problem);
+                if (r < 0)
+                        fprintf(stderr, "error: cannot open %s: %s\n", argv[2], problem ?: strerror(-r));
+                else
+                        r = oci_unpack(t, argv[2], fd, UID_INVALID, &c, on_progress, &n_progress,
+                                       argc > 4 ? &config : NULL, NULL);
+                safe_close(fd);
+        }
         confine_done(&c);
         close(tree);
         if (r < 0)
