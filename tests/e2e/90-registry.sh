@@ -171,6 +171,65 @@ chown root "$certs/ca.crt"
 fails "a plain HTTP registry not in PlainHTTPRegistry=" fhttp "docker://$REGISTRY_PLAIN/fixture:1" \
         "TLS failed: .* \(a registry that speaks plain HTTP must be listed in PlainHTTPRegistry= of sandy.conf\)$"
 
+# ---- skopeo while it runs, seen from outside: who it is, what it holds and sees; gone on Cancel and when
+# the helper stops. A registry on loopback whose blobs take minutes to come keeps it running.
+mkdir -p "$work/slow-root/etc"
+echo slow >"$work/slow-root/etc/hostname"
+python3 /src/tests/testhost/mkoci.py "$work/slow-root" "$work/slow.tar" >/dev/null &&
+        mkdir -p "$work/slow-layout" && tar -xf "$work/slow.tar" -C "$work/slow-layout"
+python3 /src/tests/oci/fake-registry.py --layout "$work/slow-layout" --listen 127.0.0.1:5990 --cdn 127.0.0.2:5991 \
+        --log "$work/slow.log" --ready "$work/slow.ready" --slow 1200 &
+slowreg=$!
+tap_check "(a registry on loopback whose blobs come in 20 minutes)" wait_for 30 test -e "$work/slow.ready"
+printf '[Image]\nRegistryAuthFile=%s\nPlainHTTPRegistry=127.0.0.1:5990\n' "$auth" >/etc/sandy/sandy.conf
+plant_foreign_logins "$REGISTRY_USER" "$REGISTRY_PASSWORD"
+pull_sandbox rslow "docker://127.0.0.1:5990/img:latest"
+sandyctl --no-pager build rslow >"$work/slow.out" 2>&1 &
+build=$!
+tap_check "a build's skopeo is fetching a blob" wait_for 60 skopeo_build_pid
+tap_check "(it asked the CDN for the blob)" wait_for 30 grep -q "^cdn GET /cdn/sha256:" "$work/slow.log"
+pid=$(skopeo_build_pid)
+helper=$(systemctl show -P MainPID sandy-helper.service)
+range=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+tap_check "skopeo runs as the nobody of a build's range (base + 65534: $range), not as root" uid_is_range_nobody "$range"
+tap_check "(every one of its IDs is that one)" proc_ids_are "$pid" "$range"
+tap_check "(control: sandy-helper itself runs as root)" proc_ids_are "$helper" 0
+tap_check "skopeo has no capability in any set, no_new_privs, a seccomp filter" proc_caps_none "$pid"
+tap_check_fails "(control: sandy-helper's bounding set is not empty)" proc_caps_none "$helper"
+tap_check "its fds: stdio, its own sockets and files, no unix socket, nothing of the helper's" proc_fds_own "$pid"
+tap_diag "$(ls -l /proc/"$pid"/fd | tail -n +2 | awk '{ print $9, $10, $11 }')"
+tap_check_fails "(control: the same check finds the helper's bus socket)" proc_fds_own "$helper"
+tap_check "it sees no /root, /home, /run/user or /run/containers: none of the logins planted there" \
+        proc_sees_no_logins "$pid"
+tap_check "(control: they are there, for root and alice)" test -s /root/.docker/config.json -a -s /home/alice/.config/containers/auth.json
+tap_check_fails "(control: the check sees root's from the host)" proc_sees_no_logins 1
+cg=$(cgroup_of "$pid")
+tap_check "it is in the build's cgroup below sandy-helper's ($cg)" grep -qE '/sandy-helper\.service/build-[0-9]+$' <<<"$cg"
+job=$(wait_for 10 job_of "$work/slow.out" >/dev/null && job_of "$work/slow.out")
+busctl --system call org.sandy.Helper1 "$job" org.sandy.Helper1.Job Cancel
+tap_check "Job.Cancel: skopeo is gone" wait_for 30 proc_gone "$pid"
+tap_check "and so is every process of the build's cgroup" wait_for 30 cgroup_empty "$cg"
+wait "$build"
+tap_check "sandyctl build says it was canceled" grep -qi "cancel" "$work/slow.out"
+tap_diag "$(cat "$work/slow.out")"
+
+sandyctl --no-pager build rslow >"$work/slow.out" 2>&1 &
+build=$!
+tap_check "again, a build's skopeo is fetching" wait_for 60 skopeo_build_pid
+pid=$(skopeo_build_pid)
+cg=$(cgroup_of "$pid")
+systemctl stop sandy-helper.service
+tap_check "sandy-helper stopped: skopeo is gone" wait_for 30 proc_gone "$pid"
+tap_check "and so is every process of the build's cgroup" wait_for 30 cgroup_empty "$cg"
+tap_check "(sandy-helper is inactive)" unit_inactive sandy-helper.service
+wait "$build"
+tap_check "nothing of the canceled builds is in the store" image_gone "$(sandbox_image_id rslow)"
+remove_foreign_logins
+remove_sandbox rslow
+kill "$slowreg"
+wait "$slowreg" 2>/dev/null
+printf '[Image]\nRegistryAuthFile=%s\n' "$auth" >/etc/sandy/sandy.conf
+
 # ---- Prune: blobs no image uses go, the others stay
 idplus=$(sandbox_image_id rplus)
 remove_sandbox rplus

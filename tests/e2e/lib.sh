@@ -1020,3 +1020,64 @@ remove_foreign_logins() {
         rm -rf /root/.docker /root/.config/containers /run/containers/0/auth.json /home/alice/.config/containers \
                 /run/user/1001/containers /home/alice/.docker
 }
+# skopeo_build_pid: the PID of a skopeo that a build of sandy-helper runs (in a build cgroup of the helper's).
+skopeo_build_pid() {
+        local p
+        for p in /proc/[0-9]*; do
+                [ "$(cat "$p/comm" 2>/dev/null)" = skopeo ] || continue
+                grep -q '/sandy-helper\.service/build-' "$p/cgroup" 2>/dev/null || continue
+                echo "${p#/proc/}"
+                return 0
+        done
+        return 1
+}
+# proc_ids_are PID ID: every UID and GID of PID (real, effective, saved, fs) is ID, with no supplementary group.
+proc_ids_are() {
+        awk -v id="$2" '/^(Uid|Gid):/ { for (i = 2; i <= 5; i++) if ($i != id) bad = 1 }
+                /^Groups:/ { if (NF > 1) bad = 1 } END { exit bad }' "/proc/$1/status" || { grep -E '^(Uid|Gid|Groups):' "/proc/$1/status"; return 1; }
+}
+# proc_caps_none PID: no capability in any set, no_new_privs, a seccomp filter.
+proc_caps_none() {
+        local s=/proc/$1/status k
+        for k in CapInh CapPrm CapEff CapBnd CapAmb; do
+                [ "$(awk -v k="$k:" '$1 == k { print $2 }' "$s")" = 0000000000000000 ] || { grep "^$k:" "$s"; return 1; }
+        done
+        grep -qE '^NoNewPrivs:\s+1$' "$s" && grep -qE '^Seccomp:\s+2$' "$s"
+}
+# proc_fds_own PID: PID's fds are its standard ones (/dev/null, pipes), what it opened itself (TCP sockets,
+# epoll and the like, files of its pull directory) and the login it is handed; no unix socket (the helper's
+# bus, the journal) and no other file. Prints the others.
+proc_fds_own() {
+        local fd t i bad=0 unix
+        unix=$(awk 'NR > 1 { print $7 }' "/proc/$1/net/unix")
+        for fd in /proc/"$1"/fd/*; do
+                t=$(readlink "$fd") || continue
+                case $t in
+                /dev/null | pipe:* | anon_inode:* | /memfd:sandy-registry-login*) ;;
+                socket:*)
+                        i=${t#socket:[}
+                        if grep -qx "${i%]}" <<<"$unix"; then echo "fd ${fd##*/}: a unix socket ($t)"; bad=1; fi ;;
+                /run/sandy-build/fetch/* | */pull/*) ;;
+                *) echo "fd ${fd##*/}: $t"; bad=1 ;;
+                esac
+        done
+        return $bad
+}
+# proc_sees_no_logins PID: PID's /root, /home and /run/user are empty or absent (where Docker, podman and
+# skopeo look for a login).
+proc_sees_no_logins() {
+        local d
+        for d in root home run/user run/containers; do
+                [ -z "$(ls -A "/proc/$1/root/$d" 2>/dev/null)" ] || { echo "/$d: $(ls -A "/proc/$1/root/$d")"; return 1; }
+        done
+}
+# proc_gone PID: no such process (any more).
+proc_gone() { ! test -e "/proc/$1"; }
+# cgroup_of PID: its cgroup v2 path under /sys/fs/cgroup.
+cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
+# cgroup_empty PATH: the cgroup is gone or has no process.
+cgroup_empty() { ! test -e "/sys/fs/cgroup$1/cgroup.procs" || [ -z "$(cat "/sys/fs/cgroup$1/cgroup.procs")" ]; }
+# job_of OUT: the job path sandyctl build printed into OUT.
+job_of() { sed -n 's/.*(job \(\/org\/sandy\/Helper1\/job\/[0-9]*\)).*/\1/p' "$1" | head -n 1 | grep .; }
+# uid_is_range_nobody UID: UID is 65534 of a range of 65536 host IDs (sandy's ranges start at multiples of it).
+uid_is_range_nobody() { [ "$1" -ge 65536 ] && [ "$((($1 + 2) % 65536))" = 0 ]; }
