@@ -191,7 +191,8 @@ int check_trusted_stat(const char *path, const struct stat *st, uid_t also_trust
         if (ret_problem)
                 *ret_problem = NULL;
         if (S_ISLNK(st->st_mode))
-                return problem(ret_problem, "symlink %s is on the way, and no symlink is followed here", path);
+                return problem(ret_problem, "symlink %s is on the way, and no symlink is followed here",
+                               path);
         return check_entry(path, st, also_trusted, ret_problem);
 }
 
@@ -284,8 +285,8 @@ int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, c
                         char *next;
 
                         if (flags & O_NOFOLLOW) {
-                                r = problem(ret_problem, "symlink %s is on the way, and no symlink is followed here",
-                                            here);
+                                r = problem(ret_problem,
+                                            "symlink %s is on the way, and no symlink is followed here", here);
                                 goto finish;
                         }
                         if (++links > TRUST_MAX_SYMLINKS) {

@@ -343,13 +343,14 @@ static int build_oci(const Sandbox *s, const char *tmpdir, double base) {
         (void) sandbox_owner_uid(s, &owner);
         r = oci_source_open(s->from_type, location, owner == 0 ? UID_INVALID : owner, &fd, &problem);
         if (r == -EPERM && problem)
-                return fail(r, "Refusing From=%s: %s (it, every directory on the way and what a layout holds must "
-                            "be root's or the owner's and writable by nobody else; no symlink is followed)",
+                return fail(r,
+                            "Refusing From=%s: %s (it, every directory on the way and what a layout holds "
+                            "must be root's or the owner's and writable by nobody else; no symlink is followed)",
                             s->from, problem);
         if (r < 0)
                 return fail(r, "Failed to open From=%s: %m", s->from);
-        r = oci_unpack(s->from_type, location, fd, owner == 0 ? UID_INVALID : owner, &confine, oci_progress, &base,
-                       &config, NULL);
+        r = oci_unpack(s->from_type, location, fd, owner == 0 ? UID_INVALID : owner, &confine, oci_progress,
+                       &base, &config, NULL);
         if (r < 0)
                 return fail(r, "Failed to unpack %s: %m (details in the journal)", location);
         config_path = path_join(tmpdir, "config.json");

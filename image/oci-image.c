@@ -299,7 +299,8 @@ static int source_open(Source *s, const char *name, OciBlob *ret, uint64_t *ret_
                 };
                 int fd = (int) syscall(SYS_openat2, s->dir_fd, name, &how, sizeof(how));
                 if (fd < 0 && errno == ENOSYS && !strchr(name, '/'))
-                        fd = openat(s->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+                        fd = openat(s->dir_fd, name,
+                                    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
                 if (fd < 0 && IN_SET(errno, ELOOP, EXDEV)) {
                         log_error("%s: refusing %s: a symlink is on the way to it, and none is followed.", s->path,
                                   name);
