@@ -187,6 +187,15 @@ static int check_entry(const char *path, const struct stat *st, uid_t also, char
         return 0;
 }
 
+int check_trusted_stat(const char *path, const struct stat *st, uid_t also_trusted, char **ret_problem) {
+        if (ret_problem)
+                *ret_problem = NULL;
+        if (S_ISLNK(st->st_mode))
+                return problem(ret_problem, "symlink %s is on the way, and no symlink is followed here",
+                               path);
+        return check_entry(path, st, also_trusted, ret_problem);
+}
+
 int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, char **ret_problem) {
         _cleanup_free_ char *todo = NULL, *walked = NULL;
         int stack[TRUST_MAX_DEPTH];
@@ -274,6 +283,11 @@ int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, c
                         char target[PATH_MAX];
                         char *next;
 
+                        if (flags & O_NOFOLLOW) {
+                                r = problem(ret_problem,
+                                            "symlink %s is on the way, and no symlink is followed here", here);
+                                goto finish;
+                        }
                         if (++links > TRUST_MAX_SYMLINKS) {
                                 r = -ELOOP;
                                 goto finish;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 
@@ -25,9 +26,14 @@ typedef int (*conf_assign_t)(const char *file, unsigned line, const char *sectio
  * us, or to also_trusted (UID_INVALID: nobody else), and no directory or file may be writable by group or
  * others; a sticky directory (/tmp) is fine, since what is taken from it is checked in turn. The walk holds
  * an fd at each step (openat with O_NOFOLLOW, symlinks resolved by hand), so nothing can be swapped between
- * the check and the open. flags: 0 for a regular file (or /dev/null, a mask), O_DIRECTORY for a directory.
- * Returns -EPERM with *ret_problem saying what is wrong; -ENOENT etc. as the lookup fails. */
+ * the check and the open. flags: 0 for a regular file (or /dev/null, a mask), O_DIRECTORY for a directory;
+ * with O_NOFOLLOW a symlink anywhere on the way is refused (for paths whose target could be what the trusted
+ * user may not read: root reads it for them). Returns -EPERM with *ret_problem saying what is wrong; -ENOENT
+ * etc. as the lookup fails. */
 int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, char **ret_problem);
+/* The same rule for one entry already looked up (fstat(), or fstatat() with AT_SYMLINK_NOFOLLOW) below a
+ * directory open_trusted() opened: a symlink is refused. path names it in *ret_problem. */
+int check_trusted_stat(const char *path, const struct stat *st, uid_t also_trusted, char **ret_problem);
 /* The whole file, opened with open_trusted(); every failure is logged as path:0. */
 int conf_read_file(const char *path, char **ret, size_t *ret_size);
 

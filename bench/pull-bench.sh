@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Pulling an image from a registry, end to end: sandy (`sandyctl build` of a sandbox From=docker://..., from
-# the job's start to the image in the store: download, verification, unpack, the user, the metadata) against
-# `skopeo copy docker://... oci:DIR` + `umoci unpack` of the same image from the same registry, in the same
-# run, alternating (informational; never pass/fail). The registry is the test host's upstream one (HTTPS with
+# the job's start to the image in the store: skopeo copy into an OCI layout, confined, then sandy's own
+# verification and unpack, the user, the metadata) against `skopeo copy docker://... oci:DIR` + `umoci
+# unpack` of the same image from the same registry, in the same run, alternating (informational; never
+# pass/fail). Both download with the same skopeo: the difference is the unpack and what surrounds it. The registry is the test host's upstream one (HTTPS with
 # its test CA and login, tests/testhost/upstream-registry.sh), the image the fixture (Debian 12 minbase with
 # systemd, one 64 MB gzip layer); both write to /var/lib/sandy (the same disk). Every run starts cold: no
 # image, an empty blob cache, an empty OCI layout.

@@ -178,10 +178,12 @@ static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urand
 typedef struct Mounts {
         int dev[2][N_DEV];
         int tree;   /* the idmapped clone of the tree */
-        int host;   /* CONFINE_VIEW_HOST: the read-only clone of / */
+        int host;   /* CONFINE_VIEW_HOST, CONFINE_VIEW_FETCH: the read-only clone of / */
         int resolv; /* bind of the resolv.conf to show */
+        char *resolv_path; /* CONFINE_VIEW_FETCH: where the host's /etc/resolv.conf really is */
         int *binds; /* CONFINE_VIEW_HOST: clones of host_binds */
         size_t n_binds;
+        int rw; /* CONFINE_VIEW_FETCH: the clone of rw_fd */
 } Mounts;
 
 /* A detached clone, made private: a clone of a shared mount is a peer of the original, and whatever is
@@ -205,9 +207,9 @@ static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
                         .userns_fd = (uint64_t)c->userns_fd,
         };
 
-        for (size_t j = 0; j < (e->view == CONFINE_VIEW_HOST   ? 2U
-                                : e->view == CONFINE_VIEW_TREE ? 1U
-                                                               : 0U);
+        for (size_t j = 0; j < (e->view == CONFINE_VIEW_HOST                                 ? 2U
+                                : IN_SET(e->view, CONFINE_VIEW_TREE, CONFINE_VIEW_FETCH) ? 1U
+                                                                                         : 0U);
              j++)
                 for (size_t i = 0; i < N_DEV; i++) {
                         const char *n = dev_nodes[i < ELEMENTSOF(dev_nodes) ? i : 0];
@@ -216,14 +218,25 @@ static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
                         if (m->dev[j][i] < 0)
                                 die("clone /dev/%s", n);
                 }
-        m->tree = clone_detached(c->tree_fd, "", AT_EMPTY_PATH);
-        if (m->tree < 0 || mount_setattr(m->tree, "", AT_EMPTY_PATH, &idmap, sizeof idmap) < 0)
-                die("idmapped mount of the tree");
-        m->resolv = -1;
-        if (c->resolv_fd >= 0 && (m->resolv = clone_detached(c->resolv_fd, "", AT_EMPTY_PATH)) < 0)
-                die("clone resolv.conf");
-        m->host = -1;
-        if (e->view == CONFINE_VIEW_HOST) {
+        m->tree = m->resolv = m->host = m->rw = -1;
+        if (e->view == CONFINE_VIEW_FETCH) {
+                struct mount_attr rw = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+                m->rw = clone_detached(e->rw_fd, "", AT_EMPTY_PATH);
+                if (m->rw < 0 || mount_setattr(m->rw, "", AT_EMPTY_PATH, &rw, sizeof rw) < 0)
+                        die("clone the fetch directory");
+                /* The helper's own resolver configuration, wherever its symlink leads (often into /run,
+                 * which is hidden). None: names do not resolve, and the tool says so. */
+                m->resolv_path = realpath("/etc/resolv.conf", NULL);
+                if (m->resolv_path && (m->resolv = clone_detached(AT_FDCWD, m->resolv_path, 0)) < 0)
+                        die("clone %s", m->resolv_path);
+        } else {
+                m->tree = clone_detached(c->tree_fd, "", AT_EMPTY_PATH);
+                if (m->tree < 0 || mount_setattr(m->tree, "", AT_EMPTY_PATH, &idmap, sizeof idmap) < 0)
+                        die("idmapped mount of the tree");
+                if (c->resolv_fd >= 0 && (m->resolv = clone_detached(c->resolv_fd, "", AT_EMPTY_PATH)) < 0)
+                        die("clone resolv.conf");
+        }
+        if (IN_SET(e->view, CONFINE_VIEW_HOST, CONFINE_VIEW_FETCH)) {
                 struct mount_attr ro = {
                                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                 };
@@ -231,7 +244,7 @@ static void take_mounts(const Confine *c, const ConfineExec *e, Mounts *m) {
                 if (m->host < 0 ||
                     mount_setattr(m->host, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0)
                         die("read-only clone of /");
-                m->n_binds = strv_length(c->host_binds);
+                m->n_binds = e->view == CONFINE_VIEW_HOST ? strv_length(c->host_binds) : 0;
                 m->binds = new0(int, m->n_binds);
                 if (!m->binds)
                         die("out of memory");
@@ -372,6 +385,30 @@ static void show_host_resolv_conf(int fd) {
         attach(fd, "/etc/resolv.conf");
 }
 
+/* What CONFINE_VIEW_HOST and CONFINE_VIEW_FETCH hide of the host, each under an empty tmpfs. */
+static const char *const hidden_dirs[] = {"/run", "/tmp", "/var/tmp", "/home",    "/root",
+                                          "/srv", "/mnt", "/media",   "/var/log", "/sys"};
+
+/* A file of the host (the clone fd) shown at its own canonical path when that is under a hidden directory;
+ * elsewhere the read-only host shows it already. */
+static void show_hidden_file(int fd, const char *path) {
+        bool hidden = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(hidden_dirs); i++)
+                hidden = hidden || path_startswith(path, hidden_dirs[i]);
+        if (!hidden)
+                return;
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!slash)
+                die("out of memory");
+        *slash = 0;
+        if (mkdir_p(dir, 0755) < 0)
+                die("mkdir %s", dir);
+        safe_close(open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+        attach(fd, path);
+}
+
 /* The tree (or the host) becomes / of this mount namespace. Everything is mounted from fds taken before,
  * and after the pivot every path is resolved inside the new root. */
 static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
@@ -382,7 +419,7 @@ static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
          * current root is the namespace's absolute root (inside a container) pivot_root() refuses, and
          * the root is changed with chroot(). Either way the payload cannot leave it: it has no
          * CAP_SYS_CHROOT, no fd from outside, and cannot mount or make namespaces. */
-        int root = e->view == CONFINE_VIEW_HOST ? m->host : m->tree;
+        int root = IN_SET(e->view, CONFINE_VIEW_HOST, CONFINE_VIEW_FETCH) ? m->host : m->tree;
         attach(root, "/");
         if (fchdir(root) < 0)
                 die("fchdir to the new root");
@@ -394,18 +431,26 @@ static void setup_root(const Confine *c, const ConfineExec *e, Mounts *m) {
         if (chdir("/") < 0)
                 die("chdir /");
 
-        if (e->view == CONFINE_VIEW_HOST) {
+        if (IN_SET(e->view, CONFINE_VIEW_HOST, CONFINE_VIEW_FETCH)) {
                 /* Hide what holds sockets and other users' files (the store is 0700 anyway); the tree goes
                  * to a tmpfs. */
-                static const char *const hidden[] = {"/run", "/tmp", "/var/tmp", "/home",    "/root",
-                                                     "/srv", "/mnt", "/media",   "/var/log", "/sys"};
-                for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
+                for (size_t i = 0; i < ELEMENTSOF(hidden_dirs); i++) {
                         struct stat st;
-                        if (lstat(hidden[i], &st) < 0 || !S_ISDIR(st.st_mode))
+                        if (lstat(hidden_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
                                 continue;
-                        mount_tmpfs(hidden[i], streq(hidden[i], "/tmp") || streq(hidden[i], "/var/tmp")
-                                                               ? "01777"
-                                                               : "0755");
+                        mount_tmpfs(hidden_dirs[i],
+                                    streq(hidden_dirs[i], "/tmp") || streq(hidden_dirs[i], "/var/tmp") ? "01777"
+                                                                                                       : "0755");
+                }
+                if (e->view == CONFINE_VIEW_FETCH) {
+                        if (mkdir_p(CONFINE_FETCH_DIR, 0755) < 0)
+                                die("mkdir %s", CONFINE_FETCH_DIR);
+                        attach(m->rw, CONFINE_FETCH_DIR);
+                        mount_proc("/proc");
+                        mount_dev("/dev", m->dev[0], c->base);
+                        if (m->resolv >= 0)
+                                show_hidden_file(m->resolv, m->resolv_path);
+                        return;
                 }
                 for (size_t i = 0; i < m->n_binds; i++) {
                         struct stat st;
@@ -469,6 +514,32 @@ static void enter_userns(const Confine *c, const ConfineExec *e) {
         }
 }
 
+/* CONFINE_VIEW_FETCH: CONFINE_FETCH_UID, nothing to gain. The build's user namespace is joined first, as
+ * for the other runs, only because there the bounding set can be emptied (the helper has no CAP_SETPCAP);
+ * then the program becomes that namespace's 65534, which is CONFINE_FETCH_UID on the host: setresuid()
+ * from root to another UID clears every capability, there are no supplementary groups, no ambient
+ * capabilities, no_new_privs and the seccomp filter of the other runs. */
+static void enter_fetch_identity(const Confine *c) {
+        const uid_t id = CONFINE_FETCH_UID(c) - c->base;
+
+        if (setns(c->userns_fd, CLONE_NEWUSER) < 0)
+                die("join the build's user namespace");
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        die("drop capability %d", cap);
+        if (setgroups(0, NULL) < 0 || setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
+                die("become UID %u", (unsigned) CONFINE_FETCH_UID(c));
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                die("clear ambient capabilities");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                die("no_new_privs");
+        int r = confine_seccomp_apply(false);
+        if (r < 0) {
+                errno = -r;
+                die("seccomp");
+        }
+}
+
 static void close_all_but(const int *keep, size_t n) {
         /* fds 0..2 stay; close everything else that is not in keep (keep is small). */
         int max = 3;
@@ -493,8 +564,15 @@ _noreturn_ static void run_payload(const Confine *c, const ConfineExec *e) {
         for (size_t i = 0; i < e->n_keep_fds && n < ELEMENTSOF(keep); i++)
                 keep[n++] = e->keep_fds[i];
         close_all_but(keep, n);
-        enter_userns(c, e);
+        if (e->view == CONFINE_VIEW_FETCH)
+                enter_fetch_identity(c);
+        else
+                enter_userns(c, e);
         (void)close(c->userns_fd);
+        /* The fds handed on to a program (e.g. as /dev/fd/N) must survive its execve(). */
+        for (size_t i = 0; !e->fn && i < e->n_keep_fds; i++)
+                if (fcntl(e->keep_fds[i], F_SETFD, 0) < 0)
+                        die("keep fd %d", e->keep_fds[i]);
         if (e->name)
                 (void)prctl(PR_SET_NAME, e->name);
         /* A container's default, whatever the helper's is: the image's files are for all its users. */
@@ -560,7 +638,8 @@ _noreturn_ static void run_stub(const Confine *c, const ConfineExec *e) {
          * whose EOF must come when the payload closes its end). */
         int keep[32];
         size_t n = 0;
-        const int mine[] = {c->userns_fd, c->tree_fd, c->netns_fd, c->resolv_fd};
+        const int mine[] = {c->userns_fd, c->tree_fd, c->netns_fd, c->resolv_fd,
+                            e->view == CONFINE_VIEW_FETCH ? e->rw_fd : -1};
         for (size_t i = 0; i < ELEMENTSOF(mine); i++)
                 if (mine[i] >= 0)
                         keep[n++] = mine[i];
@@ -571,10 +650,12 @@ _noreturn_ static void run_stub(const Confine *c, const ConfineExec *e) {
         /* Clones are taken here, in the builder's mount namespace: open_tree() only clones mounts of the
          * caller's own namespace. */
         take_mounts(c, e, &m);
+        /* CONFINE_VIEW_FETCH stays in the network namespace of the builder, which is the helper's. */
+        bool own_net = e->view != CONFINE_VIEW_FETCH;
         if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
-                    (c->netns_fd < 0 ? CLONE_NEWNET : 0)) < 0)
+                    (own_net && c->netns_fd < 0 ? CLONE_NEWNET : 0)) < 0)
                 die("unshare");
-        if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0)
+        if (own_net && c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0)
                 die("join the build's network namespace");
         pid = fork();
         if (pid < 0)
@@ -590,7 +671,8 @@ int confine_spawn(const Confine *c, const ConfineExec *e, pid_t *ret_pid) {
         pid_t pid;
 
         if (c->userns_fd < 0 || c->tree_fd < 0 ||
-            (!e->fn && (!e->argv || !e->argv[0] || e->argv[0][0] != '/')))
+            (!e->fn && (!e->argv || !e->argv[0] || e->argv[0][0] != '/')) ||
+            (e->view == CONFINE_VIEW_FETCH && e->rw_fd < 0))
                 return -EINVAL;
         pid = fork();
         if (pid < 0)

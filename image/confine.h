@@ -31,12 +31,23 @@ typedef enum ConfineView {
         CONFINE_VIEW_BARE, /* the tree is /, nothing mounted in it (the OCI unpacker writes every path) */
         CONFINE_VIEW_HOST, /* the host's / read-only, the tree at CONFINE_HOST_TARGET (debootstrap --foreign)
                             */
+        CONFINE_VIEW_FETCH, /* a host tool that downloads for the build (skopeo for docker://), see below */
 } ConfineView;
 
 /* Where the tree appears in CONFINE_VIEW_HOST. */
 #define CONFINE_HOST_TARGET "/run/sandy-build/root"
 /* CONFINE_VIEW_TREE: a directory on the build's own /run with a "chroot" for debootstrap --second-stage. */
 #define CONFINE_SHIM_DIR "/run/sandy-build/bin"
+
+/* CONFINE_VIEW_FETCH runs a program of the host that takes no code from the image and only downloads for
+ * the build (skopeo): not as root of the build's user namespace but as its "nobody" (65534 there,
+ * CONFINE_FETCH_UID on the host), with no capability at all; in the network namespace of the builder, i.e.
+ * the helper's (a pull is the helper's, not the image's); the host's / read-only with the same directories
+ * hidden as CONFINE_VIEW_HOST, the host's resolver configuration shown, no tree, and ConfineExec.rw_fd (a
+ * directory of the build's, owned by CONFINE_FETCH_UID) read-write at CONFINE_FETCH_DIR: nothing else is
+ * writable but the run's own /tmp, /var/tmp and /dev/shm. */
+#define CONFINE_FETCH_DIR "/run/sandy-build/fetch"
+#define CONFINE_FETCH_UID(c) ((c)->base + 65534U)
 
 typedef struct Confine {
         uid_t base;        /* first host UID and GID of the build's range */
@@ -59,9 +70,10 @@ typedef struct ConfineExec {
         bool unpacker;       /* the filter also refuses execve and sockets */
         int stdin_fd;        /* -EBADF: /dev/null */
         int stdout_fd;       /* also stderr; -EBADF: /dev/null */
-        const int *keep_fds; /* further fds the payload keeps (fn) */
+        const int *keep_fds; /* further fds the payload keeps (fn), or passes on to argv (FD_CLOEXEC cleared) */
         size_t n_keep_fds;
         const char *name; /* process name, e.g. "(sandy-unpack)" */
+        int rw_fd;        /* CONFINE_VIEW_FETCH: the directory shown at CONFINE_FETCH_DIR */
 } ConfineExec;
 
 #define CAPBIT(c) (UINT64_C(1) << (c))

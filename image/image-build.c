@@ -21,6 +21,7 @@
 
 #include "process-util.h"
 #include "config.h"
+#include "conf-parser.h"
 #include "confine.h"
 #include "image-build.h"
 #include "log.h"
@@ -330,11 +331,26 @@ static void oci_progress(double fraction, const char *what, void *userdata) {
         report(base + (0.7 - base) * fraction, "unpacking %s", what);
 }
 
-static int build_oci(ImageSourceType type, const char *location, const char *tmpdir, double base) {
-        _cleanup_free_ char *config = NULL, *config_path = NULL;
+static int build_oci(const Sandbox *s, const char *tmpdir, double base) {
+        _cleanup_free_ char *config = NULL, *config_path = NULL, *problem = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *location = s->from + strlen(image_source_type_to_string(s->from_type));
+        uid_t owner = 0;
         int r;
 
-        r = oci_unpack(type, location, &confine, oci_progress, &base, &config);
+        /* Root reads it for the sandbox's agent: only what root or the owner could have put there, as for
+         * Setup=, and nothing a symlink leads to (it could be what the owner may not read). */
+        (void) sandbox_owner_uid(s, &owner);
+        r = oci_source_open(s->from_type, location, owner == 0 ? UID_INVALID : owner, &fd, &problem);
+        if (r == -EPERM && problem)
+                return fail(r,
+                            "Refusing From=%s: %s (it, every directory on the way and what a layout holds "
+                            "must be root's or the owner's and writable by nobody else; no symlink is followed)",
+                            s->from, problem);
+        if (r < 0)
+                return fail(r, "Failed to open From=%s: %m", s->from);
+        r = oci_unpack(s->from_type, location, fd, owner == 0 ? UID_INVALID : owner, &confine, oci_progress,
+                       &base, &config, NULL);
         if (r < 0)
                 return fail(r, "Failed to unpack %s: %m (details in the journal)", location);
         config_path = path_join(tmpdir, "config.json");
@@ -351,7 +367,7 @@ static int build_oci(ImageSourceType type, const char *location, const char *tmp
 /* The blobs a docker:// image was made of, for its record in the store (image_blob_cache_gc()). */
 static char **build_blobs;
 
-/* Progress without a journal line each time: the pull reports several times a second. */
+/* Progress without a journal line each time: unpacking reports several times a second. */
 static void progress_only(double fraction, const char *text) {
         _cleanup_free_ char *line = NULL;
         if (xasprintf(&line, "P %.4f %s\n", fraction, text) >= 0)
@@ -359,8 +375,13 @@ static void progress_only(double fraction, const char *text) {
 }
 
 static void pull_progress(double fraction, const char *what, void *userdata) {
-        _cleanup_free_ char *text = strdupf("pulling %s", what);
-        progress_only(0.02 + 0.68 * fraction, text ?: what);
+        progress_only(0.02 + 0.68 * fraction, what);
+}
+
+/* What skopeo prints, in the journal with the build's fields like every tool's output. */
+static void pull_output(const char *line, void *userdata) {
+        (void) sd_journal_send("MESSAGE=skopeo: %s", line, "PRIORITY=%d", LOG_INFO, "SANDBOX=%s", build_sandbox,
+                               "SANDY_IMAGE_ID=%s", build_id, "SYSLOG_IDENTIFIER=sandy-helper", NULL);
 }
 
 static int build_docker(const Sandbox *s, const char *tmpdir) {
@@ -377,11 +398,9 @@ static int build_docker(const Sandbox *s, const char *tmpdir) {
         OciPullOptions o = {
                 .auth_file = c.registry_auth_file,
                 .plain_http = c.plain_http_registries,
-                /* The download process runs as the build range's "nobody", which nothing else uses until
-                 * the image's own programs run, after the pull. */
-                .fetcher_uid = confine.base + 65534,
                 .tmpdir = tmpdir,
                 .progress = pull_progress,
+                .output = pull_output,
         };
         r = oci_pull(reference, &confine, &o, &res);
         if (r < 0)
@@ -702,8 +721,7 @@ static int build_source(const Sandbox *s, const char *tmpdir) {
         case IMAGE_SOURCE_OCI_ARCHIVE:
         case IMAGE_SOURCE_DOCKER_ARCHIVE:
                 report(0.02, "unpacking %s", s->from);
-                return build_oci(s->from_type, s->from + strlen(image_source_type_to_string(s->from_type)),
-                                 tmpdir, 0.02);
+                return build_oci(s, tmpdir, 0.02);
         default:
                 return fail(EINVAL, "Unknown image source %s", s->from);
         }

@@ -74,9 +74,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include "conf-parser.h"
+#include "fs-util.h"
 #include "log.h"
 #include "oci-internal.h"
 #include "string-util.h"
+#include "strv.h"
 
 #define BLOB_BUF_SIZE (256U * 1024U)
 #define JSON_MAX (16U << 20)
@@ -141,15 +146,18 @@ typedef struct Member {
 
 typedef struct Source {
         ImageSourceType type;
-        char *path;
+        char *path; /* as From= names it, for messages */
         char *ref;
-        int dir_fd;
+        int dir_fd;      /* IMAGE_SOURCE_OCI: the layout oci_source_open() checked */
+        char *open_path; /* archives: /proc/self/fd/N of the file it checked, reopened for each member */
+        uid_t owner;     /* besides root, who may own what is read */
         Member *members;
         size_t n_members;
 } Source;
 
 static void source_done(Source *s) {
         free(s->path);
+        free(s->open_path);
         free(s->ref);
         safe_close(s->dir_fd);
         for (size_t i = 0; i < s->n_members; i++) {
@@ -202,7 +210,7 @@ static int source_list_members(Source *s) {
         if (!a)
                 return log_oom();
         archive_read_support_format_tar(a);
-        if (archive_read_open_filename(a, s->path, 1U << 20) != ARCHIVE_OK) {
+        if (archive_read_open_filename(a, s->open_path, 1U << 20) != ARCHIVE_OK) {
                 r = log_error_errno(archive_errno(a) > 0 ? archive_errno(a) : EIO, "Failed to open %s: %s", s->path,
                                     archive_error_string(a) ?: "not a tar archive");
                 archive_read_free(a);
@@ -281,20 +289,37 @@ static int source_open(Source *s, const char *name, OciBlob *ret, uint64_t *ret_
         *ret = (OciBlob){.fd = -EBADF};
 
         if (s->type == IMAGE_SOURCE_OCI) {
+                _cleanup_free_ char *problem = NULL, *where = NULL;
                 struct stat st;
-                /* A blob symlinked out of the layout is not part of the image. */
+                /* No symlink at all, inside the layout or out of it; a file (or directory, checked by
+                 * oci_source_open()) that someone untrusted could have written is not part of the image. */
                 struct open_how how = {
-                        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+                        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                 };
                 int fd = (int) syscall(SYS_openat2, s->dir_fd, name, &how, sizeof(how));
-                if (fd < 0 && errno == ENOSYS)
-                        fd = openat(s->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                if (fd < 0 && errno == ENOSYS && !strchr(name, '/'))
+                        fd = openat(s->dir_fd, name,
+                                    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+                if (fd < 0 && IN_SET(errno, ELOOP, EXDEV)) {
+                        log_error("%s: refusing %s: a symlink is on the way to it, and none is followed.", s->path,
+                                  name);
+                        return -EPERM;
+                }
                 if (fd < 0)
-                        return errno == EXDEV ? -ENOENT : -errno;
+                        return -errno;
                 if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                         safe_close(fd);
                         return -EBADFD;
+                }
+                if (xasprintf(&where, "%s/%s", s->path, name) < 0) {
+                        safe_close(fd);
+                        return -ENOMEM;
+                }
+                if (check_trusted_stat(where, &st, s->owner, &problem) < 0) {
+                        log_error("%s: refusing %s: %s.", s->path, name, problem ?: "untrusted");
+                        safe_close(fd);
+                        return -EPERM;
                 }
                 ret->fd = fd;
                 if (ret_size)
@@ -310,7 +335,7 @@ static int source_open(Source *s, const char *name, OciBlob *ret, uint64_t *ret_
         if (!a)
                 return -ENOMEM;
         archive_read_support_format_tar(a);
-        if (archive_read_open_filename(a, s->path, 1U << 20) != ARCHIVE_OK) {
+        if (archive_read_open_filename(a, s->open_path, 1U << 20) != ARCHIVE_OK) {
                 archive_read_free(a);
                 return -EIO;
         }
@@ -518,6 +543,7 @@ int oci_pick_platform(const char *label, const cJSON *index, const char *index_d
 
 typedef struct Image {
         char *config;
+        char *config_digest; /* "sha256:HEX", as checked; NULL when the source names none */
         OciLayer *layers;
         size_t n_layers;
         uint64_t *progress_sizes;
@@ -534,6 +560,7 @@ void oci_layers_free(OciLayer *layers, size_t n) {
 
 static void image_done(Image *im) {
         free(im->config);
+        free(im->config_digest);
         oci_layers_free(im->layers, im->n_layers);
         free(im->progress_sizes);
 }
@@ -722,6 +749,9 @@ static int load_oci(Source *s, Image *im) {
         r = source_read_json(s, blob_path(config.digest, path), config.digest, config.size, &im->config);
         if (r < 0)
                 return r;
+        im->config_digest = strdup(config.digest);
+        if (!im->config_digest)
+                return log_oom();
         return oci_config_diff_ids(s->path, config.digest, im->config, im->layers, im->n_layers);
 }
 
@@ -813,13 +843,84 @@ static int load_docker(Source *s, Image *im) {
         r = source_read_json(s, config, config_digest, UINT64_MAX, &im->config);
         if (r < 0)
                 return r;
-        return oci_config_diff_ids(s->path, config_digest, im->config, im->layers, im->n_layers);
+        im->config_digest = TAKE_PTR(config_digest);
+        return oci_config_diff_ids(s->path, im->config_digest, im->config, im->layers, im->n_layers);
 }
 
-int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci_progress_t progress,
-               void *userdata, char **ret_config_json) {
+/* What of a layout is read besides the blobs named by digest. */
+static const char *const layout_entries[] = {"oci-layout", "index.json", "blobs", "blobs/sha256"};
+
+/* Every entry of the layout's blobs/sha256 and what layout_entries[] names, checked as open_trusted()
+ * checks a path: no symlink, root's or owner's, writable by nobody else. The opens in source_open() check
+ * each file again; this is for the one line that names what is wrong before anything is read. */
+static int layout_check(int dir_fd, const char *path, uid_t owner, char **ret_problem) {
+        _cleanup_close_ int blobs = -EBADF;
+        struct stat st;
+        DIR *d;
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(layout_entries); i++) {
+                _cleanup_free_ char *where = NULL;
+                if (fstatat(dir_fd, layout_entries[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* said by what reads it */
+                        return -errno;
+                }
+                if (xasprintf(&where, "%s/%s", path, layout_entries[i]) < 0)
+                        return -ENOMEM;
+                r = check_trusted_stat(where, &st, owner, ret_problem);
+                if (r < 0)
+                        return r;
+        }
+        blobs = openat(dir_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (blobs < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = opendir_dup(blobs);
+        if (!d)
+                return -errno;
+        for (struct dirent *de; r >= 0 && (de = readdir(d));) {
+                _cleanup_free_ char *where = NULL;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(blobs, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* gone: said by what reads it, if it is needed */
+                if (xasprintf(&where, "%s/blobs/sha256/%s", path, de->d_name) < 0)
+                        r = -ENOMEM;
+                else
+                        r = check_trusted_stat(where, &st, owner, ret_problem);
+        }
+        closedir(d);
+        return r;
+}
+
+int oci_source_open(ImageSourceType type, const char *location, uid_t owner, int *ret_fd, char **ret_problem) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *colon = strchr(location, ':');
+        int r;
+
+        *ret_problem = NULL;
+        if (!IN_SET(type, IMAGE_SOURCE_OCI, IMAGE_SOURCE_OCI_ARCHIVE, IMAGE_SOURCE_DOCKER_ARCHIVE))
+                return -EINVAL;
+        path = colon ? strndup(location, (size_t) (colon - location)) : strdup(location);
+        if (!path)
+                return -ENOMEM;
+        r = open_trusted(path, (type == IMAGE_SOURCE_OCI ? O_DIRECTORY : 0) | O_NOFOLLOW, owner, &fd, ret_problem);
+        if (r < 0)
+                return r;
+        if (type == IMAGE_SOURCE_OCI) {
+                r = layout_check(fd, path, owner, ret_problem);
+                if (r < 0)
+                        return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int oci_unpack(ImageSourceType type, const char *location, int source_fd, uid_t owner, const Confine *c,
+               oci_progress_t progress, void *userdata, char **ret_config_json, char ***ret_blobs) {
         _cleanup_(image_done) Image im = {};
-        _cleanup_(source_done) Source s = {.type = type, .dir_fd = -EBADF};
+        _cleanup_(source_done) Source s = {.type = type, .dir_fd = -EBADF, .owner = owner};
         OciProgress p = {.cb = progress, .userdata = userdata};
         const char *colon;
         struct stat st;
@@ -837,12 +938,16 @@ int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci
                 return log_error_errno(ENOTDIR, "The target is not a directory.");
 
         if (type == IMAGE_SOURCE_OCI) {
-                s.dir_fd = open(s.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                s.dir_fd = fcntl(source_fd, F_DUPFD_CLOEXEC, 3);
                 if (s.dir_fd < 0)
                         return log_error_errno(errno, "Failed to open OCI layout %s: %m", s.path);
-                if (faccessat(s.dir_fd, "oci-layout", F_OK, 0) < 0)
+                if (faccessat(s.dir_fd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
                         return log_error_errno(ENOENT, "%s is not an OCI layout: it has no oci-layout file.", s.path);
         } else {
+                /* The file checked, never its path again: each member is read through a new open file
+                 * description of the same inode. */
+                if (xasprintf(&s.open_path, "/proc/self/fd/%d", source_fd) < 0)
+                        return log_oom();
                 r = source_list_members(&s);
                 if (r < 0)
                         return r;
@@ -879,6 +984,16 @@ int oci_unpack(ImageSourceType type, const char *location, const Confine *c, oci
         }
         if (progress)
                 progress(1.0, "done", userdata);
+        if (ret_blobs) {
+                _cleanup_strv_free_ char **blobs = NULL;
+                if (im.config_digest && strv_extend(&blobs, im.config_digest) < 0)
+                        return log_oom();
+                for (size_t i = 0; i < im.n_layers; i++)
+                        if (im.layers[i].digest && !strv_contains(blobs, im.layers[i].digest) &&
+                            strv_extend(&blobs, im.layers[i].digest) < 0)
+                                return log_oom();
+                *ret_blobs = TAKE_PTR(blobs);
+        }
         if (ret_config_json)
                 *ret_config_json = TAKE_PTR(im.config);
         return 0;

@@ -1,23 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* References, credentials and the download process of docker:// pulls (see registry.h). */
+/* References and credentials of docker:// pulls (see registry.h). */
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <inttypes.h>
 #include <openssl/evp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "log.h"
-#include "paths.h"
+#include "parse-util.h"
 #include "registry.h"
 #include "string-util.h"
 
@@ -34,7 +23,6 @@ bool registry_digest_is_valid(const char *s) {
 
 void registry_ref_done(RegistryRef *r) {
         r->domain = mfree(r->domain);
-        r->endpoint = mfree(r->endpoint);
         r->repository = mfree(r->repository);
         r->tag = mfree(r->tag);
         r->digest = mfree(r->digest);
@@ -52,7 +40,9 @@ static bool domain_is_valid(const char *s) {
                         return false;
         if (colon) {
                 size_t d = strspn(colon + 1, "0123456789");
-                if (d == 0 || d > 5 || colon[1 + d] || colon[1] == '0' || atoi(colon + 1) > 65535)
+                uint64_t port;
+                if (d == 0 || d > 5 || colon[1 + d] || colon[1] == '0' || safe_atou64(colon + 1, &port) < 0 ||
+                    port > 65535)
                         return false;
         }
         return true;
@@ -162,9 +152,6 @@ int registry_ref_parse(const char *s, RegistryRef *ret, const char **ret_why) {
                 why = "the repository name is longer than 255 characters";
                 goto invalid;
         }
-        r.endpoint = strdup(streq(r.domain, REGISTRY_DOCKER_HUB) ? REGISTRY_DOCKER_HUB_ENDPOINT : r.domain);
-        if (!r.endpoint)
-                goto oom;
         *ret = r;
         return 0;
 
@@ -183,6 +170,11 @@ oom:
 char *registry_ref_to_string(const RegistryRef *r) {
         return strdupf("%s/%s%s%s%s%s", r->domain, r->repository, r->tag ? ":" : "", r->tag ?: "",
                        r->digest ? "@" : "", r->digest ?: "");
+}
+
+char *registry_ref_to_pull(const RegistryRef *r) {
+        return r->digest ? strdupf("%s/%s@%s", r->domain, r->repository, r->digest)
+                         : strdupf("%s/%s:%s", r->domain, r->repository, r->tag);
 }
 
 /* ---- credentials ---- */
@@ -286,146 +278,4 @@ int registry_auth_lookup(const char *json, const RegistryRef *r, char **ret_user
                 return -ENOMEM;
         }
         return 0;
-}
-
-/* ---- WWW-Authenticate ---- */
-
-void registry_challenge_done(RegistryChallenge *c) {
-        c->scheme = mfree(c->scheme);
-        c->realm = mfree(c->realm);
-        c->service = mfree(c->service);
-        c->scope = mfree(c->scope);
-}
-
-int registry_challenge_parse(const char *header, RegistryChallenge *ret) {
-        RegistryChallenge c = {};
-        const char *p = header;
-        size_t n;
-
-        *ret = (RegistryChallenge){};
-        p += strspn(p, " \t");
-        n = strcspn(p, " \t,");
-        if (n == 0)
-                return -EBADMSG;
-        c.scheme = strndup(p, n);
-        if (!c.scheme)
-                return -ENOMEM;
-        for (char *x = c.scheme; *x; x++)
-                *x = (char)tolower((unsigned char)*x);
-        p += n;
-        /* auth-params: name=token or name="quoted", separated by commas */
-        for (;;) {
-                _cleanup_free_ char *name = NULL, *value = NULL;
-                p += strspn(p, " \t,");
-                if (!*p)
-                        break;
-                n = strcspn(p, "= \t,");
-                if (p[n] != '=') /* the next challenge begins: only the first one counts */
-                        break;
-                name = strndup(p, n);
-                if (!name)
-                        goto oom;
-                p += n + 1;
-                if (*p == '"') {
-                        size_t len = 0;
-                        value = malloc(strlen(p) + 1);
-                        if (!value)
-                                goto oom;
-                        for (p++; *p && *p != '"'; p++) {
-                                if (*p == '\\' && p[1])
-                                        p++;
-                                value[len++] = *p;
-                        }
-                        value[len] = 0;
-                        if (*p != '"') {
-                                registry_challenge_done(&c);
-                                return -EBADMSG;
-                        }
-                        p++;
-                } else {
-                        n = strcspn(p, " \t,");
-                        value = strndup(p, n);
-                        if (!value)
-                                goto oom;
-                        p += n;
-                }
-                char **slot = strcasecmp(name, "realm") == 0     ? &c.realm
-                              : strcasecmp(name, "service") == 0 ? &c.service
-                              : strcasecmp(name, "scope") == 0   ? &c.scope
-                                                                 : NULL;
-                if (slot) {
-                        free(*slot);
-                        *slot = TAKE_PTR(value);
-                }
-        }
-        *ret = c;
-        return 0;
-oom:
-        registry_challenge_done(&c);
-        return -ENOMEM;
-}
-
-/* ---- the fetcher ---- */
-
-int registry_request(int sock, const char *text, int fd) {
-        char control[CMSG_SPACE(sizeof(int))] = {};
-        struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
-        struct msghdr mh = {
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = control,
-                        .msg_controllen = sizeof control,
-        };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        for (;;) {
-                ssize_t k = sendmsg(sock, &mh, MSG_NOSIGNAL);
-                if (k >= 0)
-                        return 0;
-                if (errno != EINTR)
-                        return -errno;
-        }
-}
-
-/* The fetcher's configuration travels as JSON in a memfd, the first request ("C"): it holds the login and
- * CAs, and may be larger than a datagram. */
-int registry_fetcher_send_config(int sock, const RegistryFetcher *f) {
-        _cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
-        _cleanup_close_ int fd = -EBADF;
-        char *text;
-        int r = 0;
-
-        if (!j || !cJSON_AddStringToObject(j, "domain", f->ref->domain) ||
-            !cJSON_AddStringToObject(j, "endpoint", f->ref->endpoint) ||
-            !cJSON_AddStringToObject(j, "repository", f->ref->repository) ||
-            !cJSON_AddBoolToObject(j, "plain_http", f->plain_http) ||
-            (f->username && !cJSON_AddStringToObject(j, "username", f->username)) ||
-            (f->password && !cJSON_AddStringToObject(j, "password", f->password)) ||
-            (f->auth_file && !cJSON_AddStringToObject(j, "auth_file", f->auth_file)) ||
-            (f->ca_pem && !cJSON_AddStringToObject(j, "ca", f->ca_pem)))
-                return -ENOMEM;
-        text = cJSON_PrintUnformatted(j);
-        if (!text)
-                return -ENOMEM;
-        fd = memfd_create("sandy-fetch-config", MFD_CLOEXEC);
-        if (fd < 0)
-                r = -errno;
-        for (size_t done = 0, n = strlen(text); r >= 0 && done < n;) {
-                ssize_t k = write(fd, text + done, n - done);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        r = -errno;
-                else
-                        done += (size_t)k;
-        }
-        explicit_bzero(text, strlen(text));
-        free(text);
-        if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
-                r = -errno;
-        return r < 0 ? r : registry_request(sock, "C", fd);
 }

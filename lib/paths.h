@@ -52,6 +52,8 @@
 #define SANDY_BLOB_CACHE_DIR SANDY_STATE_DIR "/blobs"
 /* Per registry HOST[:PORT]: *.crt files trusted as its CAs besides the system's (containers-certs.d(5)). */
 #define SANDY_REGISTRY_CERTS_DIR "/etc/containers/certs.d"
+/* docker:// images are copied from their registry with skopeo (image/oci-pull.c). */
+#define SKOPEO_BINARY "/usr/bin/skopeo"
 /* UID range allocation: slot-XXXX -> NAME. */
 #define SANDY_UIDMAP_DIR SANDY_STATE_DIR "/uidmap"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sandyctl doctor: is this host able to run sandboxes, and what to apt install when not. A check is
- * required when sandy cannot work without it at all, or when a declared sandbox needs it (debootstrap: needs
- * debootstrap, lenient/strict need dnsmasq and nftables, Port= needs systemd-socket-proxyd; docker:// needs
- * nothing: sandy-helper pulls images itself). */
+ * required when sandy cannot work without it at all, or when a declared sandbox needs it (docker:// needs
+ * skopeo, debootstrap: needs debootstrap, lenient/strict need dnsmasq and nftables, Port= needs
+ * systemd-socket-proxyd). */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <string.h>
@@ -29,7 +29,7 @@ typedef enum Verdict { CHECK_OK, CHECK_WARN, CHECK_MISSING } Verdict;
 static const char *const verdict_names[] = {"ok", "warning", "missing"};
 
 /* What declared sandboxes need beyond the base system. */
-typedef enum Need { NEED_NONE = -1, NEED_DEBOOTSTRAP, NEED_NET, NEED_PROXYD, _NEED_MAX } Need;
+typedef enum Need { NEED_NONE = -1, NEED_SKOPEO, NEED_DEBOOTSTRAP, NEED_NET, NEED_PROXYD, _NEED_MAX } Need;
 
 typedef struct Doctor {
         cJSON *rows;                 /* one object per check: check, status, required, detail[, fix] */
@@ -53,6 +53,7 @@ static const Tool machined = {"systemd-machined",
                               "apt install systemd-container", "not installed", true, NEED_NONE};
 /* After the checks of the system itself (checks[] below), in this order. */
 static const Tool tools[] = {
+        {"skopeo", {SKOPEO_BINARY}, "apt install skopeo", "not installed (From=docker://)", false, NEED_SKOPEO},
         {"debootstrap", {"/usr/sbin/debootstrap", "/sbin/debootstrap"}, "apt install debootstrap",
          "not installed (From=debootstrap:)", false, NEED_DEBOOTSTRAP},
         {"dnsmasq", {"/usr/sbin/dnsmasq", "/sbin/dnsmasq"}, "apt install dnsmasq-base",
@@ -148,6 +149,7 @@ static int collect_needs(Doctor *d) {
 
                 if (sandbox_load(dirs, *name, &s) < 0)
                         continue;
+                needs[NEED_SKOPEO] = s->from_type == IMAGE_SOURCE_DOCKER;
                 needs[NEED_DEBOOTSTRAP] = s->from_type == IMAGE_SOURCE_DEBOOTSTRAP;
                 needs[NEED_NET] = IN_SET(s->network_mode, NETWORK_LENIENT, NETWORK_STRICT);
                 needs[NEED_PROXYD] = s->n_ports > 0;

@@ -7,7 +7,8 @@ packages=(
         # build
         meson ninja-build gcc pkg-config
         libsystemd-dev libcjson-dev libarchive-dev libcap-dev libseccomp-dev libnftables-dev libmnl-dev libssl-dev
-        libcurl4-openssl-dev
+        # docker:// pulls (sandy-helper runs it confined) and the registry tests
+        skopeo
         # sanitizers and the fuzzer
         clang libclang-rt-dev llvm
         # tests: nspawn, test-host and fixture images, network namespaces
@@ -16,7 +17,7 @@ packages=(
         # (apt-ftparchive; npm fetches the agent CLIs once, tests/testhost/build-agent-cache.sh)
         docker-registry apache2-utils openssl apt-utils
         # benchmarks: the peers bench/ measures against
-        umoci hyperfine skopeo
+        umoci hyperfine
         # the zsh and fish completion are loaded by sandyctl/test-cli.sh
         zsh fish
         # documentation checks

@@ -54,9 +54,9 @@ if [ $build = 1 ] && [ -z "$deb" ]; then
         echo "    built ${deb##*/}"
 fi
 if [ $build = 1 ]; then
-        step "Installing ${deb##*/} (apt: with systemd-container, polkitd, dnsmasq, debootstrap)"
+        step "Installing ${deb##*/} (apt: with systemd-container, polkitd, dnsmasq, debootstrap, skopeo)"
         if [ $deps = 1 ]; then
-                apt_get install -y --no-install-recommends "$deb" debootstrap
+                apt_get install -y --no-install-recommends "$deb" debootstrap skopeo
         else
                 dpkg -i "$deb"
         fi

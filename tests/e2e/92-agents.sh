@@ -80,7 +80,9 @@ for a in "${agents[@]}"; do
         drop_workspace "$ws"
 done
 
-busctl --system call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager Prune >/dev/null
+# Removing the three agent images takes the helper a minute or more on a loaded machine, during which it
+# answers nothing: wait for Prune's reply, so that the next test does not meet a helper still busy.
+busctl --system --timeout=600 call org.sandy.Helper1 /org/sandy/Helper1 org.sandy.Helper1.Manager Prune >/dev/null
 rm -rf /srv/agents /etc/sandy/sandy.conf "$auth"
 [ -e /etc/sandy/sandy.conf.e2e-saved ] && mv /etc/sandy/sandy.conf.e2e-saved /etc/sandy/sandy.conf
 tap_done

@@ -1169,3 +1169,160 @@ image_id_of() {
 import json, sys
 print(next(i["id"] for i in json.load(sys.stdin) if sys.argv[1] in i["sandboxes"]))' "$1"
 }
+
+# ---- issue 18b: docker:// with skopeo (90-registry.sh) ----
+
+# registry_push_fixtures WORK: the fixture as fixture:1, WORK/plus.tar as plus:1, WORK/bad.tar as damaged:1 and
+# the index WORK/multi as multi:1 (all its platforms).
+registry_push_fixtures() {
+        registry_push "oci-archive:$FIXTURE_OCI" fixture:1 && registry_push "oci-archive:$1/plus.tar" plus:1 &&
+                registry_push "oci-archive:$1/bad.tar" damaged:1 && registry_push "oci:$1/multi:multi" multi:1 --all
+}
+# registry_blob_damaged DIGEST: the registry's storage holds content for DIGEST that does not hash to it.
+registry_blob_damaged() {
+        local f=$REGISTRY_STORAGE/docker/registry/v2/blobs/sha256/${1:7:2}/${1#sha256:}/data
+        [ -f "$f" ] && [ "sha256:$(sha256sum <"$f" | cut -d' ' -f1)" != "$1" ]
+}
+# rootfs_is_fixture ROOTFS: the fixture's Debian 12 with the sandbox user.
+rootfs_is_fixture() {
+        grep -q VERSION_CODENAME=bookworm "$1/etc/os-release" && grep -q '^agent:' "$1/etc/passwd"
+}
+# pull_left_nothing ID: no temporary tree in the store, no pull directory left in the image.
+pull_left_nothing() {
+        ! compgen -G '/var/lib/sandy/images/.tmp-*' >/dev/null && ! test -e "/var/lib/sandy/images/$1/pull"
+}
+# job_status_seen OUT REGEX: the watch of job_progress_watch saw a Status matching REGEX with a Progress
+# strictly between 0 and 1.
+job_status_seen() {
+        python3 - "$1" "$2" <<'PY'
+import json, re, sys
+for line in open(sys.argv[1]):
+    try:
+        data = json.loads(line).get("payload", {}).get("data", [])
+    except ValueError:
+        continue
+    if len(data) < 2:
+        continue
+    p = data[1].get("Progress", {}).get("data")
+    s = data[1].get("Status", {}).get("data")
+    if p is not None and s is not None and 0 < p < 1 and re.search(sys.argv[2], s):
+        print(p, s)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+# index_entry_digest LAYOUT ARCH: the digest of the linux/ARCH image of the index the layout's one entry is.
+index_entry_digest() {
+        python3 - "$1" "$2" <<'PY'
+import json, sys
+d = sys.argv[1]
+blob = lambda dg: json.load(open(d + "/blobs/sha256/" + dg.split(":")[1]))
+index = blob(json.load(open(d + "/index.json"))["manifests"][0]["digest"])
+print(next(m["digest"] for m in index["manifests"] if m.get("platform", {}).get("architecture") == sys.argv[2]))
+PY
+}
+# helper_journal_has TEXT: sandy-helper's journal has a line containing TEXT.
+helper_journal_has() {
+        journalctl -u sandy-helper --no-pager -o cat | grep -qF -- "$1"
+}
+# sandbox_journal_has NAME TEXT: the journal has a line containing TEXT with SANDBOX=NAME.
+sandbox_journal_has() {
+        journalctl SANDBOX="$1" --no-pager -o cat | grep -qF -- "$2"
+}
+# rootfs_is_host_platform ROOTFS: the image of the two-platform index for this machine, not the foreign one.
+rootfs_is_host_platform() {
+        test -f "$1/etc/debian_version" && ! test -e "$1/foreign-arch"
+}
+# registry_got_since LOG MARK REPO DIGEST: the registry served the blob after line MARK of its access log.
+registry_got_since() {
+        tail -n +"$(($2 + 1))" "$1" | grep -qE "GET /v2/$3/blobs/$4 "
+}
+# image_pruned OUT ID: Prune's reply OUT names ID, and the store no longer has it.
+image_pruned() {
+        grep -q "$2" <<<"$1" && ! test -e "/var/lib/sandy/images/$2"
+}
+# blob_cache_empty: the blob cache of docker:// pulls holds nothing.
+blob_cache_empty() {
+        [ -z "$(ls -A /var/lib/sandy/blobs/sha256)" ]
+}
+# plant_foreign_logins USER PASSWORD: the login in every place skopeo, podman or docker would look for one of
+# root (the helper's HOME and runtime directory) and of alice (who starts builds); none of them is sandy's.
+plant_foreign_logins() {
+        local f
+        for f in /root/.docker/config.json /root/.config/containers/auth.json /run/containers/0/auth.json \
+                /home/alice/.config/containers/auth.json /run/user/1001/containers/auth.json \
+                /home/alice/.docker/config.json; do
+                # alice's runtime directory only when logind made one (never made here)
+                [[ $f != /run/user/1001/* || -d /run/user/1001 ]] || continue
+                mkdir -p "$(dirname "$f")"
+                (umask 077 && registry_auth_json "$1" "$2" >"$f")
+        done
+        chown -R alice: /home/alice/.config /home/alice/.docker
+        [ -d /run/user/1001 ] && chown -R alice: /run/user/1001/containers
+        return 0
+}
+remove_foreign_logins() {
+        rm -rf /root/.docker /root/.config/containers /run/containers/0/auth.json /home/alice/.config/containers \
+                /run/user/1001/containers /home/alice/.docker
+}
+# skopeo_build_pid: the PID of a skopeo that a build of sandy-helper runs (in a build cgroup of the helper's).
+skopeo_build_pid() {
+        local p
+        for p in /proc/[0-9]*; do
+                [ "$(cat "$p/comm" 2>/dev/null)" = skopeo ] || continue
+                grep -q '/sandy-helper\.service/build-' "$p/cgroup" 2>/dev/null || continue
+                echo "${p#/proc/}"
+                return 0
+        done
+        return 1
+}
+# proc_ids_are PID ID: every UID and GID of PID (real, effective, saved, fs) is ID, with no supplementary group.
+proc_ids_are() {
+        awk -v id="$2" '/^(Uid|Gid):/ { for (i = 2; i <= 5; i++) if ($i != id) bad = 1 }
+                /^Groups:/ { if (NF > 1) bad = 1 } END { exit bad }' "/proc/$1/status" || { grep -E '^(Uid|Gid|Groups):' "/proc/$1/status"; return 1; }
+}
+# proc_caps_none PID: no capability in any set, no_new_privs, a seccomp filter.
+proc_caps_none() {
+        local s=/proc/$1/status k
+        for k in CapInh CapPrm CapEff CapBnd CapAmb; do
+                [ "$(awk -v k="$k:" '$1 == k { print $2 }' "$s")" = 0000000000000000 ] || { grep "^$k:" "$s"; return 1; }
+        done
+        grep -qE '^NoNewPrivs:\s+1$' "$s" && grep -qE '^Seccomp:\s+2$' "$s"
+}
+# proc_fds_own PID: PID's fds are its standard ones (/dev/null, pipes), what it opened itself (TCP sockets,
+# epoll and the like, files of its pull directory) and the login it is handed; no unix socket (the helper's
+# bus, the journal) and no other file. Prints the others.
+proc_fds_own() {
+        local fd t i bad=0 unix
+        unix=$(awk 'NR > 1 { print $7 }' "/proc/$1/net/unix")
+        for fd in /proc/"$1"/fd/*; do
+                t=$(readlink "$fd") || continue
+                case $t in
+                /dev/null | pipe:* | anon_inode:* | /memfd:sandy-registry-login*) ;;
+                socket:*)
+                        i=${t#socket:[}
+                        if grep -qx "${i%]}" <<<"$unix"; then echo "fd ${fd##*/}: a unix socket ($t)"; bad=1; fi ;;
+                /run/sandy-build/fetch/* | */pull/*) ;;
+                *) echo "fd ${fd##*/}: $t"; bad=1 ;;
+                esac
+        done
+        return $bad
+}
+# proc_sees_no_logins PID: PID's /root, /home and /run/user are empty or absent (where Docker, podman and
+# skopeo look for a login).
+proc_sees_no_logins() {
+        local d
+        for d in root home run/user run/containers; do
+                [ -z "$(ls -A "/proc/$1/root/$d" 2>/dev/null)" ] || { echo "/$d: $(ls -A "/proc/$1/root/$d")"; return 1; }
+        done
+}
+# proc_gone PID: no such process (any more).
+proc_gone() { ! test -e "/proc/$1"; }
+# cgroup_of PID: its cgroup v2 path under /sys/fs/cgroup.
+cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
+# cgroup_empty PATH: the cgroup is gone or has no process.
+cgroup_empty() { ! test -e "/sys/fs/cgroup$1/cgroup.procs" || [ -z "$(cat "/sys/fs/cgroup$1/cgroup.procs")" ]; }
+# job_of OUT: the job path sandyctl build printed into OUT.
+job_of() { sed -n 's/.*(job \(\/org\/sandy\/Helper1\/job\/[0-9]*\)).*/\1/p' "$1" | head -n 1 | grep .; }
+# uid_is_range_nobody UID: UID is 65534 of a range of 65536 host IDs (sandy's ranges start at multiples of it).
+uid_is_range_nobody() { [ "$1" -ge 65536 ] && [ "$((($1 + 2) % 65536))" = 0 ]; }

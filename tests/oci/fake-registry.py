@@ -4,8 +4,10 @@ Bearer tokens from a token service the 401 challenge names, blobs redirected to 
 address, tokens that expire. It serves one OCI layout.
 
     fake-registry.py --layout DIR --listen ADDR:PORT --cdn ADDR:PORT --log FILE [--tls CERT KEY]
-                     [--login USER:PASSWORD] [--expire-once] [--realm URL] [--ready FILE]
+                     [--login USER:PASSWORD] [--expire-once] [--realm URL] [--corrupt DIGEST] [--slow SECONDS]
+                     [--ready FILE]
 
+    GET /v2/                            (Bearer) 200, the API version check clients start with
     GET /v2/REPO/manifests/TAG|DIGEST   (Bearer) the manifest or index; TAG is an
                                         org.opencontainers.image.ref.name of index.json
     GET /v2/REPO/blobs/DIGEST           (Bearer) 307 to the CDN
@@ -13,6 +15,8 @@ address, tokens that expire. It serves one OCI layout.
     GET /cdn/DIGEST                     (on the CDN address) the blob
 
 --expire-once: the first blob request is answered 401 and its token revoked (it expired).
+--corrupt DIGEST: that blob is served with one byte changed (a broken disk, a hostile mirror).
+--slow SECONDS: the CDN takes that long for each blob (ten pieces, flushed).
 Each request is logged as "<server> <method> <path> auth=<scheme or ->".
 """
 import argparse
@@ -23,6 +27,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 A = None
@@ -42,7 +47,10 @@ def log(server, handler):
 def blob(digest):
     path = os.path.join(A.layout, "blobs", "sha256", digest.split(":", 1)[1])
     with open(path, "rb") as f:
-        return f.read()
+        data = f.read()
+    if digest == A.corrupt and data:
+        data = bytes([data[0] ^ 0xFF]) + data[1:]
+    return data
 
 
 class Base(http.server.BaseHTTPRequestHandler):
@@ -65,7 +73,7 @@ class Registry(Base):
     def challenge(self, repo):
         scheme = "https" if A.tls else "http"
         realm = A.realm or f"{scheme}://{A.listen}/token"
-        h = f'Bearer realm="{realm}",service="fake",scope="repository:{repo}:pull"'
+        h = f'Bearer realm="{realm}",service="fake"' + (f',scope="repository:{repo}:pull"' if repo else "")
         err = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}).encode()
         self.reply(401, err, headers=[("WWW-Authenticate", h)])
 
@@ -83,11 +91,15 @@ class Registry(Base):
             tok = base64.b64encode(os.urandom(12)).decode()
             TOKENS.add(tok)
             return self.reply(200, json.dumps({"token": tok, "expires_in": 300}).encode())
+        auth = self.headers.get("Authorization", "")
+        if url.path in ("/v2", "/v2/"):
+            if not auth.startswith("Bearer ") or auth[7:] not in TOKENS:
+                return self.challenge(None)
+            return self.reply(200, b"{}")
         parts = url.path.split("/")
         if len(parts) < 5 or parts[1] != "v2":
             return self.reply(404, b"{}")
         repo, kind, ref = "/".join(parts[2:-2]), parts[-2], parts[-1]
-        auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in TOKENS:
             return self.challenge(repo)
         if kind == "manifests":
@@ -123,7 +135,18 @@ class Cdn(Base):
         path = urllib.parse.urlsplit(self.path).path
         if not path.startswith("/cdn/sha256:"):
             return self.reply(404)
-        self.reply(200, blob(path[len("/cdn/"):]), "application/octet-stream")
+        data = blob(path[len("/cdn/"):])
+        if not A.slow:
+            return self.reply(200, data, "application/octet-stream")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        step = (len(data) + 9) // 10
+        for i in range(0, len(data), step):
+            self.wfile.write(data[i:i + step])
+            self.wfile.flush()
+            time.sleep(A.slow / 10)
 
 
 def serve(handler, listen):
@@ -148,6 +171,8 @@ def main():
     ap.add_argument("--login")
     ap.add_argument("--realm")
     ap.add_argument("--expire-once", action="store_true")
+    ap.add_argument("--corrupt")
+    ap.add_argument("--slow", type=float)
     ap.add_argument("--ready")
     A = ap.parse_args()
     LOG = open(A.log, "a")

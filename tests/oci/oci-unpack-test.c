@@ -4,8 +4,8 @@
  *
  * oci-unpack-test docker REFERENCE TARGET [CONFIG_OUT] runs oci_pull() instead (what follows docker://),
  * with OCI_TEST_CACHE (the blob cache directory, required), OCI_TEST_TMPDIR (required), OCI_TEST_AUTH_FILE,
- * OCI_TEST_PLAIN_HTTP (one HOST:PORT) and OCI_TEST_FETCHER (sandy-fetch of the build tree) as the options;
- * its one-line error is printed as "error: ...".
+ * OCI_TEST_PLAIN_HTTP (one HOST:PORT) and OCI_TEST_SKOPEO (a program run in skopeo's place) as the options; skopeo's lines are printed as "skopeo: ...",
+ * the blobs of the image as "blob DIGEST", its one-line error as "error: ...".
  * Progress calls go to stderr as "progress FRACTION WHAT" so tests can check they happen.
  *
  * With OCI_TEST_JAIL=DIR the driver first enters a private mount namespace and pivots into DIR, and
@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "conf-parser.h"
 #include "confine.h"
 #include "log.h"
 #include "oci.h"
@@ -35,6 +36,10 @@ static void on_progress(double fraction, const char *what, void *userdata) {
         (*n)++;
         if (getenv("OCI_TEST_PROGRESS"))
                 fprintf(stderr, "progress %.3f %s\n", fraction, what);
+}
+
+static void on_output(const char *line, void *userdata) {
+        fprintf(stderr, "skopeo: %s\n", line);
 }
 
 int main(int argc, char *argv[]) {
@@ -90,11 +95,11 @@ int main(int argc, char *argv[]) {
                 OciPullOptions o = {
                         .auth_file = getenv("OCI_TEST_AUTH_FILE"),
                         .plain_http = plain,
-                        .fetcher_uid = (uid_t) base + 65534,
-                        .fetcher = getenv("OCI_TEST_FETCHER"),
                         .tmpdir = getenv("OCI_TEST_TMPDIR"),
                         .cache_dir = getenv("OCI_TEST_CACHE"),
+                        .skopeo = getenv("OCI_TEST_SKOPEO"),
                         .progress = on_progress,
+                        .output = on_output,
                         .userdata = &n_progress,
                 };
                 OciPullResult res = {};
@@ -111,8 +116,17 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "blob %s\n", *bl);
                 }
                 oci_pull_result_done(&res);
-        } else
-                r = oci_unpack(t, argv[2], &c, on_progress, &n_progress, argc > 4 ? &config : NULL);
+        } else {
+                _cleanup_free_ char *problem = NULL;
+                int fd = -EBADF;
+                r = oci_source_open(t, argv[2], UID_INVALID, &fd, &problem);
+                if (r < 0)
+                        fprintf(stderr, "error: cannot open %s: %s\n", argv[2], problem ?: strerror(-r));
+                else
+                        r = oci_unpack(t, argv[2], fd, UID_INVALID, &c, on_progress, &n_progress,
+                                       argc > 4 ? &config : NULL, NULL);
+                safe_close(fd);
+        }
         confine_done(&c);
         close(tree);
         if (r < 0)
