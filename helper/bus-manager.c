@@ -4,7 +4,11 @@
 #include <dirent.h>
 #include <limits.h>
 #include <string.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bus-polkit.h"
 #include "conf-parser.h"
@@ -14,6 +18,8 @@
 #include "strv.h"
 #include "fs-util.h"
 #include "path-util.h"
+#include "process-util.h"
+#include "rm-rf.h"
 #include "string-util.h"
 
 
@@ -363,8 +369,41 @@ static int image_in_use(const char *id, char **ret_user) {
         return 0;
 }
 
+static int on_deleted(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("Deleting a removed image failed; it goes at the helper's next start.");
+        m->deleting--;
+        sd_event_source_unref(s);
+        return 0;
+}
+
+/* A removed image (already out of the store) is deleted by a child, so that a large tree does not keep the
+ * helper from answering anyone meanwhile; the helper does not exit before it ends. */
+static void delete_later(Manager *m, const char *path) {
+        sd_event_source *source;
+        pid_t pid = fork();
+
+        if (pid < 0) {
+                log_warning_errno(errno, "Cannot fork to delete %s, deleting it now: %m", path);
+                (void) rm_rf(path);
+                return;
+        }
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                _exit(rm_rf(path) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        }
+        if (sd_event_add_child(m->event, &source, pid, WEXITED, on_deleted, m) < 0) {
+                /* Nothing will reap it: wait here. */
+                (void) wait_for_pid(pid, NULL);
+                return;
+        }
+        m->deleting++;
+}
+
 static int remove_one(Manager *m, const char *id, sd_bus_error *error) {
-        _cleanup_free_ char *user = NULL;
+        _cleanup_free_ char *user = NULL, *retired = NULL;
         int r;
 
         if (manager_find_job(m, id))
@@ -375,12 +414,13 @@ static int remove_one(Manager *m, const char *id, sd_bus_error *error) {
         if (r > 0)
                 return sd_bus_error_setf(error, HELPER_ERROR_BUSY, "Image %s is in use by the running sandbox %s.",
                                          id, user);
-        r = image_remove(id);
+        r = image_retire(id, &retired);
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, HELPER_ERROR_NO_SUCH_IMAGE, "No image %s.", id);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to remove image %s: %m", id);
         log_info("Removed image %s.", id);
+        delete_later(m, retired);
         return 0;
 }
 

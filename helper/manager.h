@@ -21,6 +21,8 @@ typedef struct Manager {
         /* The bus name was given back after the idle timeout; exit once the last job is gone. */
         bool released;
         bool releasing;
+        /* Removed images still being deleted by a child (RemoveImage, Prune answer before that ends). */
+        unsigned deleting;
 } Manager;
 
 struct Job {

@@ -121,6 +121,14 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
+/* No build, no call waiting for polkit, no removed image being deleted; while sandboxes run, the helper
+ * guards their egress rules (network_guarding()); while callers of Logs are connected, it watches for them
+ * to go (bus_state_busy()). */
+static bool manager_has_nothing_to_do(Manager *m) {
+        return !m->jobs && bus_verify_polkit_pending() == 0 && m->deleting == 0 && !network_guarding() &&
+               !bus_state_busy();
+}
+
 /* systemd's bus_event_loop_with_idle(): after the idle time with no job and no call, tell the service
  * manager we are going (so new start requests are queued), give the name back, and go on processing until
  * the bus confirms the release, so no call queued for the name is dropped. */
@@ -135,17 +143,13 @@ static int run_loop(Manager *m) {
                 if (r == SD_EVENT_FINISHED)
                         return 0;
                 /* Given back the name: go once the builds and the calls waiting for polkit are done. */
-                if (m->released && !m->jobs && bus_verify_polkit_pending() == 0)
+                if (m->released && !m->jobs && bus_verify_polkit_pending() == 0 && m->deleting == 0)
                         return 0;
-                /* While sandboxes run, the helper guards their egress rules (network_guarding()); while
-                 * callers of Logs are connected, it watches for them to go (bus_state_busy()). */
-                idle = !m->jobs && bus_verify_polkit_pending() == 0 && !m->releasing && !network_guarding() &&
-                       !bus_state_busy() && arg_exit_idle_usec != UINT64_MAX;
+                idle = !m->releasing && manager_has_nothing_to_do(m) && arg_exit_idle_usec != UINT64_MAX;
                 r = sd_event_run(m->event, idle ? arg_exit_idle_usec : UINT64_MAX);
                 if (r < 0)
                         return log_error_errno(r, "Event loop failed: %m");
-                if (r == 0 && idle && !m->jobs && bus_verify_polkit_pending() == 0 && !network_guarding() &&
-                    !bus_state_busy()) {
+                if (r == 0 && idle && manager_has_nothing_to_do(m)) {
                         log_info("Idle for %llu s, exiting.", (unsigned long long) (arg_exit_idle_usec / 1000000));
                         (void) sd_notify(false, "STOPPING=1");
                         r = release_name(m);

@@ -31,7 +31,10 @@ int image_read_meta(const char *id, ImageMeta *ret);
  * IMAGE_BLOBS_FILE. Only while no build runs (a build may be about to use one). Returns how many were
  * removed, and their size in *ret_bytes. */
 int image_blob_cache_gc(uint64_t *ret_bytes);
-/* Remove ID from the store atomically (rename to .tmp-rm-*, then delete). */
+/* Take ID out of the store atomically: rename it to a .tmp-rm-* path (returned) for deleting later; the
+ * helper deletes it at its next start if nobody does before. */
+int image_retire(const char *id, char **ret_path);
+/* image_retire(), then delete it here. */
 int image_remove(const char *id);
 
 /* In the forked builder process (in its own cgroup, build-cgroup.h): build the image of s (recipe id) in

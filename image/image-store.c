@@ -86,7 +86,7 @@ int image_read_meta(const char *id, ImageMeta *ret) {
         return 0;
 }
 
-int image_remove(const char *id) {
+int image_retire(const char *id, char **ret_path) {
         _cleanup_free_ char *dir = image_dir(id), *tmp = NULL;
 
         if (!dir)
@@ -96,6 +96,17 @@ int image_remove(const char *id) {
         /* Readers see the image or nothing; a crash during the delete leaves a .tmp-* for the next start. */
         if (rename(dir, tmp) < 0)
                 return -errno;
+        *ret_path = TAKE_PTR(tmp);
+        return 0;
+}
+
+int image_remove(const char *id) {
+        _cleanup_free_ char *tmp = NULL;
+        int r;
+
+        r = image_retire(id, &tmp);
+        if (r < 0)
+                return r;
         return rm_rf(tmp);
 }
 
