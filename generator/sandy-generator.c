@@ -42,7 +42,8 @@ static int output_path(const char *rel, char **ret) {
         return 0;
 }
 
-static int output_file(Output *o, const char *rel, const char *content) {
+/* rel as a file with content, or (content NULL) as a symlink to target; written atomically and recorded. */
+static int output_entry(Output *o, const char *rel, const char *content, const char *target) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -50,30 +51,25 @@ static int output_file(Output *o, const char *rel, const char *content) {
         if (r < 0)
                 return r;
         if (arg_dry_run) {
-                printf("---- %s ----\n%s", path, content);
+                if (content)
+                        printf("---- %s ----\n%s", path, content);
+                else
+                        printf("---- %s -> %s ----\n", path, target);
                 return 0;
         }
-        r = write_file_atomic(path, content, strlen(content), 0644);
+        r = content ? write_file_atomic(path, content, strlen(content), 0644) : symlink_atomic(target, path);
         if (r < 0)
-                return log_error_errno(r, "Failed to write %s: %m", path);
+                return log_error_errno(r, content ? "Failed to write %s: %m" : "Failed to create symlink %s: %m",
+                                       path);
         return strv_consume(&o->paths, TAKE_PTR(path));
 }
 
-static int output_symlink(Output *o, const char *rel, const char *target) {
-        _cleanup_free_ char *path = NULL;
-        int r;
+static int output_file(Output *o, const char *rel, const char *content) {
+        return output_entry(o, rel, content, NULL);
+}
 
-        r = output_path(rel, &path);
-        if (r < 0)
-                return r;
-        if (arg_dry_run) {
-                printf("---- %s -> %s ----\n", path, target);
-                return 0;
-        }
-        r = symlink_atomic(target, path);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create symlink %s: %m", path);
-        return strv_consume(&o->paths, TAKE_PTR(path));
+static int output_symlink(Output *o, const char *rel, const char *target) {
+        return output_entry(o, rel, NULL, target);
 }
 
 static int generate_one(Sandbox *s) {

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -26,6 +25,7 @@
 #include "sandbox.h"
 #include "strv.h"
 #include "string-util.h"
+#include "transient-unit.h"
 
 #define EXEC_ARGS_MAX 4096U
 #define EXEC_ARGV_BYTES_MAX (1024U * 1024U)
@@ -61,60 +61,32 @@ static int exec_command_line(const char *name, char **argv, const char *term, bo
 
 static int start_exec_unit(sd_bus *bus, const char *name, char **argv, const char *term, bool pty, int control,
                            sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_strv_free_ char **cmdline = NULL;
-        _cleanup_free_ char *unit = NULL, *desc = NULL;
-        uint64_t rnd;
+        _cleanup_free_ char *prefix = NULL, *unit = NULL, *desc = NULL;
         int r;
 
-        if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
-                return -errno;
-        if (xasprintf(&unit, SANDY_EXEC_UNIT_PREFIX "%s-%016llx.service", name, (unsigned long long) rnd) < 0 ||
+        if (xasprintf(&prefix, SANDY_EXEC_UNIT_PREFIX "%s", name) < 0 ||
             xasprintf(&desc, "sandyctl exec in sandbox %s", name) < 0)
                 return -ENOMEM;
+        r = transient_unit_name(prefix, &unit);
+        if (r < 0)
+                return r;
         r = exec_command_line(name, argv, term, pty, &cmdline);
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
-                                           "StartTransientUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", unit, "fail");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        r = transient_unit_new(bus, unit, &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
                                           "StandardInputFileDescriptor", "h", control, "StandardOutput", "s",
                                           "journal", "StandardError", "s", "journal", "CollectMode", "s",
                                           "inactive-or-failed");
-        /* ExecStartEx=, not ExecStart=: "no-env-expand", or systemd would expand $VAR and $$ in the argv. */
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStartEx");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasas)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasas");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", SANDY_LIBEXEC_DIR "/" SANDY_EXEC_BINARY);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, cmdline);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "as", 1, "no-env-expand");
-        for (int i = 0; r >= 0 && i < 5; i++)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+                r = transient_unit_append_exec(m, SANDY_LIBEXEC_DIR "/" SANDY_EXEC_BINARY, cmdline);
         if (r < 0)
                 return r;
-        r = sd_bus_call(bus, m, 0, error, &reply);
-        if (r < 0)
-                return r;
-        log_debug("Started %s.", unit);
-        return 0;
+        return transient_unit_start(bus, m, unit, error);
 }
 
 static int method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -258,21 +258,32 @@ static int list_image_ids(char ***ret) {
         return 0;
 }
 
+/* After polkit said yes to action: what the declarations use and what the store holds. 0 while polkit is
+ * still asked (the handler returns 1 without replying), 1 when done. */
+static int store_survey(sd_bus_message *msg, const char *action, Declared *d, char ***ids, sd_bus_error *error) {
+        int r;
+
+        r = check(msg, action, NULL, error);
+        if (r <= 0)
+                return r;
+        r = declared_load(d);
+        if (r < 0)
+                return r;
+        r = list_image_ids(ids);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", SANDY_IMAGE_STORE_DIR);
+        return 1;
+}
+
 static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_(declared_done) Declared d = {};
         int r;
 
-        r = check(msg, POLKIT_ACTION_STATUS, NULL, error);
+        r = store_survey(msg, POLKIT_ACTION_STATUS, &d, &ids, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = declared_load(&d);
-        if (r < 0)
-                return r;
-        r = list_image_ids(&ids);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", SANDY_IMAGE_STORE_DIR);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
@@ -494,15 +505,9 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
         _cleanup_(declared_done) Declared d = {};
         int r;
 
-        r = check(msg, POLKIT_ACTION_REMOVE_IMAGE, NULL, error);
+        r = store_survey(msg, POLKIT_ACTION_REMOVE_IMAGE, &d, &ids, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = declared_load(&d);
-        if (r < 0)
-                return r;
-        r = list_image_ids(&ids);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read %s: %m", SANDY_IMAGE_STORE_DIR);
         STRV_FOREACH(id, ids) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 

@@ -44,18 +44,27 @@ static int check(sd_bus_message *m, const char *action, const char *name, sd_bus
         return bus_verify_polkit_async(m, action, details, error);
 }
 
+/* The sandbox name the call m names (read again from the start: a call is dispatched again once polkit has
+ * answered), authorized for action. Same returns as check(). */
+static int read_name_checked(sd_bus_message *m, const char *action, const char **ret_name, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", ret_name);
+        if (r < 0)
+                return r;
+        if (!sandbox_name_is_valid(*ret_name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid sandbox name.");
+        return check(m, action, *ret_name, error);
+}
+
 static int method_setup(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Sandbox *s = NULL;
         const char *name;
         int r;
 
-        /* Dispatched again once polkit has answered: read from the start. */
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        r = check(m, POLKIT_ACTION_NETWORK, name, error);
+        r = read_name_checked(m, POLKIT_ACTION_NETWORK, &name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = load_declared(m, name, &s, error);
@@ -82,15 +91,7 @@ static int method_teardown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         const char *name;
         int r;
 
-        /* Dispatched again once polkit has answered: read from the start. */
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        if (!sandbox_name_is_valid(name))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid sandbox name.");
-        r = check(m, POLKIT_ACTION_NETWORK, name, error);
+        r = read_name_checked(m, POLKIT_ACTION_NETWORK, &name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         /* No declaration needed: a removed declaration must still be cleaned up after. */
@@ -171,13 +172,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
         unsigned slot = 0;
         int r;
 
-        /* Dispatched again once polkit has answered: read from the start. */
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        r = check(m, POLKIT_ACTION_STATUS, name, error);
+        r = read_name_checked(m, POLKIT_ACTION_STATUS, &name, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = load_declared(m, name, &s, error);

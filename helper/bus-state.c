@@ -20,13 +20,13 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <systemd/sd-journal.h>
 
 #include "bus-names.h"
 #include "bus-polkit.h"
+#include "transient-unit.h"
 #include "bus-state.h"
 #include "fs-util.h"
 #include "log.h"
@@ -595,62 +595,26 @@ bool bus_state_busy(void) {
         return logs_readers;
 }
 
-static int append_prop_strv(sd_bus_message *m, const char *name, char **l) {
-        int r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, l);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
-/* ExecStart=argv[0] argv... */
-static int append_exec_start(sd_bus_message *m, char **argv) {
-        int r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStart");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasb");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", argv[0]);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, argv);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "b", false);
-        for (int k = 0; r >= 0 && k < 4; k++)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
 /* Start argv as a transient unit whose stdout and stderr are out (and stdin in, if any). sandbox_uid: run
  * as that UID and GID (setpriv; the unit itself may only change its IDs); otherwise as a dynamic user in
  * SYSTEMD_JOURNAL_GROUP. Either way no capability, and a read-only view of the system. */
 static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const char *what, char **argv, int in,
                            int out, uid_t sandbox_uid, char **ret_unit, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_strv_free_ char **cmd = NULL;
-        _cleanup_free_ char *unit = NULL, *desc = NULL;
+        _cleanup_free_ char *prefix = NULL, *unit = NULL, *desc = NULL;
         char *groups[] = {(char *) SYSTEMD_JOURNAL_GROUP, NULL}, *env[] = {(char *) "SYSTEMD_COLORS=0", NULL},
              *families[] = {(char *) "AF_UNIX", NULL}, *archs[] = {(char *) "native", NULL},
              *filter[] = {(char *) "@system-service", NULL};
         bool dynamic = sandbox_uid == 0;
-        uint64_t rnd;
         int r;
 
-        if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
-                return -errno;
-        if (xasprintf(&unit, SANDY_LOGS_UNIT_PREFIX "%u-%s-%016llx.service", (unsigned) caller, name,
-                      (unsigned long long) rnd) < 0 ||
+        if (xasprintf(&prefix, SANDY_LOGS_UNIT_PREFIX "%u-%s", (unsigned) caller, name) < 0 ||
             xasprintf(&desc, "sandyctl logs: %s of sandbox %s, for UID %u", what, name, (unsigned) caller) < 0)
                 return -ENOMEM;
+        r = transient_unit_name(prefix, &unit);
+        if (r < 0)
+                return r;
         if (!dynamic) {
                 if (strv_extend(&cmd, SETPRIV_BINARY) < 0 ||
                     strv_consume(&cmd, strdupf("--reuid=%u", (unsigned) sandbox_uid)) < 0 ||
@@ -663,12 +627,7 @@ static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const ch
                 if (strv_extend(&cmd, *a) < 0)
                         return -ENOMEM;
 
-        r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
-                                           "StartTransientUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", unit, "fail");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        r = transient_unit_new(bus, unit, &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
                                           "StandardOutputFileDescriptor", "h", out, "StandardErrorFileDescriptor", "h",
@@ -679,7 +638,7 @@ static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const ch
                 r = sd_bus_message_append(m, "(sv)(sv)", "DynamicUser", "b", true, "CapabilityBoundingSet", "t",
                                           (uint64_t) 0);
         if (r >= 0 && dynamic)
-                r = append_prop_strv(m, "SupplementaryGroups", groups);
+                r = transient_unit_append_strv(m, "SupplementaryGroups", groups);
         if (r >= 0 && !dynamic)
                 r = sd_bus_message_append(m, "(sv)", "CapabilityBoundingSet", "t",
                                           (uint64_t) ((1ULL << CAP_SETUID) | (1ULL << CAP_SETGID)));
@@ -704,21 +663,15 @@ static int logs_start_unit(sd_bus *bus, uid_t caller, const char *name, const ch
                                           "(bas)", true, 1, families[0], "SystemCallFilter", "(bas)", true, 1,
                                           filter[0]);
         if (r >= 0)
-                r = append_prop_strv(m, "SystemCallArchitectures", archs);
+                r = transient_unit_append_strv(m, "SystemCallArchitectures", archs);
         if (r >= 0)
-                r = append_prop_strv(m, "Environment", env);
+                r = transient_unit_append_strv(m, "Environment", env);
         if (r >= 0)
-                r = append_exec_start(m, cmd);
+                r = transient_unit_append_exec(m, cmd[0], cmd);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+                r = transient_unit_start(bus, m, unit, error);
         if (r < 0)
                 return r;
-        r = sd_bus_call(bus, m, 0, error, &reply);
-        if (r < 0)
-                return r;
-        log_debug("Started %s.", unit);
         *ret_unit = TAKE_PTR(unit);
         return 0;
 }
