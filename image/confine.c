@@ -362,6 +362,19 @@ static void mount_run(uid_t base) {
 
 /* The host's /etc/resolv.conf is often a symlink into /run, which is hidden here: the file it names is
  * made on the tmpfs, and the build's resolv.conf shown on it. */
+/* An empty file at path (and its directories) in the new tmpfs, to mount a file of the host on. */
+static void make_file_mount_point(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+
+        if (!slash)
+                die("out of memory");
+        *slash = 0;
+        if (mkdir_p(dir, 0755) < 0)
+                die("mkdir %s", dir);
+        safe_close(open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+}
+
 static void show_host_resolv_conf(int fd) {
         char target[PATH_MAX];
         ssize_t n = readlink("/etc/resolv.conf", target, sizeof target - 1);
@@ -371,16 +384,8 @@ static void show_host_resolv_conf(int fd) {
                 _cleanup_free_ char *abs = target[0] == '/' ? strdup(target) : path_join("/etc", target);
                 if (!abs)
                         die("out of memory");
-                if (startswith(abs, "/run/") && !strstr(abs, "/../")) {
-                        _cleanup_free_ char *dir = strdup(abs);
-                        char *slash = dir ? strrchr(dir, '/') : NULL;
-                        if (!slash)
-                                die("out of memory");
-                        *slash = 0;
-                        if (mkdir_p(dir, 0755) < 0)
-                                die("mkdir %s", dir);
-                        safe_close(open(abs, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-                }
+                if (startswith(abs, "/run/") && !strstr(abs, "/../"))
+                        make_file_mount_point(abs);
         }
         attach(fd, "/etc/resolv.conf");
 }
@@ -398,14 +403,7 @@ static void show_hidden_file(int fd, const char *path) {
                 hidden = hidden || path_startswith(path, hidden_dirs[i]);
         if (!hidden)
                 return;
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (!slash)
-                die("out of memory");
-        *slash = 0;
-        if (mkdir_p(dir, 0755) < 0)
-                die("mkdir %s", dir);
-        safe_close(open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+        make_file_mount_point(path);
         attach(fd, path);
 }
 
