@@ -51,6 +51,8 @@
 #define SANDY_LEAN_UNIT_DIR SANDY_LEAN_BOOT_INSIDE "/units"
 #define SANDY_LEAN_GENERATOR_DIR SANDY_LEAN_BOOT_INSIDE "/generators"
 #define SANDY_LEAN_TARGET "sandy-lean.target"
+/* TimeoutStartSec= of a Boot=no sandbox (the generated drop-in); Boot=yes has sandy@.service's 90 s. */
+#define SANDBOX_NOBOOT_START_TIMEOUT "60s"
 
 /* Persistent state. */
 #define SANDY_STATE_DIR "/var/lib/sandy"
