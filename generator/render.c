@@ -202,11 +202,11 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
                 fputs("ProcessTwo=yes\nKillSignal=SIGRTMIN+3\n", f);
         if (!s->boot)
                 r = put_nspawn_list(f, "Parameters", s->command);
-        /* The lean boot (issue 17, BootTarget=lean): the image's systemd looks first in sandy's unit directory
-         * (bound below), whose default.target is SANDY_LEAN_TARGET and whose masks drop what a sandbox never
-         * needs, and runs no generator. Environment= reaches PID 1 only, never its services, and also
-         * reaches the init sandy-nouserns execs (NestedUserNamespaces=no drops Parameters=). One list: the
-         * declaration's own variables come after these. */
+        /* The lean boot (issue 17, BootTarget=lean): the image's systemd looks first in sandy's unit
+         * directory (bound below), whose default.target is SANDY_LEAN_TARGET and whose masks drop what a
+         * sandbox never needs, and runs no generator. Environment= reaches PID 1 only, never its services,
+         * and also reaches the init sandy-nouserns execs (NestedUserNamespaces=no drops Parameters=). One
+         * list: the declaration's own variables come after these. */
         if (r >= 0) {
                 _cleanup_strv_free_ char **env = NULL;
                 if (s->boot && s->lean_boot &&
@@ -244,7 +244,9 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
         /* From the host, read-only, root's: the agent cannot change what the next boot runs (it only ever
          * writes to its overlay, which is gone at stop). */
         if (s->boot && s->lean_boot)
-                fputs("BindReadOnly=" SANDY_LIBEXEC_DIR "/" SANDY_LEAN_BOOT_SUBDIR ":" SANDY_LEAN_BOOT_INSIDE "\n", f);
+                fputs("BindReadOnly=" SANDY_LIBEXEC_DIR "/" SANDY_LEAN_BOOT_SUBDIR ":" SANDY_LEAN_BOOT_INSIDE
+                      "\n",
+                      f);
 
         fputs("\n[Network]\n", f);
         /* Mode=none: a namespace of nspawn's own, loopback only. lenient and strict: systemd starts nspawn

@@ -593,7 +593,7 @@ static int parse_nested_userns(const char *file, unsigned line, const char *key,
         return 0;
 }
 
-/* issue 17: "lean" boots sandy's SANDY_LEAN_TARGET (units/boot/), "default" the image's own default.target. */
+/* issue 17: "lean" boots sandy's SANDY_LEAN_TARGET (units/boot/), "default" the image's default.target. */
 static int parse_boot_target(const char *file, unsigned line, const char *key, const char *value, void *data,
                              void *object) {
         Sandbox *s = object;
@@ -603,8 +603,9 @@ static int parse_boot_target(const char *file, unsigned line, const char *key, c
         else if (streq(value, "default"))
                 s->lean_boot = false;
         else
-                return SYNTAX_ERROR(file, line, "%s= takes \"lean\" or \"default\" (the image's own default.target), "
-                                                "not \"%s\".",
+                return SYNTAX_ERROR(file, line,
+                                    "%s= takes \"lean\" or \"default\" (the image's own default.target), "
+                                    "not \"%s\".",
                                     key, value);
         return 0;
 }
