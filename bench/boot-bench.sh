@@ -78,7 +78,7 @@ booted_run() {
         systemctl start "sandy@$1.service"
         until machinectl --quiet shell "agent@$1" /bin/true >/dev/null 2>&1; do sleep 0.01; done
         t1=$(now)
-        us=$(machinectl --quiet shell "$1" /bin/journalctl -q -b -u init.scope -o cat 2>/dev/null | tr -d '\r' |
+        us=$(machinectl --quiet shell "$1" /usr/bin/systemd-analyze time 2>/dev/null | tr -d '\r' |
                 sed -n 's/^Startup finished in \(.*\) (userspace).*/\1/p' | tail -1 |
                 awk '{ v = $1; if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print "nan" }')
         echo "$(ms "$t0" "$t1") ${us:-nan}"
