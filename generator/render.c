@@ -142,6 +142,10 @@ int sandbox_render_service_dropin(const Sandbox *s, const char *settings_path, c
                         free(n);
                 }
         }
+        /* Without a boot to wait for, nspawn is ready as soon as the container runs: fail sooner than the
+         * template's 90 s for a booted one (issue 17). */
+        if (r >= 0 && !s->boot)
+                fputs("TimeoutStartSec=" SANDBOX_NOBOOT_START_TIMEOUT "\n", f);
         /* Resource settings take no specifiers: written as validated, without %-escaping. */
         if (r >= 0 && s->memory_max)
                 fprintf(f, "MemoryMax=%s\n", s->memory_max);
@@ -198,8 +202,23 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
                 fputs("ProcessTwo=yes\nKillSignal=SIGRTMIN+3\n", f);
         if (!s->boot)
                 r = put_nspawn_list(f, "Parameters", s->command);
-        if (r >= 0)
-                r = put_nspawn_list(f, "Environment", s->environment);
+        /* The lean boot (issue 17, BootTarget=lean): the image's systemd looks first in sandy's unit
+         * directory (bound below), whose default.target is SANDY_LEAN_TARGET and whose masks drop what a
+         * sandbox never needs, and runs no generator. Environment= reaches PID 1 only, never its services,
+         * and also reaches the init sandy-nouserns execs (NestedUserNamespaces=no drops Parameters=). One
+         * list: the declaration's own variables come after these. */
+        if (r >= 0) {
+                _cleanup_strv_free_ char **env = NULL;
+                if (s->boot && s->lean_boot &&
+                    (strv_extend(&env, "SYSTEMD_UNIT_PATH=" SANDY_LEAN_UNIT_DIR ":") < 0 ||
+                     strv_extend(&env, "SYSTEMD_GENERATOR_PATH=" SANDY_LEAN_GENERATOR_DIR) < 0))
+                        r = -ENOMEM;
+                STRV_FOREACH(e, s->environment)
+                        if (r >= 0 && strv_extend(&env, *e) < 0)
+                                r = -ENOMEM;
+                if (r >= 0)
+                        r = put_nspawn_list(f, "Environment", env);
+        }
         /* No setuid way back up to root inside (the image's su, sudo and file capabilities stay inert). */
         fputs("NoNewPrivileges=yes\n", f);
         /* Of nspawn's default set, what a booted systemd and an agent never need: loading modules, raw I/O,
@@ -222,6 +241,12 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
          * tmpfs, or the state directory with Ephemeral=no, idmapped into the sandbox's UID range) and adds
          * the workspace, home and protected-path mounts; nspawn must not stack a second overlay. */
         fputs("Volatile=no\n", f);
+        /* From the host, read-only, root's: the agent cannot change what the next boot runs (it only ever
+         * writes to its overlay, which is gone at stop). */
+        if (s->boot && s->lean_boot)
+                fputs("BindReadOnly=" SANDY_LIBEXEC_DIR "/" SANDY_LEAN_BOOT_SUBDIR ":" SANDY_LEAN_BOOT_INSIDE
+                      "\n",
+                      f);
 
         fputs("\n[Network]\n", f);
         /* Mode=none: a namespace of nspawn's own, loopback only. lenient and strict: systemd starts nspawn

@@ -41,6 +41,19 @@
 #define SANDY_NOUSERNS_BINARY "sandy-nouserns"
 #define SANDY_NOUSERNS_INSIDE "/run/sandy/nouserns"
 
+/* issue 17, the lean boot (BootTarget=lean, sandy.sandbox(5)): unit files sandy installs on the host in
+ * SANDY_LIBEXEC_DIR/SANDY_LEAN_BOOT_SUBDIR (units/boot/: SANDY_LEAN_TARGET, default.target pointing at it,
+ * masks, and an empty generator directory), bound read-only at SANDY_LEAN_BOOT_INSIDE in a booted sandbox.
+ * The generated .nspawn settings hand the image's PID 1 SYSTEMD_UNIT_PATH=SANDY_LEAN_UNIT_DIR: (first, then
+ * its usual path) and SYSTEMD_GENERATOR_PATH=SANDY_LEAN_GENERATOR_DIR (no generator runs). */
+#define SANDY_LEAN_BOOT_SUBDIR "boot"
+#define SANDY_LEAN_BOOT_INSIDE "/run/sandy/boot"
+#define SANDY_LEAN_UNIT_DIR SANDY_LEAN_BOOT_INSIDE "/units"
+#define SANDY_LEAN_GENERATOR_DIR SANDY_LEAN_BOOT_INSIDE "/generators"
+#define SANDY_LEAN_TARGET "sandy-lean.target"
+/* TimeoutStartSec= of a Boot=no sandbox (the generated drop-in); Boot=yes has sandy@.service's 90 s. */
+#define SANDBOX_NOBOOT_START_TIMEOUT "60s"
+
 /* Persistent state. */
 #define SANDY_STATE_DIR "/var/lib/sandy"
 /* The image store: ID/{rootfs,metadata,recipe}, builds in .tmp-* beside them. */

@@ -59,6 +59,9 @@ int sandbox_format(const Sandbox *s, FILE *f) {
         if (s->ephemeral_size[0])
                 fprintf(f, "EphemeralSize=%s\n", s->ephemeral_size);
         fprintf(f, "NestedUserNamespaces=%s\n", s->deny_nested_userns ? "no" : "yes");
+        /* issue 17 */
+        if (s->boot)
+                fprintf(f, "BootTarget=%s\n", s->lean_boot ? "lean" : "default");
 
         fputs("\n[Image]\n", f);
         if (s->from)

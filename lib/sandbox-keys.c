@@ -593,6 +593,23 @@ static int parse_nested_userns(const char *file, unsigned line, const char *key,
         return 0;
 }
 
+/* issue 17: "lean" boots sandy's SANDY_LEAN_TARGET (units/boot/), "default" the image's default.target. */
+static int parse_boot_target(const char *file, unsigned line, const char *key, const char *value, void *data,
+                             void *object) {
+        Sandbox *s = object;
+
+        if (isempty(value) || streq(value, "lean"))
+                s->lean_boot = true;
+        else if (streq(value, "default"))
+                s->lean_boot = false;
+        else
+                return SYNTAX_ERROR(file, line,
+                                    "%s= takes \"lean\" or \"default\" (the image's own default.target), "
+                                    "not \"%s\".",
+                                    key, value);
+        return 0;
+}
+
 #define FIELD(f) offsetof(Sandbox, f)
 
 static const ConfKey key_table[] = {
@@ -615,6 +632,8 @@ static const ConfKey key_table[] = {
         /* issue 13 */
         {"Sandbox", "EphemeralSize", parse_ephemeral_size, 0},
         {"Sandbox", "NestedUserNamespaces", parse_nested_userns, 0},
+        /* issue 17 */
+        {"Sandbox", "BootTarget", parse_boot_target, 0},
         {"Image", "From", parse_from, FIELD(from)},
         {"Image", "Packages", parse_packages, 0},
         {"Image", "Setup", parse_setup, FIELD(setup)},

@@ -162,6 +162,7 @@ Sandbox *sandbox_new(const char *name) {
         s->name = strdup(name);
         s->ephemeral = true;
         s->boot = true;
+        s->lean_boot = true;
         s->protect_default_paths = true;
         s->network_mode = NETWORK_LENIENT;
         s->from_type = _IMAGE_SOURCE_MAX;

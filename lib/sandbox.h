@@ -70,6 +70,7 @@ typedef struct Sandbox {
         char *workspace;
         bool ephemeral;
         bool boot;
+        bool lean_boot; /* BootTarget=lean (the default): with Boot=yes, boot SANDY_LEAN_TARGET, not default.target */
         char **command;
         char **environment; /* KEY=VALUE; a later assignment of KEY replaces an earlier one */
         char **credential_environment; /* VAR=ID: VAR set from credential ID in the agent's sessions */

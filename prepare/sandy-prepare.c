@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
 
 #include "bus-names.h"
 #include "exec-run.h"
@@ -31,7 +32,8 @@
 #include "string-util.h"
 
 /* machined looks for images here (among other places); "machinectl start NAME" needs one by that name. */
-/* Below sandy@.service's TimeoutStartSec=, so a slow build fails here with a message. */
+/* A build may take long; sandy@.service's TimeoutStartSec= (90 s) is for the sandbox itself. Its timeout is
+ * extended to a minute past this for the build (EXTEND_TIMEOUT_USEC), so a slow build fails here with a message. */
 #define ENSURE_IMAGE_TIMEOUT_USEC (29ULL * 60 * 1000000)
 
 static bool arg_cleanup = false;
@@ -249,6 +251,8 @@ static int ensure_image(const char *name, const char *id, const char *rootfs) {
                 r = sd_bus_call_async(bus, &call, msg, on_ensure_reply, &w, ENSURE_IMAGE_TIMEOUT_USEC);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask sandy-helper for the image: %m");
+        /* Only this ExecStartPre= gets the longer time: nspawn's own start gets a fresh TimeoutStartSec=. */
+        (void) sd_notifyf(false, "EXTEND_TIMEOUT_USEC=%llu", ENSURE_IMAGE_TIMEOUT_USEC + 60ULL * 1000000);
         while (!w.done) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
@@ -358,12 +362,12 @@ static int started(const char *name) {
 }
 
 static int cleanup(const char *name) {
-        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL, *seccomp = NULL;
+        _cleanup_free_ char *settings = NULL, *env = NULL, *dir = NULL, *seccomp = NULL, *lock = NULL;
         int r = 0;
 
         if (xasprintf(&settings, NSPAWN_SETTINGS_DIR "/%s.nspawn", name) < 0 ||
             !(dir = sandbox_runtime_path(name, NULL)) || !(env = sandbox_runtime_path(name, SANDY_START_ENV)) ||
-            !(seccomp = sandbox_runtime_path(name, "seccomp")))
+            !(seccomp = sandbox_runtime_path(name, "seccomp")) || !(lock = sandbox_runtime_path(name, ".#root.lck")))
                 return log_oom();
         /* Go on after a failure, so as much as possible is gone, but do not report success. */
         r = sandbox_unmount_all(name);
@@ -373,6 +377,9 @@ static int cleanup(const char *name) {
                 r = log_error_errno(errno, "Failed to remove %s: %m", seccomp);
         if (unlink(env) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", env);
+        /* nspawn's lock of the root directory, left when it was killed (a start that timed out). */
+        if (unlink(lock) < 0 && errno != ENOENT && r == 0)
+                r = log_error_errno(errno, "Failed to remove %s: %m", lock);
         if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
                 r = log_error_errno(errno, "Failed to remove %s: %m", dir);
         return r;

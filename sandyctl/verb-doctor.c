@@ -389,11 +389,85 @@ static int check_egress(Doctor *d) {
         return r;
 }
 
+/* issue 17: the kernel's per-user and per-namespace limits against what the declared sandboxes take, read
+ * from /proc/sys only (sandy never writes them; its sysctl.d drop-in, 60-sandy.conf, raises them at boot).
+ * Everything made inside any sandbox is charged to root of the initial user namespace (the owner of the
+ * sandboxes' user namespaces), together with the host's own root daemons. Measured per booted sandbox
+ * (bench/RESULTS.md): 5 inotify instances with the lean boot, 7-8 without (systemd, dbus-daemon, logind,
+ * getty) and a few dozen watches; agents' file watchers take thousands more. Per sandbox: 1 user namespace
+ * (agents' own sandboxes nest more), 1-2 network namespaces. No keys: keyctl is refused in sandboxes, so the
+ * keyring quotas do not matter. */
+#define LIMIT_INOTIFY_PER_BOOTED 8
+#define LIMIT_INOTIFY_HOST 32
+#define LIMIT_WATCHES_PER_SANDBOX 8192
+#define LIMIT_USERNS_PER_SANDBOX 8
+#define LIMIT_NETNS_PER_SANDBOX 2
+static int check_limits(Doctor *d) {
+        _cleanup_strv_free_ char **dirs = sandbox_search_path(NULL), **names = NULL;
+        static const char fix[] =
+                        "/usr/lib/systemd/systemd-sysctl 60-sandy.conf (sandy's drop-in; or raise it in "
+                        "/etc/sysctl.d; see KERNEL LIMITS in sandy-helper(8))";
+        int level = log_get_max_level(), r = 0;
+        uint64_t booted = 0, all = 0;
+
+        if (dirs && sandbox_list_names(dirs, &names) >= 0) {
+                log_set_max_level(LOG_CRIT);
+                STRV_FOREACH(name, names) {
+                        _cleanup_sandbox_free_ Sandbox *s = NULL;
+                        if (sandbox_load(dirs, *name, &s) < 0)
+                                continue;
+                        all++;
+                        booted += s->boot;
+                }
+                log_set_max_level(level);
+        }
+
+        const struct {
+                const char *check, *sysctl, *what, *effect;
+                uint64_t n, each, host;
+        } limits[] = {
+                {"inotify instances", "fs.inotify.max_user_instances", "booted sandboxes", "starts will fail",
+                 booted, LIMIT_INOTIFY_PER_BOOTED, LIMIT_INOTIFY_HOST},
+                {"inotify watches", "fs.inotify.max_user_watches", "sandboxes", "file watchers will fail", all,
+                 LIMIT_WATCHES_PER_SANDBOX, 0},
+                {"user namespace count", "user.max_user_namespaces", "sandboxes", "starts will fail", all,
+                 LIMIT_USERNS_PER_SANDBOX, 0},
+                {"netns count", "user.max_net_namespaces", "sandboxes", "starts will fail", all,
+                 LIMIT_NETNS_PER_SANDBOX, 0},
+        };
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(limits); i++) {
+                _cleanup_free_ char *path = NULL, *t = NULL, *host = NULL;
+                uint64_t have = 0, need = limits[i].n * limits[i].each + limits[i].host;
+
+                if (xasprintf(&path, "/proc/sys/%s", limits[i].sysctl) < 0)
+                        return log_oom();
+                for (char *c = path + strlen("/proc/sys/"); *c; c++)
+                        if (*c == '.')
+                                *c = '/';
+                if (read_full_file(path, 64, &t, NULL) < 0 || safe_atou64(strstrip(t), &have) < 0) {
+                        r = add(d, limits[i].check, CHECK_WARN, false, fix,
+                                strdupf("%s cannot be read", path));
+                        continue;
+                }
+                host = limits[i].host ? strdupf(", %" PRIu64 " for the host's own", limits[i].host) : strdup("");
+                if (!host)
+                        return log_oom();
+                r = add(d, limits[i].check, have >= need ? CHECK_OK : CHECK_WARN, false, fix,
+                        strdupf("%s=%" PRIu64 "%s%s; about %" PRIu64 " for %" PRIu64 " declared %s (%" PRIu64
+                                " each%s)",
+                                limits[i].sysctl, have, have >= need ? "" : ", too low: ",
+                                have >= need ? "" : limits[i].effect, need, limits[i].n, limits[i].what,
+                                limits[i].each, host));
+        }
+        return r;
+}
+
 /* The checks of the system itself, in the order shown; the tools follow. */
 static int (*const checks[])(Doctor *d) = {
         check_pid1,      check_nspawn,  check_machined,    check_userns,   check_unprivileged_userns,
         check_overlayfs, check_cgroup2, check_controllers, check_nftables, check_egress,
         check_config,    check_workspaces,
+        check_limits, /* issue 17 */
 };
 
 /* Green when ok; yellow for a warning or what is not required; red for what is required and missing. */

@@ -1326,3 +1326,56 @@ cgroup_empty() { ! test -e "/sys/fs/cgroup$1/cgroup.procs" || [ -z "$(cat "/sys/
 job_of() { sed -n 's/.*(job \(\/org\/sandy\/Helper1\/job\/[0-9]*\)).*/\1/p' "$1" | head -n 1 | grep .; }
 # uid_is_range_nobody UID: UID is 65534 of a range of 65536 host IDs (sandy's ranges start at multiples of it).
 uid_is_range_nobody() { [ "$1" -ge 65536 ] && [ "$((($1 + 2) % 65536))" = 0 ]; }
+
+# ---- issue 17 (part 2): lean boot, start timeout, doctor limits -------------------------------------------
+
+# hang_image_setup PATH SECONDS: write the Setup= script PATH, which takes SECONDS to build and makes the
+# image's systemd an init that never reports ready (nspawn looks for /usr/lib/systemd/systemd first).
+hang_image_setup() {
+        mkdir -p "$(dirname "$1")"
+        cat >"$1" <<EOT
+#!/bin/sh
+set -e
+sleep $2
+printf '#!/bin/sh\nexec sleep infinity\n' >/usr/lib/systemd/systemd
+chmod 0755 /usr/lib/systemd/systemd
+EOT
+        chmod 0755 "$1"
+}
+# status_says_timeout NAME: `systemctl status sandy@NAME` shows the start timed out.
+status_says_timeout() {
+        local out
+        out=$(systemctl status --no-pager -n 20 "sandy@$1.service" 2>&1)
+        echo "$out" | grep -qE "Result: timeout|timed out|start operation timed out" || { echo "$out"; return 1; }
+}
+# in_booted NAME CMD...: run CMD as root through the booted sandbox NAME's own systemd; its exit status.
+in_booted() {
+        local n=$1
+        shift
+        systemd-run -M "$n" --wait -q "$@"
+}
+# booted_default_is NAME TARGET: the booted sandbox NAME's default target is TARGET, and it is active.
+booted_default_is() {
+        in_booted "$1" /bin/sh -c "[ \"\$(systemctl get-default)\" = $2 ]" && in_booted "$1" /bin/systemctl is-active --quiet "$2"
+}
+# host_dir_is_roots DIR: DIR and everything in it is root's and writable by nobody else.
+host_dir_is_roots() {
+        [ -z "$(find "$1" \( ! -uid 0 -o -perm /022 \) ! -type l)" ] && [ -n "$(find "$1" -type f)" ]
+}
+# doctor_limit_is CHECK STATUS TEXT: `sandyctl doctor --json` has the row CHECK with STATUS, its detail
+# containing TEXT.
+doctor_limit_is() {
+        sandyctl --json=short doctor 2>/dev/null | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["check"] == sys.argv[1]]
+ok = len(rows) == 1 and rows[0]["status"] == sys.argv[2] and sys.argv[3] in rows[0]["detail"]
+print(rows)
+sys.exit(0 if ok else 1)' "$1" "$2" "$3"
+}
+# doctor_limit_fix_has CHECK TEXT: the row CHECK of `sandyctl doctor --json` has a fix containing TEXT.
+doctor_limit_fix_has() {
+        sandyctl --json=short doctor 2>/dev/null | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["check"] == sys.argv[1]]
+sys.exit(0 if len(rows) == 1 and sys.argv[2] in rows[0].get("fix", "") else 1)' "$1" "$2"
+}

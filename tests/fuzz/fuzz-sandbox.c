@@ -68,7 +68,18 @@ static void check_nspawn(const Sandbox *s, const char *text) {
         must(conf.n_bad_lines == 0, text);
         must(streq_ptr(sd_conf_get(&conf, "Exec", "Boot"), s->boot ? "yes" : "no"), text);
         check_words(&conf, "Parameters", s->boot ? NULL : s->command, text);
-        check_words(&conf, "Environment", s->environment, text);
+        /* BootTarget=lean (issue 17): the lean boot's two variables for the image's systemd come first. */
+        {
+                char **env = NULL;
+                if (s->boot && s->lean_boot) {
+                        must(strv_extend(&env, "SYSTEMD_UNIT_PATH=" SANDY_LEAN_UNIT_DIR ":") >= 0, NULL);
+                        must(strv_extend(&env, "SYSTEMD_GENERATOR_PATH=" SANDY_LEAN_GENERATOR_DIR) >= 0, NULL);
+                }
+                STRV_FOREACH(e, s->environment)
+                        must(strv_extend(&env, *e) >= 0, NULL);
+                check_words(&conf, "Environment", env, text);
+                strv_free(env);
+        }
         /* sandy-prepare mounts the root (and the workspace) itself: nspawn must never add an overlay. */
         must(streq_ptr(sd_conf_get(&conf, "Files", "Volatile"), "no"), text);
         must(streq_ptr(sd_conf_get(&conf, "Exec", "NoNewPrivileges"), "yes"), text);

@@ -324,7 +324,10 @@ TEST(render_nspawn_defaults) {
         check_int(conf.n_bad_lines, 0);
         check_streq(sd_conf_get(&conf, "Exec", "Boot"), "yes");
         check(!sd_conf_get(&conf, "Exec", "Parameters"));
-        check(!sd_conf_get(&conf, "Exec", "Environment"));
+        /* BootTarget=lean (issue 17): sandy's unit directory first, no generators, bound read-only. */
+        check_streq(sd_conf_get(&conf, "Exec", "Environment"),
+                    "\"SYSTEMD_UNIT_PATH=/run/sandy/boot/units:\" \"SYSTEMD_GENERATOR_PATH=/run/sandy/boot/generators\"");
+        check_streq(sd_conf_get(&conf, "Files", "BindReadOnly"), SANDY_LIBEXEC_DIR "/boot:/run/sandy/boot");
         /* sandy-prepare mounts the overlay root itself and adds PrivateUsers= at start. */
         check_streq(sd_conf_get(&conf, "Files", "Volatile"), "no");
         check(!sd_conf_get(&conf, "Files", "Bind"));
