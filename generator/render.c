@@ -82,17 +82,24 @@ static int finish_memstream(FILE **f, char **buf, int r, char **ret) {
         return 0;
 }
 
+/* A memory stream that starts with the "generated from" header naming the main file. */
+static FILE *render_open(const Sandbox *s, char **buf, size_t *size) {
+        FILE *f = open_memstream(buf, size);
+
+        if (f)
+                fprintf(f, header_fmt, s->files[0]);
+        return f;
+}
+
 int sandbox_render_service_dropin(const Sandbox *s, const char *settings_path, char **ret) {
         _cleanup_free_ char *buf = NULL, *desc = NULL, *env = NULL;
         size_t size;
         FILE *f;
         int r = 0;
 
-        f = open_memstream(&buf, &size);
+        f = render_open(s, &buf, &size);
         if (!f)
                 return -ENOMEM;
-
-        fprintf(f, header_fmt, s->files[0]);
         for (size_t i = 1; s->files[i]; i++)
                 if (!string_has_cc(s->files[i]))
                         fprintf(f, "# Drop-in applied: %s\n", s->files[i]);
@@ -183,11 +190,9 @@ int sandbox_render_nspawn(const Sandbox *s, char **ret) {
         FILE *f;
         int r = 0;
 
-        f = open_memstream(&buf, &size);
+        f = render_open(s, &buf, &size);
         if (!f)
                 return -ENOMEM;
-
-        fprintf(f, header_fmt, s->files[0]);
 
         fputs("\n[Exec]\n", f);
         fprintf(f, "Boot=%s\n", s->boot ? "yes" : "no");

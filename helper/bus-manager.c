@@ -80,6 +80,22 @@ static int check(sd_bus_message *msg, const char *action, const char *sandbox, s
 
 static int image_in_use(const char *id, char **ret_user);
 
+/* BuildImage and EnsureImage: after polkit said yes, the declaration of name and its image ID. 0 while
+ * polkit is still asked (the handler returns 1 without replying), 1 when done. */
+static int build_target(sd_bus_message *msg, const char *name, Sandbox **s, char id[static IMAGE_ID_HEX_LEN + 1],
+                        sd_bus_error *error) {
+        int r;
+
+        r = check(msg, POLKIT_ACTION_BUILD, name, error);
+        if (r <= 0)
+                return r;
+        r = load_declared(msg, name, s, error);
+        if (r < 0)
+                return r;
+        r = sandbox_id(*s, id, error);
+        return r < 0 ? r : 1;
+}
+
 static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_sandbox_free_ Sandbox *s = NULL;
@@ -91,15 +107,9 @@ static int method_build_image(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "sb", &name, &force);
         if (r < 0)
                 return r;
-        r = check(msg, POLKIT_ACTION_BUILD, name, error);
+        r = build_target(msg, name, &s, id, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = load_declared(msg, name, &s, error);
-        if (r < 0)
-                return r;
-        r = sandbox_id(s, id, error);
-        if (r < 0)
-                return r;
 
         j = manager_find_job(m, id);
         if (!j) {
@@ -137,15 +147,9 @@ static int method_ensure_image(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
-        r = check(msg, POLKIT_ACTION_BUILD, name, error);
+        r = build_target(msg, name, &s, id, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = load_declared(msg, name, &s, error);
-        if (r < 0)
-                return r;
-        r = sandbox_id(s, id, error);
-        if (r < 0)
-                return r;
         rootfs = image_rootfs(id);
         if (!rootfs)
                 return -ENOMEM;
