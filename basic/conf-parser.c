@@ -283,9 +283,11 @@ int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, c
                         char target[PATH_MAX];
                         char *next;
 
-                        if (flags & O_NOFOLLOW) {
+                        if ((flags & O_NOFOLLOW) && st.st_uid != 0) {
                                 r = problem(ret_problem,
-                                            "symlink %s is on the way, and no symlink is followed here", here);
+                                            "symlink %s of UID %u is on the way, and only root's symlinks are "
+                                            "followed here",
+                                            here, (unsigned) st.st_uid);
                                 goto finish;
                         }
                         if (++links > TRUST_MAX_SYMLINKS) {

@@ -27,8 +27,9 @@ typedef int (*conf_assign_t)(const char *file, unsigned line, const char *sectio
  * others; a sticky directory (/tmp) is fine, since what is taken from it is checked in turn. The walk holds
  * an fd at each step (openat with O_NOFOLLOW, symlinks resolved by hand), so nothing can be swapped between
  * the check and the open. flags: 0 for a regular file (or /dev/null, a mask), O_DIRECTORY for a directory;
- * with O_NOFOLLOW a symlink anywhere on the way is refused (for paths whose target could be what the trusted
- * user may not read: root reads it for them). Returns -EPERM with *ret_problem saying what is wrong; -ENOENT
+ * with O_NOFOLLOW only root's symlinks are followed and any other on the way is refused (for paths whose
+ * target could be what also_trusted may not read: root reads it for them; an administrator's own links, such
+ * as a "current" link to a versioned directory, stay usable). Returns -EPERM with *ret_problem saying what is wrong; -ENOENT
  * etc. as the lookup fails. */
 int open_trusted(const char *path, int flags, uid_t also_trusted, int *ret_fd, char **ret_problem);
 /* The same rule for one entry already looked up (fstat(), or fstatat() with AT_SYMLINK_NOFOLLOW) below a

@@ -3,9 +3,10 @@
 # From=oci:PATH, oci-archive:PATH and docker-archive:PATH are read by sandy-helper as root, and what they
 # hold becomes the root of a sandbox whose agent runs with a workspace: the same rule as for Setup= and the
 # declaration. The path, every directory on it, and everything read inside a layout must belong to root or
-# to the sandbox's Owner= and be writable by nobody else; no symlink is followed, so neither another user
-# (bob) nor the owner (alice) can lead the helper to root-only data; the build fails with one line naming
-# what is wrong. Positive controls: root's and the owner's own layout and archive build.
+# to the sandbox's Owner= and be writable by nobody else; only root's symlinks are followed, so neither
+# another user (bob) nor the owner (alice) can lead the helper to root-only data; the build fails with one
+# line naming what is wrong. Positive controls: root's and the owner's own layout and archive build, and
+# root's symlink to its layout.
 # On 2698d7b bob's layout and archive were built into alice's sandbox, and symlinks to a root-only
 # archive were followed.
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +46,8 @@ builds() {
 mkdir -p "$work/root-oci"
 tar -xf "$FIXTURE_OCI" -C "$work/root-oci"
 builds "root's OCI layout" lfroot "oci:$work/root-oci"
+ln -sfn "$work/root-oci" "$work/root-link"
+builds "root's symlink to its layout (an administrator's link is followed)" lfrlink "oci:$work/root-link"
 # given_to USER PATH...: made by root from the fixture, then USER's (as if USER had made them).
 given_to() {
         local u=$1

@@ -65,6 +65,10 @@ def main():
     if child == 0:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(s, signal.SIG_DFL)
+        # A process group of its own unless a terminal is in use (job control needs the caller's): a
+        # "kill -9 0" in a test (a MainPID of 0) then ends the test, not the runner outside the host.
+        if not os.isatty(0):
+            os.setpgid(0, 0)
         try:
             os.execvp(argv[0], argv)
         except OSError as e:
