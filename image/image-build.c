@@ -345,7 +345,8 @@ static int build_oci(const Sandbox *s, const char *tmpdir, double base) {
         if (r == -EPERM && problem)
                 return fail(r,
                             "Refusing From=%s: %s (it, every directory on the way and what a layout holds "
-                            "must be root's or the owner's and writable by nobody else; no symlink is followed)",
+                            "must be root's or the owner's and writable by nobody else; only root's symlinks "
+                            "are followed)",
                             s->from, problem);
         if (r < 0)
                 return fail(r, "Failed to open From=%s: %m", s->from);
