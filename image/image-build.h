@@ -34,8 +34,6 @@ int image_blob_cache_gc(uint64_t *ret_bytes);
 /* Take ID out of the store atomically: rename it to a .tmp-rm-* path (returned) for deleting later; the
  * helper deletes it at its next start if nobody does before. */
 int image_retire(const char *id, char **ret_path);
-/* image_retire(), then delete it here. */
-int image_remove(const char *id);
 
 /* In the forked builder process (in its own cgroup, build-cgroup.h): build the image of s (recipe id) in
  * tmpdir (an empty directory in the store) and rename it to its place. Image and recipe code runs confined

@@ -100,16 +100,6 @@ int image_retire(const char *id, char **ret_path) {
         return 0;
 }
 
-int image_remove(const char *id) {
-        _cleanup_free_ char *tmp = NULL;
-        int r;
-
-        r = image_retire(id, &tmp);
-        if (r < 0)
-                return r;
-        return rm_rf(tmp);
-}
-
 int image_blob_cache_gc(uint64_t *ret_bytes) {
         _cleanup_strv_free_ char **keep = NULL;
         _cleanup_close_ int cache = -EBADF;
