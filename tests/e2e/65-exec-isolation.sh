@@ -12,14 +12,7 @@ fixture=$(fixture_dir) || { tap_skip "no fixture image under /var/cache/sandy-te
 ws=/srv/e2e-exiso
 make_workspace "$ws"
 ensure_members alice bob
-declare_sandbox exiso <<EOF2
-[Sandbox]
-Workspace=$ws
-[Image]
-From=oci-archive:$fixture/fixture.oci.tar
-[Network]
-Mode=none
-EOF2
+fixture_declaration "Workspace=$ws" | declare_sandbox exiso
 seed_probe_image exiso
 tap_check "sandy@exiso starts" timeout 120 systemctl start sandy@exiso.service
 pid=$(leader exiso)

@@ -11,14 +11,7 @@ ws=/srv/e2e-wsids
 make_workspace "$ws"
 as_user alice sh -c "cp /usr/bin/id $ws/probe-id && echo data > $ws/plain && echo data > $ws/mine"
 cp /usr/bin/id "$ws/other-group" && chown alice:users "$ws/other-group"
-declare_sandbox wsids <<EOF2
-[Sandbox]
-Workspace=$ws
-[Image]
-From=oci-archive:$fixture/fixture.oci.tar
-[Network]
-Mode=none
-EOF2
+fixture_declaration "Workspace=$ws" | declare_sandbox wsids
 seed_user_image wsids
 tap_check "sandy@wsids starts" timeout 120 systemctl start sandy@wsids.service
 disk=$(getent group disk | cut -d: -f3)

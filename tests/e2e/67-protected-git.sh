@@ -47,14 +47,7 @@ tap_check_fails "control: an fsmonitor in a config file include.path names runs 
 as_user alice sh -c "mv $ws/shared.orig $ws/shared.gitconfig"
 tap_check "control: without plantings nothing runs" git_runs_nothing "$ws"
 
-declare_sandbox pgit <<EOF2
-[Sandbox]
-Workspace=$ws
-[Image]
-From=oci-archive:$fixture/fixture.oci.tar
-[Network]
-Mode=none
-EOF2
+fixture_declaration "Workspace=$ws" | declare_sandbox pgit
 seed_user_image pgit
 tap_check "sandy@pgit starts" timeout 120 systemctl start sandy@pgit.service
 A() { as_agent pgit sh -c "$1"; }

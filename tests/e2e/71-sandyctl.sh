@@ -38,22 +38,7 @@ tap_check "a list with an undeclared name starts nothing" status_is "$rc" 4 unit
 # --- -H: D-Bus over "ssh" to systemd-stdio-bridge. No sshd here: a stand-in ssh first in PATH drops its
 # options and the host name and runs the command locally, so the real remote-bus code path is taken.
 fake=$(mktemp -d /tmp/e2e-fake-ssh.XXXXXX)
-cat >"$fake/ssh" <<'EOF2'
-#!/bin/sh
-echo "ssh $*" >>"${0%/*}/calls"
-while [ $# -gt 0 ]; do
-        case $1 in
-        --) shift; break ;;
-        -[eolpiFJ]) shift 2 ;;
-        -*) shift ;;
-        *) break ;;
-        esac
-done
-shift # the host
-[ "${1:-}" = -- ] && shift
-exec "$@"
-EOF2
-chmod +x "$fake/ssh"
+fake_ssh "$fake"
 tap_check "-H: start ctl through the remote bus" env PATH="$fake:$PATH" timeout 120 sandyctl -H root@remote.test start ctl
 tap_check "ssh was asked for root@remote.test and systemd-stdio-bridge" \
         file_matches "$fake/calls" "root@remote.test.*systemd-stdio-bridge"
